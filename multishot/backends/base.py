@@ -1,0 +1,123 @@
+"""The backend interface: what generates pixels, and what it declares it can do.
+
+A backend is a plain object with a `capabilities` set and one method per capability. Paradigms
+check capabilities before any work starts (DESIGN.md), so a missing one fails with a sentence,
+not half a render. Frames are numpy arrays (H, W, 3) uint8 everywhere, so post-processing and
+metrics never care which backend made them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Iterable, Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+Frame = np.ndarray  # (H, W, 3) uint8
+
+
+class Capability(str, Enum):
+    TEXT_TO_IMAGE = "text_to_image"
+    TEXT_TO_VIDEO = "text_to_video"
+    IMAGE_TO_VIDEO = "image_to_video"
+    FIRST_LAST_TO_VIDEO = "first_last_to_video"
+    JOINT_SHOTS = "joint_shots"
+
+
+@dataclass(frozen=True)
+class CharacterInShot:
+    """A character as a backend sees it: the canonical description, verbatim."""
+
+    id: str
+    description: str
+
+
+@dataclass(frozen=True)
+class ShotLayout:
+    """Staging facts of a shot. Model backends read them through the prompt; the animatic
+    draws them directly (it has no text understanding), which is what makes it a true previz."""
+
+    shot_id: str
+    scene_id: str
+    location_id: str
+    location: str
+    time: str | None
+    weather: str | None
+    size: str
+    angle: str | None
+    movement: str | None
+    characters: tuple[CharacterInShot, ...] = ()
+    action: str = ""
+    lighting: str | None = None
+    #: For keyframes: the framing to draw, as a zoom factor relative to the shot size
+    #: (1.0 = the size itself; a dolly-in's end keyframe is > 1).
+    zoom: float = 1.0
+
+
+@dataclass(frozen=True)
+class ShotRequest:
+    """Everything one generation call needs. Seeds are explicit: a backend never draws its own."""
+
+    prompt: str
+    negative: str
+    width: int
+    height: int
+    num_frames: int
+    fps: int
+    seed: int
+    layout: ShotLayout
+    #: Per-shot prompt without the global part, for joint generation's window cross-attention.
+    shot_prompt: str = ""
+    #: The global part (style, characters), shared by every shot of a film.
+    global_prompt: str = ""
+    #: Identity images by character id (the character bank), for backends that can use them.
+    references: dict[str, Frame] = field(default_factory=dict, compare=False, hash=False)
+
+    def cache_fields(self) -> dict[str, Any]:
+        """The fields that determine the output; reference images enter by their hashes."""
+        from hashlib import sha256
+
+        return {
+            "prompt": self.prompt, "negative": self.negative, "width": self.width,
+            "height": self.height, "num_frames": self.num_frames, "fps": self.fps,
+            "seed": self.seed, "layout": repr(self.layout), "shot_prompt": self.shot_prompt,
+            "global_prompt": self.global_prompt,
+            "references": {k: sha256(np.ascontiguousarray(v).data).hexdigest()
+                           for k, v in sorted(self.references.items())},
+        }
+
+
+class CapabilityError(RuntimeError):
+    """A paradigm needs something the chosen backend or profile cannot do."""
+
+
+@runtime_checkable
+class Backend(Protocol):
+    name: str
+    capabilities: frozenset[Capability]
+
+    def identity(self) -> dict[str, Any]:
+        """What makes this backend's output what it is (model ids, revisions, settings):
+        part of every artifact's cache key."""
+
+    def text_to_image(self, req: ShotRequest) -> Frame: ...
+
+    def text_to_video(self, req: ShotRequest) -> Iterable[Frame]: ...
+
+    def image_to_video(self, req: ShotRequest, first: Frame) -> Iterable[Frame]: ...
+
+    def first_last_to_video(self, req: ShotRequest, first: Frame, last: Frame) -> Iterable[Frame]: ...
+
+    def joint_shots(self, reqs: Sequence[ShotRequest], memory: Any = None) -> list[list[Frame]]: ...
+
+
+def require(backend: Backend, needed: Iterable[Capability], why: str) -> None:
+    """Fail before any work starts when `backend` lacks a capability `why` needs."""
+    missing = [c.value for c in needed if c not in backend.capabilities]
+    if missing:
+        have = ", ".join(sorted(c.value for c in backend.capabilities)) or "nothing"
+        raise CapabilityError(
+            f"{why} needs {', '.join(missing)}, but backend '{backend.name}' offers only {have}. "
+            "Run `multishot profiles list` to see which profile has it."
+        )

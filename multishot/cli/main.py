@@ -1,0 +1,300 @@
+"""The `multishot` command line. Thin: parse flags, call one function, print with rich.
+
+Exit codes: 0 success, 1 a failure while rendering, 2 invalid input (bad shot list, unknown
+paradigm or profile, missing model in offline mode).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from multishot import __version__
+from multishot.cli.progress import RichReporter
+from multishot.cli.starter import STARTER
+from multishot.shotlist.errors import ShotListError
+
+app = typer.Typer(
+    name="multishot",
+    help=(
+        "Render a film from a screenplay-style YAML shot list.\n\n"
+        "Start with `multishot init film.yaml`, check it with `multishot validate film.yaml`, "
+        "see what will happen with `multishot plan film.yaml`, then `multishot render film.yaml`. "
+        "Without a GPU the default profile `animatic` renders a previz on the CPU."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+profiles_app = typer.Typer(help="Model profiles: which models render which capability.", no_args_is_help=True)
+models_app = typer.Typer(help="Model weights in your Hugging Face cache.", no_args_is_help=True)
+app.add_typer(profiles_app, name="profiles")
+app.add_typer(models_app, name="models")
+
+out = Console()
+err = Console(stderr=True)
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"multishot {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                      help="Print the version and exit.")) -> None:
+    """multishot: one shot list, five ways to make shots feel like one film."""
+
+
+def _invalid(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    return typer.Exit(EXIT_INVALID)
+
+
+def _print_problems(error: ShotListError) -> None:
+    n = len(error.problems)
+    err.print(f"[bold red]{n} problem{'s' if n != 1 else ''} in the shot list:[/]")
+    for problem in error.problems:
+        err.print(f"  {problem}", markup=False, highlight=False)
+
+
+def _known_input_errors() -> tuple[type[BaseException], ...]:
+    from multishot.backends.base import CapabilityError
+    from multishot.paradigms import UnknownParadigm
+
+    errors: list[type[BaseException]] = [UnknownParadigm, CapabilityError]
+    try:
+        from multishot.backends.registry import ProfileError  # type: ignore[attr-defined]
+
+        errors.append(ProfileError)
+    except ImportError:
+        pass
+    try:
+        from multishot.backends.diffusers.loading import ModelNotAvailable  # type: ignore[attr-defined]
+
+        errors.append(ModelNotAvailable)
+    except ImportError:
+        pass
+    return tuple(errors)
+
+
+@app.command()
+def render(
+    files: list[Path] = typer.Argument(..., help="Shot-list YAML files; several render one after another."),
+    paradigm: Optional[str] = typer.Option(None, "--paradigm", "-p",
+                                           help="stitching | keyframe | holistic | transition | agent[+P]. Default: the file's `paradigm:` or stitching."),
+    profile: Optional[str] = typer.Option(None, "--profile", help="Model profile (see `multishot profiles list`). Default: the file's `profile:` or animatic."),
+    out_dir: Path = typer.Option(Path("renders"), "--out", "-o", help="Folder for renders/<title>/."),
+    only: Optional[list[str]] = typer.Option(None, "--only", help="Render only these shot ids (repeatable); the film is assembled when every other shot is cached."),
+    force: bool = typer.Option(False, "--force", help="Re-render everything, ignoring the cache."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be rendered and what is cached; render nothing."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON summary line per film (for scripts)."),
+    no_smooth: bool = typer.Option(False, "--no-smooth", help="Stitching: skip seam colour matching."),
+    blend_cuts: int = typer.Option(0, "--blend-cuts", min=0, max=12, help="Stitching: frames each side of a same-scene cut that lean toward the other shot."),
+    auto_transitions: bool = typer.Option(False, "--auto-transitions", help="Choose transitions the shot list leaves unset by film grammar."),
+    stream: bool = typer.Option(False, "--stream", help="Holistic: generate shots one at a time, each conditioned on the previous ones."),
+    llm_base_url: Optional[str] = typer.Option(None, "--llm-base-url", help="Agent: an OpenAI-compatible endpoint; default is the offline rule-based planner."),
+    llm_model: Optional[str] = typer.Option(None, "--llm-model", help="Agent: the model name at that endpoint."),
+) -> None:
+    """Render one or more shot lists to renders/<title>/film.mp4.
+
+    Outputs per film: film.mp4, shots/<id>.mp4, keyframes/<id>_first.png and _last.png,
+    manifest.json. Re-running reuses everything unchanged; a killed render resumes.
+    """
+    from multishot.paradigms.base import RenderOptions
+    from multishot.paradigms.runner import render_file
+
+    options = RenderOptions(
+        paradigm=paradigm, profile=profile, out_root=out_dir,
+        only=frozenset(only) if only else None, force=force, dry_run=dry_run,
+        smooth=not no_smooth, blend_cuts=blend_cuts, auto_transitions=auto_transitions,
+        stream=stream, llm_base_url=llm_base_url, llm_model=llm_model,
+    )
+    invalid = _known_input_errors()
+    worst = EXIT_OK
+    for file in files:
+        try:
+            with RichReporter(err, enabled=not as_json) as reporter:
+                result = render_file(file, options, reporter)
+        except ShotListError as error:
+            _print_problems(error)
+            worst = max(worst, EXIT_INVALID)
+            _json_line(as_json, {"source": str(file), "status": "invalid",
+                                 "errors": [str(p) for p in error.problems]})
+            continue
+        except invalid as error:
+            err.print(f"[bold red]error:[/] {error}", markup=True, highlight=False)
+            worst = max(worst, EXIT_INVALID)
+            _json_line(as_json, {"source": str(file), "status": "invalid", "errors": [str(error)]})
+            continue
+        except KeyboardInterrupt:
+            err.print("[yellow]interrupted[/]: everything rendered so far is cached; run the same command to resume.")
+            raise typer.Exit(130)
+        except Exception as error:  # a failure while rendering: say what, keep the cache
+            err.print(f"[bold red]render failed[/] for {file}: {type(error).__name__}: {error}", markup=True, highlight=False)
+            err.print("Everything rendered before the failure is kept; run the same command to resume.")
+            worst = max(worst, EXIT_FAILED)
+            _json_line(as_json, {"source": str(file), "status": "failed", "errors": [f"{type(error).__name__}: {error}"]})
+            continue
+        if as_json:
+            _json_line(True, result.summary())
+        else:
+            _print_result(result)
+    raise typer.Exit(worst)
+
+
+def _json_line(enabled: bool, data: dict) -> None:
+    if enabled:
+        sys.stdout.write(json.dumps(data) + "\n")
+        sys.stdout.flush()
+
+
+def _print_result(result) -> None:  # type: ignore[no-untyped-def]
+    if result.status == "planned":
+        table = Table(title=f"{result.title}: dry run ({result.paradigm})")
+        for col in ("stage", "item", "cache"):
+            table.add_column(col)
+        for entry in result.planned:
+            table.add_row(entry["stage"], entry["item"], "cached" if entry["cache"] == "hit" else "would render")
+        out.print(table)
+        return
+    out.print(f"[bold green]{result.title}[/]: {result.status} — {result.shots} shots, "
+              f"{result.duration:.2f}s, {result.misses} rendered, {result.hits} cached, "
+              f"{result.seconds:.1f}s")
+    if result.film:
+        out.print(f"  film:     {result.film}")
+    else:
+        out.print("  film:     not assembled (some shots are not rendered yet; see --only)")
+    out.print(f"  manifest: {result.manifest}")
+
+
+@app.command()
+def validate(file: Path = typer.Argument(..., help="A shot-list YAML file.")) -> None:
+    """Check a shot list: schema, references, transitions, paths. Every problem is listed with
+    its line and field; exit code 2 when there is any."""
+    from multishot.shotlist.loader import load_film
+
+    try:
+        film = load_film(file)
+    except ShotListError as error:
+        _print_problems(error)
+        raise typer.Exit(EXIT_INVALID)
+    n = sum(len(s.shots) for s in film.scenes)
+    seconds = sum(shot.duration for _, shot in film.shots())
+    out.print(f"[green]ok[/]: {file} — “{film.title}”, {len(film.scenes)} scenes, {n} shots, {seconds:g}s of shots")
+
+
+@app.command()
+def plan(
+    file: Path = typer.Argument(..., help="A shot-list YAML file."),
+    paradigm: Optional[str] = typer.Option(None, "--paradigm", "-p", help="Paradigm to plan for."),
+    profile: Optional[str] = typer.Option(None, "--profile", help="Model profile."),
+    out_dir: Path = typer.Option(Path("renders"), "--out", "-o", help="Where renders live (to see what is cached)."),
+    auto_transitions: bool = typer.Option(False, "--auto-transitions", help="Show the film-grammar transition choices."),
+) -> None:
+    """Show the stage graph, each shot's composed prompt, seed, timing, transition (with the
+    reason for it) and which stages are already cached."""
+    from multishot.paradigms.base import RenderOptions
+    from multishot.paradigms.runner import prepare, render_file
+
+    options = RenderOptions(paradigm=paradigm, profile=profile, out_root=out_dir, dry_run=True,
+                            auto_transitions=auto_transitions)
+    try:
+        film_plan, par, name = prepare(file, options)
+        result = render_file(file, options)
+    except ShotListError as error:
+        _print_problems(error)
+        raise typer.Exit(EXIT_INVALID)
+    except _known_input_errors() as error:
+        raise _invalid(str(error))
+    out.print(f"[bold]{film_plan.title}[/] — paradigm [cyan]{name}[/]: {par.summary}")
+    out.print("stage graph: " + " → ".join(par.stages))
+    out.print(f"{len(film_plan.shots)} shots, {film_plan.total_frames} frames at {film_plan.fps} fps = "
+              f"{film_plan.duration:.2f}s, {film_plan.width}x{film_plan.height}, default profile {film_plan.default_profile}")
+    cached = {}
+    for entry in result.planned:
+        for shot_id in entry.get("shots") or []:
+            cached.setdefault(shot_id, []).append(f"{entry['stage']}:{'cached' if entry['cache'] == 'hit' else 'to render'}")
+    starts = film_plan.start_frames()
+    table = Table(show_lines=True)
+    for col in ("#", "shot", "start", "dur", "seed", "camera", "transition →", "prompt", "stages"):
+        table.add_column(col, overflow="fold")
+    for i, spec in enumerate(film_plan.shots):
+        t = spec.transition
+        trans = t.type + (f" {t.duration:g}s" if t.duration else "") + (f"\n[dim]{t.reason}[/]" if t.reason else "")
+        camera = " ".join(x for x in (spec.shot.size, spec.shot.angle, spec.shot.movement) if x)
+        table.add_row(str(i + 1), spec.id, f"{starts[i] / spec.fps:.2f}s", f"{spec.duration:.2f}s",
+                      str(spec.seed), camera, trans, spec.prompt, "\n".join(cached.get(spec.id, [])))
+    out.print(table)
+
+
+@app.command()
+def init(file: Path = typer.Argument(Path("shotlist.yaml"), help="Where to write the starter shot list."),
+         force: bool = typer.Option(False, "--force", help="Overwrite an existing file.")) -> None:
+    """Write a commented starter shot list that renders as it is."""
+    if file.exists() and not force:
+        raise _invalid(f"{file} exists; use --force to overwrite")
+    file.parent.mkdir(parents=True, exist_ok=True)
+    file.write_text(STARTER, encoding="utf-8")
+    out.print(f"wrote {file} — next: multishot render {file}")
+
+
+@profiles_app.command("list")
+def profiles_list(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """Show every model profile with its capabilities, models and licence."""
+    from multishot.backends.registry import list_profiles
+
+    infos = list_profiles()
+    if as_json:
+        sys.stdout.write(json.dumps([_info_dict(i) for i in infos], default=str) + "\n")
+        return
+    table = Table(title="model profiles")
+    for col in ("profile", "backend", "capabilities", "models", "licence"):
+        table.add_column(col, overflow="fold")
+    for info in infos:
+        d = _info_dict(info)
+        table.add_row(str(d.get("name")), str(d.get("backend")), ", ".join(d.get("capabilities") or []),
+                      "\n".join(str(m) for m in (d.get("models") or [])), str(d.get("licence") or ""))
+    out.print(table)
+
+
+def _info_dict(info: object) -> dict:
+    from dataclasses import asdict, is_dataclass
+
+    if is_dataclass(info):
+        return asdict(info)  # type: ignore[arg-type]
+    if hasattr(info, "model_dump"):
+        return info.model_dump()  # type: ignore[attr-defined]
+    return dict(info)  # type: ignore[call-overload]
+
+
+@models_app.command("download")
+def models_download(profile: str = typer.Argument(..., help="Profile whose models to fetch.")) -> None:
+    """Fetch exactly the files a profile needs into your Hugging Face cache."""
+    from multishot.backends.registry import download_profile
+
+    try:
+        paths = download_profile(profile)
+    except _known_input_errors() as error:
+        raise _invalid(str(error))
+    for p in paths:
+        out.print(f"  {p}")
+    out.print(f"[green]ok[/]: {profile} is in the cache")
+
+
+def run() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    run()

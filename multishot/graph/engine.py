@@ -1,0 +1,145 @@
+"""The stage-graph engine: content-addressed artifacts, atomic writes, a manifest, resume.
+
+Like a build system: an artifact's key is a hash of everything that determines it (stage name
+and version, the shot spec, seed, backend identity, upstream keys). If a file with that key
+exists it is reused; otherwise it is produced into a temp file and renamed into place, so a
+render killed at any moment leaves only complete artifacts behind and simply resumes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from multishot.graph.manifest import Manifest
+
+CACHE_DIR = ".cache"
+
+
+def artifact_key(stage: str, version: int, inputs: dict[str, Any]) -> str:
+    """sha256 of the canonical JSON of the inputs, shortened (collisions are not a concern at
+    the scale of one film's artifacts; 96 bits)."""
+    blob = json.dumps({"stage": stage, "version": version, "inputs": inputs},
+                      sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A named, versioned step. Bump `version` when its code changes what it produces, and every
+    cached artifact of it is invalidated — and only those."""
+
+    name: str
+    version: int
+    ext: str
+    description: str = ""
+
+
+@dataclass
+class Artifact:
+    stage: str
+    item: str
+    key: str
+    path: Path
+    hit: bool
+    seconds: float = 0.0
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class RenderStopped(RuntimeError):
+    """A stage could not run (dry run, or --only excluded it and nothing was cached)."""
+
+
+@dataclass
+class Engine:
+    """Runs stages for one film render; owns the cache folder and the manifest."""
+
+    out_dir: Path
+    manifest: Manifest
+    force: bool = False
+    only: frozenset[str] | None = None
+    dry_run: bool = False
+    on_event: Callable[[str], None] = lambda message: None
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.out_dir / CACHE_DIR
+
+    def path_for(self, stage: Stage, key: str) -> Path:
+        return self.cache_dir / stage.name / f"{key}{stage.ext}"
+
+    def allowed(self, item: str) -> bool:
+        """May this item be (re)computed now? --only limits work to the named shots (and the
+        seams and film that need nothing else)."""
+        return self.only is None or item in self.only or item.startswith("film")
+
+    def run(self, stage: Stage, item: str, inputs: dict[str, Any],
+            make: Callable[[Path], dict[str, Any] | None], *, seed: int | None = None,
+            shots: tuple[str, ...] = ()) -> Artifact:
+        """Return the artifact for (stage, inputs), producing it with `make(tmp_path)` only when
+        no complete artifact with that key exists. `make` may return info for the manifest."""
+        key = artifact_key(stage.name, stage.version, inputs)
+        path = self.path_for(stage, key)
+        hit = path.exists() and not (self.force and self.allowed(item) and not self.dry_run
+                                     and not self.manifest.made_this_run(path))
+        if hit:
+            artifact = Artifact(stage.name, item, key, path, True)
+        elif self.dry_run:
+            artifact = Artifact(stage.name, item, key, path, False)
+            self.manifest.record(artifact, seed=seed, shots=shots, planned=True)
+            return artifact
+        elif not self.allowed(item):
+            raise RenderStopped(f"{stage.name} of `{item}` is not cached and --only excludes it")
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{stage.ext}")
+            started = time.perf_counter()
+            try:
+                info = make(tmp) or {}
+                if tmp.is_dir() or tmp.exists():
+                    _replace(tmp, path)
+                else:
+                    raise RuntimeError(f"stage {stage.name} wrote nothing for {item}")
+            finally:
+                _remove(tmp)
+            artifact = Artifact(stage.name, item, key, path, False, time.perf_counter() - started, info)
+        self.manifest.record(artifact, seed=seed, shots=shots)
+        return artifact
+
+    def publish(self, artifact: Artifact, dest: Path) -> Path:
+        """Expose a cached artifact under a user-facing name (hard link when possible)."""
+        dest = self.out_dir / dest
+        if self.dry_run:
+            return dest
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+        _remove(tmp)
+        try:
+            os.link(artifact.path, tmp)
+        except OSError:
+            shutil.copyfile(artifact.path, tmp)
+        os.replace(tmp, dest)
+        return dest
+
+
+def _replace(src: Path, dst: Path) -> None:
+    if src.is_dir() and dst.exists():
+        shutil.rmtree(dst)
+    os.replace(src, dst)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def asdict_safe(obj: Any) -> dict[str, Any]:
+    return asdict(obj)

@@ -1,0 +1,74 @@
+"""The run manifest (`renders/<title>/manifest.json`): the build log of a render.
+
+It is rewritten atomically after every artifact, so even a killed render leaves a readable
+record of what was done, with each artifact's key, seed, timing and cache hit or miss.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from multishot.graph.engine import Artifact
+
+
+@dataclass
+class Manifest:
+    path: Path
+    header: dict[str, Any] = field(default_factory=dict)
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    status: str = "running"
+    _made: set[str] = field(default_factory=set)
+    write: bool = True
+
+    def made_this_run(self, path: Path) -> bool:
+        return str(path) in self._made
+
+    def record(self, artifact: "Artifact", *, seed: int | None = None, shots: tuple[str, ...] = (),
+               planned: bool = False) -> None:
+        if not artifact.hit and not planned:
+            self._made.add(str(artifact.path))
+        self.entries.append({
+            "stage": artifact.stage,
+            "item": artifact.item,
+            "key": artifact.key,
+            "path": _rel(artifact.path, self.path.parent),
+            "cache": "planned" if planned else ("hit" if artifact.hit else "miss"),
+            "seconds": round(artifact.seconds, 4),
+            "seed": seed,
+            "shots": list(shots),
+            **({"info": artifact.info} if artifact.info else {}),
+        })
+        self.save()
+
+    def event(self, kind: str, **data: Any) -> None:
+        self.events.append({"kind": kind, "time": time.time(), **data})
+        self.save()
+
+    def save(self) -> None:
+        if not self.write:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        data = {**self.header, "status": self.status, "artifacts": self.entries, "events": self.events}
+        tmp.write_text(json.dumps(data, indent=2, default=str))
+        os.replace(tmp, self.path)
+
+    def hits(self) -> int:
+        return sum(1 for e in self.entries if e["cache"] == "hit")
+
+    def misses(self) -> int:
+        return sum(1 for e in self.entries if e["cache"] == "miss")
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return str(Path(path).relative_to(root))
+    except ValueError:
+        return str(path)

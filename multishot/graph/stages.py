@@ -1,0 +1,344 @@
+"""The stages every paradigm is built from. Each is a function of typed inputs that returns a
+cached Artifact; the inputs that enter its key are spelled out next to the call, so what
+invalidates what can be read here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+from PIL import Image
+
+from multishot.backends.base import Backend, Frame, ShotRequest
+from multishot.graph.engine import Artifact, Engine, Stage
+from multishot.plan.film_plan import FilmPlan, ShotSpec
+from multishot.post.assemble import Clip, Seam, assemble
+from multishot.post.ffmpeg import VideoWriter, read_frames, read_video
+from multishot.post.smoothing import ColourMatch, fit_colour_match
+
+#: Intermediate encoding for cached shot clips: fast to write and to decode, visually lossless.
+#: The film itself is encoded once, with the final settings (ffmpeg.H264_ARGS).
+CLIP_ARGS: tuple[str, ...] = ("-c:v", "libx264", "-preset", "ultrafast", "-crf", "12",
+                              "-pix_fmt", "yuv420p", "-fflags", "+bitexact", "-flags:v", "+bitexact",
+                              "-map_metadata", "-1")
+
+VIDEO = Stage("video", 1, "", "generate one shot's clip (text-to-video, image-to-video or first-last infill)")
+KEYFRAME = Stage("keyframe", 1, ".png", "one still: a shot's first or last keyframe")
+IDENTITY = Stage("identity", 1, ".png", "a character's identity image for the character bank")
+SMOOTH = Stage("smooth", 1, ".json", "colour-match the incoming shot of a seam to the outgoing one")
+BRIDGE = Stage("bridge", 1, ".mp4", "a generated in-between segment across a seam")
+ASSEMBLE = Stage("assemble", 1, ".mp4", "stream all clips and transitions into film.mp4")
+
+
+@dataclass(frozen=True)
+class ShotClip:
+    """A rendered shot: the clip and its first and last frames (for keyframes and seams)."""
+
+    spec: ShotSpec
+    artifact: Artifact
+
+    @property
+    def video(self) -> Path:
+        return self.artifact.path / "clip.mp4"
+
+    @property
+    def first_png(self) -> Path:
+        return self.artifact.path / "first.png"
+
+    @property
+    def last_png(self) -> Path:
+        return self.artifact.path / "last.png"
+
+    def first_frame(self) -> Frame:
+        return load_png(self.first_png)
+
+    def last_frame(self) -> Frame:
+        return load_png(self.last_png)
+
+
+def load_png(path: Path) -> Frame:
+    with Image.open(path) as img:
+        return np.asarray(img.convert("RGB"))
+
+
+def save_png(frame: Frame, path: Path) -> None:
+    Image.fromarray(frame).save(path, format="PNG", compress_level=1)
+
+
+def _write_clip(tmp: Path, frames: Iterable[Frame], spec: ShotSpec, extra: dict[str, Any] | None,
+                on_frame: Callable[[], None] | None) -> dict[str, Any]:
+    tmp.mkdir(parents=True)
+    first: Frame | None = None
+    last: Frame | None = None
+    with VideoWriter(tmp / "clip.mp4", spec.width, spec.height, spec.fps, CLIP_ARGS) as writer:
+        for frame in frames:
+            if writer.frames >= spec.num_frames:
+                break
+            if first is None:
+                first = frame
+            last = frame
+            writer.write(frame)
+            if on_frame:
+                on_frame()
+    if writer.frames != spec.num_frames or first is None or last is None:
+        raise RuntimeError(f"backend produced {writer.frames} frames for `{spec.id}`, expected {spec.num_frames}")
+    save_png(first, tmp / "first.png")
+    save_png(last, tmp / "last.png")
+    if extra:
+        (tmp / "info.json").write_text(json.dumps(extra, default=str))
+    return {"frames": writer.frames}
+
+
+def render_video(engine: Engine, backend: Backend, spec: ShotSpec, *, mode: str = "text",
+                 first: Artifact | None = None, last: Artifact | None = None,
+                 references: dict[str, Artifact] | None = None, prompt: str | None = None,
+                 on_frame: Callable[[], None] | None = None) -> ShotClip:
+    """One shot's clip. `mode`: text (text-to-video), image (from `first`), first_last (infill
+    between `first` and `last` keyframes). Conditioning artifacts enter the key by their keys."""
+    refs = references or {}
+    inputs = {"spec": spec.cache_fields(), "backend": backend.identity(), "mode": mode,
+              "first": first.key if first else None, "last": last.key if last else None,
+              "references": {k: a.key for k, a in sorted(refs.items())}, "prompt": prompt}
+
+    def make(tmp: Path) -> dict[str, Any]:
+        req = _with_references(spec.request(prompt=prompt), refs)
+        if mode == "text":
+            frames = backend.text_to_video(req)
+        elif mode == "image":
+            assert first is not None
+            frames = backend.image_to_video(req, load_png(first.path))
+        elif mode == "first_last":
+            assert first is not None and last is not None
+            frames = backend.first_last_to_video(req, load_png(first.path), load_png(last.path))
+        else:
+            raise ValueError(f"unknown video mode {mode}")
+        extra = _boxes(backend, req)
+        return _write_clip(tmp, frames, spec, extra, on_frame)
+
+    return ShotClip(spec, engine.run(VIDEO, spec.id, inputs, make, seed=spec.seed, shots=(spec.id,)))
+
+
+def store_clip(engine: Engine, backend: Backend, spec: ShotSpec, frames: Sequence[Frame],
+               origin: dict[str, Any]) -> ShotClip:
+    """Cache frames made elsewhere (a joint generation) as this shot's clip."""
+    inputs = {"spec": spec.cache_fields(), "backend": backend.identity(), "mode": "joint", **origin}
+    return ShotClip(spec, engine.run(VIDEO, spec.id, inputs,
+                                     lambda tmp: _write_clip(tmp, frames, spec, _boxes(backend, spec.request()), None),
+                                     seed=spec.seed, shots=(spec.id,)))
+
+
+def cached_clip(engine: Engine, backend: Backend, spec: ShotSpec, origin: dict[str, Any]) -> ShotClip | None:
+    """The clip `store_clip` would return, if it is already cached (lets joint generation skip
+    groups whose shots are all done)."""
+    from multishot.graph.engine import artifact_key
+
+    inputs = {"spec": spec.cache_fields(), "backend": backend.identity(), "mode": "joint", **origin}
+    key = artifact_key(VIDEO.name, VIDEO.version, inputs)
+    path = engine.path_for(VIDEO, key)
+    if path.exists() and not engine.force:
+        return ShotClip(spec, engine.run(VIDEO, spec.id, inputs, lambda tmp: None, seed=spec.seed))
+    return None
+
+
+def _with_references(req: ShotRequest, refs: dict[str, Artifact]) -> ShotRequest:
+    if not refs:
+        return req
+    from dataclasses import replace
+
+    return replace(req, references={cid: load_png(a.path) for cid, a in refs.items()})
+
+
+def _boxes(backend: Backend, req: ShotRequest) -> dict[str, Any] | None:
+    """Where characters are, per frame, when the backend can say (the animatic can)."""
+    boxes = getattr(backend, "character_boxes", None)
+    if boxes is None:
+        return None
+    try:
+        return {"boxes": boxes(req)}
+    except Exception:  # an optional report; never fail a render over it
+        return None
+
+
+def render_keyframe(engine: Engine, backend: Backend, spec: ShotSpec, which: str, *, zoom: float,
+                    references: dict[str, Artifact] | None = None, prompt: str | None = None,
+                    anchor: Artifact | None = None) -> Artifact:
+    """A still for the start or end of a shot, framed by `zoom` (a dolly-in ends tighter).
+    `anchor` (match-cut) is an image the keyframe is composed on."""
+    refs = references or {}
+    seed = spec.seed + (0 if which == "first" else 1)
+    inputs = {"spec": spec.cache_fields(), "backend": backend.identity(), "which": which,
+              "zoom": round(zoom, 4), "references": {k: a.key for k, a in sorted(refs.items())},
+              "prompt": prompt, "anchor": anchor.key if anchor else None}
+
+    def make(tmp: Path) -> None:
+        req = _with_references(spec.request(num_frames=1, zoom=zoom, seed=seed, prompt=prompt), refs)
+        if anchor is not None and hasattr(backend, "image_to_video"):
+            frames = list(backend.image_to_video(
+                _replace_frames(req, max(2, spec.fps // 4)), load_png(anchor.path)))
+            image = frames[-1]
+        else:
+            image = backend.text_to_image(req)
+        save_png(image, tmp)
+
+    return engine.run(KEYFRAME, f"{spec.id}:{which}", inputs, make, seed=seed, shots=(spec.id,))
+
+
+def _replace_frames(req: ShotRequest, n: int) -> ShotRequest:
+    from dataclasses import replace
+
+    return replace(req, num_frames=n)
+
+
+def render_identity(engine: Engine, backend: Backend, plan: FilmPlan, character_id: str) -> Artifact:
+    """The character bank's identity image: the given reference, or one generated once from the
+    description with a fixed seed and reused by every keyframe that shows the character."""
+    character = plan.film.characters[character_id]
+    ref = None
+    for spec in plan.shots:
+        for c in spec.characters:
+            if c.id == character_id:
+                ref = c.reference
+    digest = None
+    if ref is not None:
+        import hashlib
+
+        digest = hashlib.sha256(Path(ref).read_bytes()).hexdigest()
+    inputs = {"character": character_id, "description": character.description, "reference": digest,
+              "backend": None if digest else backend.identity(), "style": plan.film.style}
+
+    def make(tmp: Path) -> None:
+        if ref is not None:
+            with Image.open(ref) as img:
+                img.convert("RGB").save(tmp, format="PNG")
+            return
+        spec = next(s for s in plan.shots if any(c.id == character_id for c in s.characters))
+        from dataclasses import replace
+
+        from multishot.backends.base import CharacterInShot
+
+        layout = replace(spec.layout(), size="medium", angle="eye", movement=None,
+                         characters=(CharacterInShot(character_id, character.description),),
+                         action=f"identity: {character_id}", shot_id=f"id-{character_id}")
+        req = ShotRequest(
+            prompt=f"portrait, medium shot, {character.description}, neutral background. {plan.film.style or ''}",
+            negative=plan.film.negative or "", width=plan.width, height=plan.height, num_frames=1,
+            fps=plan.fps, seed=1000 + (hash_id(character_id) % 10_000), layout=layout)
+        save_png(backend.text_to_image(req), tmp)
+
+    return engine.run(IDENTITY, character_id, inputs, make)
+
+
+def hash_id(text: str) -> int:
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
+
+
+def smooth_seam(engine: Engine, outgoing: ShotClip, incoming: ShotClip, *, seconds: float = 1.0,
+                strength: float = 1.0) -> Artifact:
+    """Colour statistics for one seam (the correction is applied while assembling)."""
+    fps = incoming.spec.fps
+    inputs = {"out": outgoing.artifact.key, "in": incoming.artifact.key, "seconds": seconds, "strength": strength}
+
+    def make(tmp: Path) -> dict[str, Any]:
+        n_tail = min(4, outgoing.spec.num_frames)
+        tail = list(read_frames(outgoing.video, start_frame=outgoing.spec.num_frames - n_tail))
+        head = list(read_frames(incoming.video, count=min(4, incoming.spec.num_frames)))
+        match = fit_colour_match(tail, head, frames=max(1, round(seconds * fps)), strength=strength)
+        tmp.write_text(json.dumps(match.to_json()))
+        return {"frames": match.frames}
+
+    return engine.run(SMOOTH, f"{outgoing.spec.id}>{incoming.spec.id}", inputs, make,
+                      shots=(outgoing.spec.id, incoming.spec.id))
+
+
+def render_bridge(engine: Engine, backend: Backend, outgoing: ShotClip, incoming: ShotClip) -> Artifact:
+    """A generated segment for a `bridge` transition: first-last-frame video from the frame where
+    the outgoing shot's overlap begins to the frame where the incoming shot's overlap ends."""
+    spec = outgoing.spec
+    n = spec.overlap_frames()
+    inputs = {"out": outgoing.artifact.key, "in": incoming.artifact.key, "frames": n,
+              "backend": backend.identity()}
+
+    def make(tmp: Path) -> dict[str, Any]:
+        start = next(read_frames(outgoing.video, start_frame=spec.num_frames - n, count=1))
+        end = next(read_frames(incoming.video, start_frame=n - 1, count=1))
+        from dataclasses import replace
+
+        req = replace(spec.request(num_frames=n, seed=spec.seed + 7,
+                                   prompt=f"{spec.shot_prompt} then {incoming.spec.shot_prompt} {spec.global_prompt}"))
+        frames = list(backend.first_last_to_video(req, start, end))[:n]
+        with VideoWriter(tmp, spec.width, spec.height, spec.fps, CLIP_ARGS) as writer:
+            writer.write_all(frames)
+        return {"frames": len(frames)}
+
+    return engine.run(BRIDGE, f"{spec.id}>{incoming.spec.id}", inputs, make,
+                      shots=(spec.id, incoming.spec.id))
+
+
+def assemble_film(engine: Engine, plan: FilmPlan, clips: list[ShotClip], *,
+                  smoothing: dict[int, Artifact] | None = None, bridges: dict[int, Artifact] | None = None,
+                  blend_cuts: int = 0, on_frame: Callable[[int], None] | None = None) -> Artifact:
+    """film.mp4 from the clips: `smoothing[i]`/`bridges[i]` belong to the seam after clip i."""
+    smoothing, bridges = smoothing or {}, bridges or {}
+    seams: list[dict[str, Any]] = []
+    for i, clip in enumerate(clips[:-1]):
+        t = clip.spec.transition
+        soft = blend_cuts if (t.type == "cut" and clip.spec.scene_id == clips[i + 1].spec.scene_id) else 0
+        seams.append({"kind": t.type, "overlap": clip.spec.overlap_frames(), "blend": soft,
+                      "smooth": smoothing[i].key if i in smoothing else None,
+                      "bridge": bridges[i].key if i in bridges else None})
+    inputs = {"clips": [c.artifact.key for c in clips], "seams": seams, "fps": plan.fps,
+              "size": [plan.width, plan.height]}
+
+    def make(tmp: Path) -> dict[str, Any]:
+        film_clips, film_seams = [], []
+        for i, clip in enumerate(clips):
+            colour = None
+            if i - 1 in smoothing:
+                colour = ColourMatch.from_json(json.loads(smoothing[i - 1].path.read_text()))
+            film_clips.append(Clip(clip.video, clip.spec.num_frames, colour))
+        for i, seam in enumerate(seams):
+            bridge = tuple(read_video(bridges[i].path)) if i in bridges else ()
+            film_seams.append(Seam(seam["kind"], seam["overlap"], seam["blend"], bridge))
+        frames = assemble(film_clips, film_seams, tmp, width=plan.width, height=plan.height,
+                          fps=plan.fps, on_frame=on_frame)
+        return {"frames": frames}
+
+    return engine.run(ASSEMBLE, "film", inputs, make, shots=tuple(c.spec.id for c in clips))
+
+
+def publish(engine: Engine, plan: FilmPlan, clips: list[ShotClip], film: Artifact | None) -> dict[str, Path]:
+    """User-facing outputs: film.mp4, shots/<id>.mp4, keyframes/<id>_first.png and _last.png."""
+    from multishot.graph.engine import Artifact as A
+
+    out: dict[str, Path] = {}
+    for clip in clips:
+        a = clip.artifact
+        out[f"shot:{clip.spec.id}"] = engine.publish(A(a.stage, a.item, a.key, clip.video, a.hit),
+                                                     Path("shots") / f"{clip.spec.id}.mp4")
+        for which, src in (("first", clip.first_png), ("last", clip.last_png)):
+            engine.publish(A(a.stage, a.item, a.key, src, a.hit),
+                           Path("keyframes") / f"{clip.spec.id}_{which}.png")
+    if film is not None:
+        out["film"] = engine.publish(film, Path("film.mp4"))
+    return out
+
+
+def per_shot(specs: Sequence[ShotSpec], render: Callable[[ShotSpec], ShotClip]) -> tuple[list[ShotClip], list[str]]:
+    """Render each shot; with --only, shots that are excluded and not cached are skipped (listed)
+    instead of stopping the others. A film is assembled only when no shot was skipped."""
+    from multishot.graph.engine import RenderStopped
+
+    clips: list[ShotClip] = []
+    skipped: list[str] = []
+    for spec in specs:
+        try:
+            clips.append(render(spec))
+        except RenderStopped:
+            skipped.append(spec.id)
+    return clips, skipped

@@ -1,0 +1,67 @@
+"""What a paradigm is: a name, its stage graph, the capabilities it needs, and one function.
+
+A paradigm file reads top to bottom as the story of how it makes a film (diffusers'
+single-file habit); everything reusable lives in graph/stages.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from multishot.backends.base import Backend, Capability
+from multishot.graph.engine import Artifact, Engine
+from multishot.graph.progress import Reporter, SilentReporter
+from multishot.graph.stages import ShotClip
+from multishot.plan.film_plan import FilmPlan
+
+
+@dataclass
+class RenderOptions:
+    paradigm: str | None = None
+    profile: str | None = None
+    out_root: Path = Path("renders")
+    only: frozenset[str] | None = None
+    force: bool = False
+    dry_run: bool = False
+    smooth: bool = True           # stitching: colour-match seams
+    blend_cuts: int = 0           # stitching: frames of blended boundary at soft cuts
+    auto_transitions: bool = False
+    stream: bool = False          # holistic: one shot at a time, conditioned on earlier shots
+    max_joint_shots: int = 13     # holistic: shots per joint pass before chunking
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    agent_rounds: int = 3
+
+
+@dataclass
+class Job:
+    """Everything a paradigm run gets."""
+
+    plan: FilmPlan
+    engine: Engine
+    backend_for: Callable[[str], Backend]
+    options: RenderOptions
+    reporter: Reporter = field(default_factory=SilentReporter)
+
+    def backend(self, profile: str | None = None) -> Backend:
+        return self.backend_for(profile or self.plan.default_profile)
+
+
+@dataclass
+class Output:
+    clips: list[ShotClip]
+    film: Artifact | None
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Paradigm:
+    name: str
+    summary: str
+    stages: tuple[str, ...]
+    needs: frozenset[Capability]
+    run: Callable[[Job], Output]
+    #: Shot-list preprocessing (the agent roles rewrite the plan before another paradigm runs).
+    chainable: bool = True

@@ -1,0 +1,126 @@
+"""Render one shot-list file with one paradigm: load → plan → run the stage graph → publish.
+
+This is the single function the CLI calls for `render` and `plan`; it owns the manifest header
+and the promise that a failure leaves everything already rendered in the cache.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from multishot import __version__
+from multishot.backends.base import Backend
+from multishot.graph import stages
+from multishot.graph.engine import Engine
+from multishot.graph.manifest import Manifest
+from multishot.graph.progress import Reporter, SilentReporter
+from multishot.paradigms import get_paradigm
+from multishot.paradigms.base import Job, Output, Paradigm, RenderOptions
+from multishot.plan.film_plan import FilmPlan, build_plan
+from multishot.shotlist.loader import load_film
+
+
+@dataclass
+class RenderResult:
+    title: str
+    source: Path
+    out_dir: Path
+    paradigm: str
+    film: Path | None
+    manifest: Path
+    shots: int
+    duration: float
+    hits: int
+    misses: int
+    seconds: float
+    status: str
+    outputs: dict[str, Path] = field(default_factory=dict)
+    planned: list[dict[str, Any]] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "title": self.title, "source": str(self.source), "status": self.status,
+            "paradigm": self.paradigm, "film": str(self.film) if self.film else None,
+            "out_dir": str(self.out_dir), "manifest": str(self.manifest), "shots": self.shots,
+            "duration_s": round(self.duration, 3), "rendered": self.misses, "cached": self.hits,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+class BackendPool:
+    """One backend per profile per process: models are loaded once and reused for every shot."""
+
+    def __init__(self) -> None:
+        self._backends: dict[str, Backend] = {}
+
+    def __call__(self, profile: str) -> Backend:
+        if profile not in self._backends:
+            from multishot.backends.registry import get_backend
+
+            self._backends[profile] = get_backend(profile)
+        return self._backends[profile]
+
+
+_POOL = BackendPool()
+
+
+def prepare(path: Path, options: RenderOptions) -> tuple[FilmPlan, Paradigm, str]:
+    """Load and plan a file; choose the paradigm. Raises ShotListError / UnknownParadigm early,
+    before any work or output folder exists."""
+    film = load_film(path)
+    plan = build_plan(film, path, profile=options.profile)
+    name = options.paradigm or film.paradigm or "stitching"
+    paradigm = get_paradigm(name)
+    if options.auto_transitions:
+        from multishot.plan.grammar import plan_transitions
+
+        plan = plan.with_transitions(plan_transitions(plan))
+    return plan, paradigm, name
+
+
+def render_file(path: Path, options: RenderOptions, reporter: Reporter | None = None,
+                pool: BackendPool | None = None) -> RenderResult:
+    reporter = reporter or SilentReporter()
+    plan, paradigm, name = prepare(Path(path), options)
+    out_dir = Path(options.out_root) / plan.slug
+    manifest = Manifest(out_dir / "manifest.json", write=not options.dry_run)
+    manifest.header = {
+        "multishot": __version__, "title": plan.title, "source": str(Path(path).resolve()),
+        "paradigm": name, "profile": plan.default_profile, "fps": plan.fps,
+        "resolution": f"{plan.width}x{plan.height}", "duration_s": plan.duration,
+        "frames": plan.total_frames, "started": time.time(),
+        "shots": [{"id": s.id, "scene": s.scene_id, "seed": s.seed, "frames": s.num_frames,
+                   "duration_s": s.duration, "profile": s.profile, "prompt": s.prompt,
+                   "size": s.shot.size, "angle": s.shot.angle, "movement": s.shot.movement,
+                   "transition": {"type": s.transition.type, "duration": s.transition.duration,
+                                  "reason": s.transition.reason}}
+                  for s in plan.shots],
+    }
+    engine = Engine(out_dir, manifest, force=options.force, only=options.only, dry_run=options.dry_run)
+    job = Job(plan, engine, pool or _POOL, options, reporter)
+    started = time.perf_counter()
+    status = "failed"
+    output: Output | None = None
+    try:
+        output = paradigm.run(job)
+        status = "planned" if options.dry_run else ("complete" if output.film is not None else "partial")
+    finally:
+        manifest.status = status
+        manifest.header["finished"] = time.time()
+        manifest.header["seconds"] = round(time.perf_counter() - started, 3)
+        manifest.save()
+    outputs: dict[str, Path] = {}
+    if output is not None and not options.dry_run:
+        outputs = stages.publish(engine, plan, output.clips, output.film)
+        manifest.header["outputs"] = {k: str(v.relative_to(out_dir)) for k, v in outputs.items()}
+        manifest.save()
+    return RenderResult(
+        title=plan.title, source=Path(path), out_dir=out_dir, paradigm=name,
+        film=outputs.get("film"), manifest=manifest.path, shots=len(plan.shots),
+        duration=plan.duration, hits=manifest.hits(), misses=manifest.misses(),
+        seconds=time.perf_counter() - started, status=status, outputs=outputs,
+        planned=manifest.entries,
+    )

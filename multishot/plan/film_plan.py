@@ -1,0 +1,201 @@
+"""From a validated Film to per-shot generation specs: prompts, seeds, frame counts, timing.
+
+Everything downstream (paradigms, stages, backends, assembly) works from a FilmPlan and never
+re-reads the shot list, so the rules for prompts, seeds and timing live here once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from multishot.backends.base import CharacterInShot, ShotLayout, ShotRequest
+from multishot.plan.prompts import compose_global_prompt, compose_shot_prompt
+from multishot.shotlist.loader import resolve_path
+from multishot.shotlist.schema import HARD_CUTS, Film, Scene, Shot
+
+
+def stable_seed(film_seed: int, shot_id: str) -> int:
+    """A shot's default seed: a function of the film seed and the shot's own id only, so
+    inserting or reordering shots never changes another shot's seed."""
+    digest = hashlib.sha256(f"multishot-seed:{film_seed}:{shot_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def slugify(title: str) -> str:
+    """A folder name from a title: lowercase ASCII, dashes, never empty, never a path."""
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+    return slug[:80] or "untitled"
+
+
+@dataclass(frozen=True)
+class TransitionPlan:
+    """The transition out of a shot as the film will render it."""
+
+    type: str = "cut"
+    duration: float = 0.0  # seconds of overlap; 0 for hard cuts
+    reason: str = ""       # why (film grammar), shown by `multishot plan`
+
+    @property
+    def frames(self) -> int:
+        return 0
+
+    @property
+    def is_hard(self) -> bool:
+        return self.type in HARD_CUTS
+
+
+@dataclass(frozen=True)
+class CharacterRef:
+    id: str
+    description: str
+    reference: Path | None
+
+
+@dataclass(frozen=True)
+class ShotSpec:
+    """One shot, fully resolved: what to generate and how it joins the next."""
+
+    id: str
+    index: int
+    scene_id: str
+    scene_index: int
+    shot: Shot
+    scene: Scene
+    location_id: str
+    location: str
+    characters: tuple[CharacterRef, ...]
+    prompt: str
+    shot_prompt: str
+    global_prompt: str
+    negative: str
+    seed: int
+    num_frames: int
+    fps: int
+    width: int
+    height: int
+    profile: str
+    transition: TransitionPlan = field(default_factory=TransitionPlan)
+
+    @property
+    def duration(self) -> float:
+        return self.num_frames / self.fps
+
+    def overlap_frames(self) -> int:
+        """Frames this shot shares with the next one in the film."""
+        return round(self.transition.duration * self.fps) if not self.transition.is_hard else 0
+
+    def layout(self, zoom: float = 1.0) -> ShotLayout:
+        shot, scene = self.shot, self.scene
+        return ShotLayout(
+            shot_id=self.id, scene_id=self.scene_id, location_id=self.location_id,
+            location=self.location, time=scene.time, weather=scene.weather, size=shot.size,
+            angle=shot.angle, movement=shot.movement,
+            characters=tuple(CharacterInShot(c.id, c.description) for c in self.characters),
+            action=shot.action, lighting=shot.lighting, zoom=zoom,
+        )
+
+    def request(self, *, num_frames: int | None = None, zoom: float = 1.0, seed: int | None = None,
+                prompt: str | None = None) -> ShotRequest:
+        return ShotRequest(
+            prompt=prompt if prompt is not None else self.prompt, negative=self.negative,
+            width=self.width, height=self.height,
+            num_frames=num_frames if num_frames is not None else self.num_frames, fps=self.fps,
+            seed=seed if seed is not None else self.seed, layout=self.layout(zoom),
+            shot_prompt=self.shot_prompt, global_prompt=self.global_prompt,
+        )
+
+    def cache_fields(self) -> dict[str, object]:
+        """What determines this shot's own pixels (not its neighbours, not its transition)."""
+        return {
+            "shot": self.shot.model_dump(mode="json", exclude={"transition"}),
+            "scene": {"location": self.location, "time": self.scene.time, "weather": self.scene.weather},
+            "characters": [(c.id, c.description, str(c.reference or "")) for c in self.characters],
+            "prompt": self.prompt, "negative": self.negative, "seed": self.seed,
+            "frames": self.num_frames, "fps": self.fps, "size": [self.width, self.height],
+            "profile": self.profile,
+        }
+
+
+@dataclass(frozen=True)
+class FilmPlan:
+    title: str
+    slug: str
+    source: Path
+    film: Film
+    fps: int
+    width: int
+    height: int
+    shots: tuple[ShotSpec, ...]
+    default_profile: str
+
+    def shot(self, shot_id: str) -> ShotSpec:
+        for spec in self.shots:
+            if spec.id == shot_id:
+                return spec
+        raise KeyError(shot_id)
+
+    def start_frames(self) -> list[int]:
+        """Film frame at which each shot starts (overlaps subtracted)."""
+        starts, t = [], 0
+        for spec in self.shots:
+            starts.append(t)
+            t += spec.num_frames - spec.overlap_frames()
+        return starts
+
+    @property
+    def total_frames(self) -> int:
+        return sum(s.num_frames for s in self.shots) - sum(s.overlap_frames() for s in self.shots[:-1])
+
+    @property
+    def duration(self) -> float:
+        return self.total_frames / self.fps
+
+    def with_transitions(self, transitions: dict[str, TransitionPlan]) -> "FilmPlan":
+        shots = tuple(replace(s, transition=transitions.get(s.id, s.transition)) for s in self.shots)
+        return replace(self, shots=shots)
+
+    def with_profile(self, profile: str) -> "FilmPlan":
+        return replace(self, default_profile=profile,
+                       shots=tuple(replace(s, profile=s.shot.profile or profile) for s in self.shots))
+
+
+def build_plan(film: Film, source: Path, *, profile: str | None = None) -> FilmPlan:
+    """Resolve every shot of `film`. `profile` (the --profile flag) overrides the film's default;
+    a shot's own `profile:` wins over both (stitching may mix models)."""
+    default_profile = profile or film.profile or "animatic"
+    fmt = film.format
+    root = Path(source).resolve().parent
+    global_prompt = compose_global_prompt(film)
+    specs: list[ShotSpec] = []
+    flat = film.shots()
+    for index, (scene, shot) in enumerate(flat):
+        location = film.locations[scene.location].description
+        characters = tuple(
+            CharacterRef(cid, film.characters[cid].description,
+                         resolve_path(film.characters[cid].reference, root) if film.characters[cid].reference else None)
+            for cid in shot.characters
+        )
+        shot_prompt = compose_shot_prompt(film, scene, shot)
+        transition = shot.transition
+        is_last = index == len(flat) - 1
+        if transition is None or is_last:
+            t = TransitionPlan("cut", 0.0, "default" if transition is None else "last shot")
+        else:
+            t = TransitionPlan(transition.type, transition.overlap, "shot list")
+        specs.append(ShotSpec(
+            id=shot.id, index=index, scene_id=scene.id,
+            scene_index=film.scenes.index(scene), shot=shot, scene=scene,
+            location_id=scene.location, location=location, characters=characters,
+            prompt=f"{shot_prompt} {global_prompt}".strip(), shot_prompt=shot_prompt,
+            global_prompt=global_prompt, negative=film.negative or "",
+            seed=shot.seed if shot.seed is not None else stable_seed(fmt.seed, shot.id),
+            num_frames=max(1, round(shot.duration * fmt.fps)), fps=fmt.fps,
+            width=fmt.width, height=fmt.height, profile=shot.profile or default_profile,
+            transition=t,
+        ))
+    return FilmPlan(title=film.title, slug=slugify(film.title), source=Path(source), film=film,
+                    fps=fmt.fps, width=fmt.width, height=fmt.height, shots=tuple(specs),
+                    default_profile=default_profile)

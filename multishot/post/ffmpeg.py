@@ -1,0 +1,212 @@
+"""The one place that runs ffmpeg.
+
+Everything is called with argument lists (never a shell), so no text from a shot list can be
+interpreted by a shell. The binary is the system `ffmpeg` when one is on PATH, otherwise the one
+bundled by imageio-ffmpeg, so a plain `pip install` needs no system packages. ffprobe is not
+bundled by imageio-ffmpeg, so `probe` reads stream facts by decoding with ffmpeg itself.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Iterable, Iterator
+
+import numpy as np
+
+#: Encoder settings shared by every H.264 file multishot writes, so pieces can be compared and
+#: concatenated, and so the benchmark floor uses exactly what the renderer uses.
+H264_ARGS: tuple[str, ...] = (
+    "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p",
+    "-movflags", "+faststart", "-fflags", "+bitexact", "-flags:v", "+bitexact",
+    "-map_metadata", "-1",
+)
+
+
+class FFmpegError(RuntimeError):
+    """ffmpeg exited non-zero; carries the tail of its log so the user sees why."""
+
+
+@functools.lru_cache(maxsize=1)
+def ffmpeg_binary() -> str:
+    """Path of the ffmpeg to use: $MULTISHOT_FFMPEG, then PATH, then imageio-ffmpeg's bundle."""
+    forced = os.environ.get("MULTISHOT_FFMPEG")
+    if forced:
+        return forced
+    found = shutil.which("ffmpeg")
+    if found:
+        return found
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def run_ffmpeg(args: list[str], *, input_bytes: bytes | None = None) -> str:
+    """Run ffmpeg with `args` (no shell); return its stderr log; raise FFmpegError on failure."""
+    cmd = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-y", *args]
+    proc = subprocess.run(cmd, input=input_bytes, capture_output=True)
+    log = proc.stderr.decode("utf-8", "replace")
+    if proc.returncode != 0:
+        raise FFmpegError(f"ffmpeg failed ({proc.returncode}): {' '.join(args[:6])} …\n{log[-2000:]}")
+    return log
+
+
+class VideoWriter:
+    """Streams raw RGB frames into an ffmpeg encoder through a pipe (no PNG per frame).
+
+    Writes to `<path>.part` and renames on `close()`, so a killed process never leaves a
+    half-written file under the final name.
+    """
+
+    def __init__(self, path: Path, width: int, height: int, fps: float,
+                 extra_args: Iterable[str] = H264_ARGS) -> None:
+        self.path = Path(path)
+        self.width, self.height, self.fps = width, height, fps
+        self.frames = 0
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._tmp = self.path.with_name(self.path.name + ".part" + self.path.suffix)
+        cmd = [
+            ffmpeg_binary(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
+            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(fps),
+            "-i", "pipe:0", *extra_args, "-r", str(fps), str(self._tmp),
+        ]
+        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert self._proc.stdin is not None
+        self._stdin: IO[bytes] = self._proc.stdin
+
+    def write(self, frame: np.ndarray) -> None:
+        if frame.shape != (self.height, self.width, 3) or frame.dtype != np.uint8:
+            raise ValueError(f"frame {frame.shape} {frame.dtype} != ({self.height}, {self.width}, 3) uint8")
+        try:
+            self._stdin.write(np.ascontiguousarray(frame).data)
+        except BrokenPipeError as err:
+            raise FFmpegError(self._finish_log()) from err
+        self.frames += 1
+
+    def write_all(self, frames: Iterable[np.ndarray]) -> None:
+        for frame in frames:
+            self.write(frame)
+
+    def _finish_log(self) -> str:
+        err = self._proc.stderr.read().decode("utf-8", "replace") if self._proc.stderr else ""
+        return f"ffmpeg encoder failed for {self.path}: {err[-2000:]}"
+
+    def close(self) -> Path:
+        self._stdin.close()
+        code = self._proc.wait()
+        if code != 0:
+            raise FFmpegError(self._finish_log())
+        if self._proc.stderr:
+            self._proc.stderr.close()
+        os.replace(self._tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        self._proc.kill()
+        self._proc.wait()
+        self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> "VideoWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def write_video(path: Path, frames: Iterable[np.ndarray], width: int, height: int, fps: float) -> Path:
+    with VideoWriter(path, width, height, fps) as writer:
+        writer.write_all(frames)
+    return Path(path)
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    width: int
+    height: int
+    fps: float
+    frames: int
+    duration: float
+    codec: str
+    pix_fmt: str
+
+
+_STREAM_RE = re.compile(r"Stream #\d+:\d+.*?: Video: (\w+).*?, (\w+)[(,].*?, (\d+)x(\d+)")
+_FPS_RE = re.compile(r"([\d.]+) fps")
+_FRAME_RE = re.compile(r"frame=\s*(\d+)")
+
+
+def probe(path: Path) -> VideoInfo:
+    """Stream facts of a video, counting frames by decoding (exact, ffprobe-free)."""
+    log = run_ffmpeg(["-i", str(path), "-map", "0:v:0", "-f", "null", "-"])
+    stream = _STREAM_RE.search(log)
+    fps = _FPS_RE.search(log)
+    frames = _FRAME_RE.findall(log)
+    if not stream or not fps or not frames:
+        raise FFmpegError(f"cannot read video facts of {path}:\n{log[-1500:]}")
+    n, rate = int(frames[-1]), float(fps.group(1))
+    return VideoInfo(width=int(stream.group(3)), height=int(stream.group(4)), fps=rate,
+                     frames=n, duration=n / rate, codec=stream.group(1), pix_fmt=stream.group(2))
+
+
+def read_frames(path: Path, *, start_frame: int = 0, count: int | None = None,
+                size: tuple[int, int] | None = None) -> Iterator[np.ndarray]:
+    """Decode frames as HxWx3 uint8 arrays, streamed from an ffmpeg pipe.
+
+    `start_frame`/`count` select by frame index (exact: selection happens after decoding).
+    `size` (w, h) scales on the way out, which metrics use to stay cheap.
+    """
+    info_w, info_h = _frame_size(path)
+    w, h = size or (info_w, info_h)
+    filters = []
+    if start_frame or count is not None:
+        end = f"+{count}" if count is not None else ""
+        sel = f"gte(n\\,{start_frame})" + (f"*lt(n\\,{start_frame}{end})" if count is not None else "")
+        filters.append(f"select={sel}")
+    if size:
+        filters.append(f"scale={w}:{h}:flags=area")
+    args = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path)]
+    if filters:
+        args += ["-vf", ",".join(filters)]
+    args += ["-vsync", "0", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None
+    frame_bytes = w * h * 3
+    try:
+        while True:
+            buf = proc.stdout.read(frame_bytes)
+            if len(buf) < frame_bytes:
+                break
+            yield np.frombuffer(buf, np.uint8).reshape(h, w, 3)
+    finally:
+        proc.stdout.close()
+        proc.kill()
+        proc.wait()
+
+
+def read_video(path: Path, **kwargs) -> np.ndarray:
+    """All (selected) frames as one (T, H, W, 3) uint8 array."""
+    frames = list(read_frames(path, **kwargs))
+    if not frames:
+        raise FFmpegError(f"no frames decoded from {path}")
+    return np.stack(frames)
+
+
+@functools.lru_cache(maxsize=256)
+def _frame_size_cached(path: str, mtime: float) -> tuple[int, int]:
+    log = subprocess.run([ffmpeg_binary(), "-hide_banner", "-i", path], capture_output=True).stderr
+    m = _STREAM_RE.search(log.decode("utf-8", "replace"))
+    if not m:
+        raise FFmpegError(f"no video stream in {path}")
+    return int(m.group(3)), int(m.group(4))
+
+
+def _frame_size(path: Path) -> tuple[int, int]:
+    return _frame_size_cached(str(path), Path(path).stat().st_mtime)

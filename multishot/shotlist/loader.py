@@ -1,0 +1,299 @@
+"""Load a shot list: safe YAML with line numbers, schema validation, reference checks.
+
+YAML is composed with PyYAML's SafeLoader (no object construction from tags), and the node
+tree is kept so every error can name the line it comes from. All problems of a file are collected
+and raised together as one ShotListError.
+"""
+
+from __future__ import annotations
+
+import difflib
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from multishot.shotlist.errors import Problem, ShotListError, format_path
+from multishot.shotlist.schema import DEFAULT_TRANSITION_SECONDS, HARD_CUTS, TRANSITIONS, Film
+
+Loc = tuple[str | int, ...]
+
+
+def load_film(path: str | Path) -> Film:
+    """Parse and validate a shot-list file; raise ShotListError listing every problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ShotListError([Problem(path, None, "", "file not found")]) from None
+    except (UnicodeDecodeError, IsADirectoryError) as err:
+        raise ShotListError([Problem(path, None, "", f"cannot read as UTF-8 text: {err}")]) from None
+    return parse_film(text, path)
+
+
+def parse_film(text: str, path: Path) -> Film:
+    data, lines, problems = _compose(text, path)
+    if problems:
+        raise ShotListError(problems)
+    if not isinstance(data, dict):
+        raise ShotListError([Problem(path, 1, "", "expected a mapping of keys (multishot:, title:, scenes: …)")])
+    problems = check_references(data, lines, path)
+    try:
+        film = Film.model_validate(data)
+    except ValidationError as err:
+        problems += [_problem_from(e, data, lines, path) for e in err.errors()]
+    if problems:
+        raise ShotListError(problems)
+    return film
+
+
+def _compose(text: str, path: Path) -> tuple[Any, dict[Loc, int], list[Problem]]:
+    """YAML → (plain data, {field path: line}, problems) using the safe loader only."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        return None, {}, [Problem(path, line, "", f"not valid YAML: {getattr(err, 'problem', err)}")]
+    if node is None:
+        return None, {}, [Problem(path, 1, "", "the file is empty")]
+    lines: dict[Loc, int] = {}
+    problems: list[Problem] = []
+    loader = yaml.SafeLoader("")
+
+    def walk(n: yaml.Node, loc: Loc) -> Any:
+        lines.setdefault(loc, n.start_mark.line + 1)
+        if isinstance(n, yaml.MappingNode):
+            out: dict[Any, Any] = {}
+            for key_node, value_node in _rejoin_flow_commas(n, text):
+                key = loader.construct_object(key_node, deep=True)
+                if isinstance(key, (list, dict)):
+                    problems.append(Problem(path, key_node.start_mark.line + 1, format_path(loc),
+                                            "a key must be a plain value"))
+                    continue
+                key = str(key) if not isinstance(key, str) else key
+                if key == "<<":
+                    problems.append(Problem(path, key_node.start_mark.line + 1, format_path(loc),
+                                            "YAML merge keys (<<) are not supported in shot lists"))
+                    continue
+                if key in out:
+                    problems.append(Problem(path, key_node.start_mark.line + 1, format_path(loc + (key,)),
+                                            f"duplicate key `{key}`"))
+                lines[loc + (key,)] = key_node.start_mark.line + 1
+                out[key] = walk(value_node, loc + (key,))
+                lines[loc + (key,)] = key_node.start_mark.line + 1
+            return out
+        if isinstance(n, yaml.SequenceNode):
+            return [walk(item, loc + (i,)) for i, item in enumerate(n.value)]
+        try:
+            return loader.construct_object(n, deep=True)
+        except yaml.YAMLError as err:
+            problems.append(Problem(path, n.start_mark.line + 1, format_path(loc), f"bad value: {err}"))
+            return None
+
+    data = walk(node, ())
+    return data, lines, problems
+
+
+def _rejoin_flow_commas(node: yaml.MappingNode, text: str) -> list[tuple[yaml.Node, yaml.Node]]:
+    """`{description: brass lens, rain on the glass}` is, to YAML, a description plus a key
+    `rain on the glass` with no value; to a person it is one description with commas (SHOTLIST.md
+    writes it that way). In flow mappings, a value-less plain key right after a text value is
+    joined back into that value."""
+    pairs = list(node.value)
+    if not node.flow_style:
+        return pairs
+    out: list[tuple[yaml.Node, yaml.Node]] = []
+    for key_node, value_node in pairs:
+        no_colon = ":" not in text[key_node.end_mark.index:value_node.end_mark.index + 1].split(",")[0]
+        if (out and isinstance(key_node, yaml.ScalarNode) and key_node.style is None
+                and isinstance(value_node, yaml.ScalarNode) and value_node.value == "" and no_colon
+                and isinstance(out[-1][1], yaml.ScalarNode) and out[-1][1].tag.endswith(":str")):
+            prev_key, prev_value = out[-1]
+            joined = yaml.ScalarNode(prev_value.tag, f"{prev_value.value}, {key_node.value}",
+                                     prev_value.start_mark, key_node.end_mark)
+            out[-1] = (prev_key, joined)
+            continue
+        out.append((key_node, value_node))
+    return out
+
+
+def _line_for(loc: Loc, lines: dict[Loc, int]) -> int | None:
+    while loc:
+        if loc in lines:
+            return lines[loc]
+        loc = loc[:-1]
+    return lines.get(())
+
+
+def _problem_from(err: dict[str, Any], data: Any, lines: dict[Loc, int], path: Path) -> Problem:
+    loc = _clean_loc(tuple(err["loc"]), data)
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        known = known_keys(loc[:-1], data)
+        guess = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+        hint = f"; did you mean `{guess[0]}`?" if guess else (f"; known keys: {', '.join(known)}" if known else "")
+        return Problem(path, _line_for(loc, lines), format_path(loc), f"unknown key `{key}`{hint}")
+    if kind == "missing":
+        return Problem(path, _line_for(loc[:-1], lines), format_path(loc), "required field is missing")
+    if kind == "literal_error":
+        expected = err.get("ctx", {}).get("expected", "")
+        value = _value_at(data, loc)
+        guess = difflib.get_close_matches(str(value), [s.strip("'") for s in expected.replace(" or ", ", ").split(", ")], n=1)
+        hint = f"; did you mean `{guess[0]}`?" if guess else ""
+        return Problem(path, _line_for(loc, lines), format_path(loc),
+                       f"`{value}` is not allowed; expected one of {expected}{hint}")
+    msg = err["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    if kind == "string_pattern_mismatch":
+        msg = "ids use only lowercase letters, digits, `_` and `-`"
+    return Problem(path, _line_for(loc, lines), format_path(loc), msg)
+
+
+def _clean_loc(loc: Loc, data: Any) -> Loc:
+    """Drop pydantic's union/validator markers (e.g. 'function-before[...]') from a location."""
+    out: list[str | int] = []
+    node = data
+    for part in loc:
+        if isinstance(part, str) and ("[" in part or part in ("str", "int", "float")) and not (
+            isinstance(node, dict) and part in node
+        ):
+            continue
+        out.append(part)
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            node = None
+    return tuple(out)
+
+
+def _value_at(data: Any, loc: Loc) -> Any:
+    node = data
+    for part in loc:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    if isinstance(node, dict) and "type" in node and loc and loc[-1] == "type":
+        return node["type"]
+    return node
+
+
+def _unwrap(annotation: Any) -> list[Any]:
+    """The model classes an annotation may hold (through Optional, list, dict, Annotated)."""
+    origin = typing.get_origin(annotation)
+    if origin is None:
+        return [annotation] if isinstance(annotation, type) and issubclass(annotation, BaseModel) else []
+    out: list[Any] = []
+    for arg in typing.get_args(annotation):
+        out.extend(_unwrap(arg))
+    return out
+
+
+def known_keys(loc: Loc, data: Any) -> list[str]:
+    """The field names valid at `loc` (a mapping's location), for did-you-mean hints."""
+    model: Any = Film
+    for part in loc:
+        if model is None:
+            return []
+        if isinstance(part, int):
+            continue
+        if part in model.model_fields:
+            candidates = _unwrap(model.model_fields[part].annotation)
+            model = candidates[0] if candidates else None
+        else:
+            continue  # a dict key (character or location id): same model continues
+    return list(model.model_fields) if model is not None else []
+
+
+def check_references(data: dict[str, Any], lines: dict[Loc, int], path: Path) -> list[Problem]:
+    """Cross-references the schema cannot see: ids exist and are unique, transitions fit, files
+    are in the tree. Works on the raw data, defensively, so these problems are reported in the
+    same run as schema problems."""
+    problems: list[Problem] = []
+
+    def add(loc: Loc, message: str) -> None:
+        problems.append(Problem(path, _line_for(loc, lines), format_path(loc), message))
+
+    def near(name: str, options: list[str]) -> str:
+        guess = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
+        return f"; did you mean `{guess[0]}`?" if guess else (f"; defined: {', '.join(options)}" if options else "")
+
+    def as_dict(v: Any) -> dict[str, Any]:
+        return v if isinstance(v, dict) else {}
+
+    def as_list(v: Any) -> list[Any]:
+        return v if isinstance(v, list) else []
+
+    characters, locations = as_dict(data.get("characters")), as_dict(data.get("locations"))
+    chars, locs = [str(c) for c in characters], [str(k) for k in locations]
+    flat: list[tuple[Loc, dict[str, Any]]] = []
+    scene_ids: set[str] = set()
+    for si, scene in enumerate(as_list(data.get("scenes"))):
+        scene = as_dict(scene)
+        sid, loc_id = scene.get("id"), scene.get("location")
+        if isinstance(sid, str) and sid in scene_ids:
+            add(("scenes", si, "id"), f"scene id `{sid}` is used twice")
+        scene_ids.add(str(sid))
+        if isinstance(loc_id, str) and loc_id not in locations:
+            add(("scenes", si, "location"), f"unknown location `{loc_id}`" + near(loc_id, locs))
+        for hi, shot in enumerate(as_list(scene.get("shots"))):
+            flat.append((("scenes", si, "shots", hi), as_dict(shot)))
+    shot_ids: set[str] = set()
+    for n, (base, shot) in enumerate(flat):
+        shot_id = shot.get("id")
+        if isinstance(shot_id, str) and shot_id in shot_ids:
+            add(base + ("id",), f"shot id `{shot_id}` is used twice (shot ids are unique in the film)")
+        shot_ids.add(str(shot_id))
+        for ci, cid in enumerate(as_list(shot.get("characters"))):
+            if isinstance(cid, str) and cid not in characters:
+                add(base + ("characters", ci), f"unknown character `{cid}`" + near(cid, chars))
+        for speaker in as_dict(shot.get("dialogue")):
+            if speaker not in characters:
+                add(base + ("dialogue", speaker), f"unknown character `{speaker}`" + near(str(speaker), chars))
+        transition = shot.get("transition")
+        t_type = transition if isinstance(transition, str) else as_dict(transition).get("type")
+        if t_type is None or t_type in HARD_CUTS or t_type not in TRANSITIONS:
+            continue
+        overlap = as_dict(transition).get("duration", DEFAULT_TRANSITION_SECONDS)
+        if n + 1 >= len(flat):
+            add(base + ("transition",), f"`{t_type}` leads into the next shot, but this is the last shot")
+            continue
+        durations = [s.get("duration") for s in (shot, flat[n + 1][1])]
+        if all(isinstance(d, (int, float)) for d in durations + [overlap]) and overlap >= min(durations):
+            add(base + ("transition",),
+                f"a {overlap:g}s {t_type} must be shorter than both shots it joins "
+                f"({durations[0]:g}s and {durations[1]:g}s)")
+    root = path.resolve().parent
+    for cid, character in characters.items():
+        reference = as_dict(character).get("reference")
+        if isinstance(reference, str):
+            problem = check_path(reference, root)
+            if problem:
+                add(("characters", cid, "reference"), problem)
+    return problems
+
+
+def resolve_path(value: str, root: Path) -> Path:
+    p = Path(value)
+    return p if p.is_absolute() else (root / p).resolve()
+
+
+def check_path(value: str, root: Path) -> str | None:
+    """A relative path must stay inside the shot list's folder tree and exist."""
+    p = Path(value)
+    target = resolve_path(value, root)
+    if not p.is_absolute():
+        try:
+            target.relative_to(root)
+        except ValueError:
+            return f"path `{value}` leaves the shot list's folder; use a path inside it or an absolute path"
+    if not target.is_file():
+        return f"file `{value}` not found (looked at {target})"
+    return None

@@ -1,0 +1,141 @@
+"""The shot-list language, version 1 (SHOTLIST.md), as pydantic models.
+
+Field names are a contract with users: never rename one. Every model forbids unknown keys so a
+typo is an error with a did-you-mean rather than a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ID_PATTERN = r"^[a-z0-9_-]+$"
+Id = Annotated[str, Field(pattern=ID_PATTERN)]
+
+SIZES = ("extreme-wide", "wide", "full", "medium", "medium-close", "close", "extreme-close", "insert")
+ANGLES = ("eye", "high", "low", "overhead", "dutch", "over-shoulder")
+MOVEMENTS = ("static", "pan-left", "pan-right", "tilt-up", "tilt-down", "dolly-in", "dolly-out",
+             "truck-left", "truck-right", "crane-up", "crane-down", "zoom-in", "zoom-out", "orbit",
+             "handheld")
+TRANSITIONS = ("cut", "dissolve", "fade", "fade-to-white", "wipe-left", "wipe-right", "wipe-up",
+               "wipe-down", "slide-left", "slide-right", "circle-open", "match-cut", "bridge")
+#: Transitions that are hard cuts in the assembled film (no overlap between the two shots).
+HARD_CUTS = ("cut", "match-cut")
+
+Size = Literal["extreme-wide", "wide", "full", "medium", "medium-close", "close", "extreme-close", "insert"]
+Angle = Literal["eye", "high", "low", "overhead", "dutch", "over-shoulder"]
+Movement = Literal["static", "pan-left", "pan-right", "tilt-up", "tilt-down", "dolly-in", "dolly-out",
+                   "truck-left", "truck-right", "crane-up", "crane-down", "zoom-in", "zoom-out",
+                   "orbit", "handheld"]
+TransitionType = Literal["cut", "dissolve", "fade", "fade-to-white", "wipe-left", "wipe-right",
+                         "wipe-up", "wipe-down", "slide-left", "slide-right", "circle-open",
+                         "match-cut", "bridge"]
+
+DEFAULT_TRANSITION_SECONDS = 0.5
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Transition(_Strict):
+    """How a shot passes into the next one. `duration` is the overlap of the two shots."""
+
+    type: TransitionType = "cut"
+    duration: float = Field(default=DEFAULT_TRANSITION_SECONDS, gt=0, le=10)
+
+    @property
+    def overlap(self) -> float:
+        """Seconds the two shots overlap in the film: none for a hard cut."""
+        return 0.0 if self.type in HARD_CUTS else self.duration
+
+
+class Format(_Strict):
+    resolution: str = "832x480"
+    fps: int = Field(default=16, ge=1, le=120)
+    seed: int = Field(default=7, ge=0)
+
+    @field_validator("resolution")
+    @classmethod
+    def _resolution(cls, value: str) -> str:
+        m = re.fullmatch(r"(\d+)x(\d+)", str(value).strip())
+        if not m or not (16 <= int(m.group(1)) <= 8192 and 16 <= int(m.group(2)) <= 8192):
+            raise ValueError("expected WIDTHxHEIGHT, e.g. 832x480 (16..8192 each)")
+        if int(m.group(1)) % 2 or int(m.group(2)) % 2:
+            raise ValueError("width and height must be even (H.264 yuv420p needs it)")
+        return value
+
+    @property
+    def width(self) -> int:
+        return int(self.resolution.split("x")[0])
+
+    @property
+    def height(self) -> int:
+        return int(self.resolution.split("x")[1])
+
+
+class Character(_Strict):
+    description: str = Field(min_length=1)
+    reference: str | None = None
+
+
+class Location(_Strict):
+    description: str = Field(min_length=1)
+
+
+class Shot(_Strict):
+    id: Id
+    size: Size = "medium"
+    angle: Angle | None = None
+    movement: Movement | None = None
+    duration: float = Field(gt=0, le=600)
+    action: str = ""
+    lighting: str | None = None
+    characters: list[Id] = Field(default_factory=list)
+    relation: str | None = None
+    dialogue: dict[str, str] = Field(default_factory=dict)
+    seed: int | None = Field(default=None, ge=0)
+    profile: str | None = None
+    transition: Transition | None = None
+    #: Optional (an addition the language allows): the side of the line a character faces,
+    #: recorded so continuity checks can apply the 180-degree rule.
+    screen_direction: Literal["left", "right"] | None = None
+
+    @field_validator("transition", mode="before")
+    @classmethod
+    def _short_form(cls, value: object) -> object:
+        return {"type": value} if isinstance(value, str) else value
+
+
+class Scene(_Strict):
+    id: Id
+    location: Id
+    time: str | None = None
+    weather: str | None = None
+    shots: list[Shot] = Field(min_length=1)
+
+
+class Film(_Strict):
+    multishot: Literal[1]
+    title: str = Field(min_length=1)
+    logline: str | None = None
+    style: str | None = None
+    negative: str | None = None
+    format: Format = Field(default_factory=Format)
+    paradigm: str | None = None
+    profile: str | None = None
+    characters: dict[Id, Character] = Field(default_factory=dict)
+    locations: dict[Id, Location] = Field(default_factory=dict)
+    scenes: list[Scene] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _at_least_one_shot(self) -> "Film":
+        return self
+
+    def shots(self) -> list[tuple[Scene, Shot]]:
+        return [(scene, shot) for scene in self.scenes for shot in scene.shots]
+
+
+ModelType = Union[type[BaseModel], None]

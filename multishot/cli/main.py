@@ -292,6 +292,28 @@ def models_download(profile: str = typer.Argument(..., help="Profile whose model
     out.print(f"[green]ok[/]: {profile} is in the cache")
 
 
+
+
+#: Command groups that live in their own modules (one job each); each has `register(app)`.
+COMMAND_MODULES = ("multishot.cli.eval_cmds", "multishot.cli.agent_cmds", "multishot.cli.editorial_cmds")
+
+
+def _register_command_modules() -> None:
+    import importlib
+
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            if error.name == name:  # not written yet
+                continue
+            raise
+        module.register(app)
+
+
+_register_command_modules()
+
+
 def run() -> None:
     app()
 

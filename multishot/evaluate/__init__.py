@@ -10,8 +10,7 @@ from multishot.evaluate.cuts import detect_cuts_in_file, match_cuts, transition_
 from multishot.evaluate.flicker import film_flicker
 from multishot.evaluate.metrics import FilmMetrics, evaluate_film, metrics_table
 from multishot.evaluate.seams import seam_discontinuity
-from multishot.evaluate.timeline import (PlannedBoundary, ShotSpan, boundary_kind,
-                                         layout_timeline)
+from multishot.evaluate.timeline import PlannedBoundary, ShotSpan, boundary_kind, layout_timeline
 
 __all__ = [
     "CharacterBoxes", "FilmMetrics", "PlannedBoundary", "ShotAppearance", "ShotSpan",

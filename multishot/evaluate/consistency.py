@@ -128,7 +128,7 @@ class AppearanceAccumulator:
                 char_id=char_id, shots=shots,
                 pairwise=float(np.mean(pairs)) if pairs else None,
                 signature_delta_e=delta_e,
-                shot_colours={s: _rgb_of_lab(lab) for s, lab in zip(shots, labs)},
+                shot_colours={s: _rgb_of_lab(lab) for s, lab in zip(shots, labs, strict=True)},
             ))
         return out
 
@@ -139,7 +139,10 @@ def character_consistency(shots: Sequence[ShotAppearance],
     """Per-character consistency across shots (see the module docstring)."""
     acc = AppearanceAccumulator(inset)
     for shot in shots:
-        for frame, boxes in zip(shot.frames, shot.boxes):
+        if len(shot.frames) != len(shot.boxes):
+            raise ValueError(f"shot {shot.shot_id}: {len(shot.frames)} frames but boxes for "
+                             f"{len(shot.boxes)}; give one (possibly empty) mapping per frame")
+        for frame, boxes in zip(shot.frames, shot.boxes, strict=True):
             acc.add(shot.shot_id, np.asarray(frame), boxes)
     return acc.result(signatures)
 

@@ -36,8 +36,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
-from scenedetect import (AdaptiveDetector, ContentDetector, HashDetector, HistogramDetector,
-                         SceneManager)
+from scenedetect import AdaptiveDetector, ContentDetector, HashDetector, HistogramDetector, SceneManager
 from scenedetect.common import FrameTimecode, framerate_to_fraction
 from scenedetect.detector import SceneDetector
 from scenedetect.video_stream import VideoStream
@@ -88,7 +87,7 @@ class FrameStream(VideoStream):
         self._name = name
         self._on_frame = on_frame
         self._count = 0
-        self._first: np.ndarray | None = next(self._frames, None)
+        self._first = self._next()
         if self._first is None:
             raise FFmpegError(f"no frames decoded from {name}")
         self._size = (int(self._first.shape[1]), int(self._first.shape[0]))
@@ -133,11 +132,18 @@ class FrameStream(VideoStream):
     def frame_number(self) -> int:
         return self._count
 
+    def _next(self) -> np.ndarray | None:
+        try:
+            return next(self._frames)
+        except StopIteration:
+            return None
+
     def read(self, decode: bool = True) -> np.ndarray | bool:
+        frame: np.ndarray | None
         if self._first is not None:
             frame, self._first = self._first, None
         else:
-            frame = next(self._frames, None)
+            frame = self._next()
         if frame is None:
             return False
         if self._on_frame is not None:

@@ -20,13 +20,25 @@ import cv2
 import numpy as np
 from rich.table import Table
 
-from multishot.evaluate.consistency import (AppearanceAccumulator, Box, CharacterBoxes,
-                                            CharacterConsistency, mean_consistency)
-from multishot.evaluate.cuts import (CutReport, FrameStream, detect_cuts, match_cuts)
+from multishot.evaluate.consistency import (
+    AppearanceAccumulator,
+    Box,
+    CharacterBoxes,
+    CharacterConsistency,
+    mean_consistency,
+)
+from multishot.evaluate.cuts import CutReport, FrameStream, detect_cuts, match_cuts
 from multishot.evaluate.flicker import ShotFlicker, mean_flicker, mean_luma, shot_flicker
 from multishot.evaluate.seams import SeamScore, mean_ratios, seam_discontinuity
-from multishot.evaluate.timeline import (BoundaryKind, PlannedBoundary, ShotSpan, boundary_kind,
-                                         frame_at, layout_timeline, shot_interiors)
+from multishot.evaluate.timeline import (
+    BoundaryKind,
+    PlannedBoundary,
+    ShotSpan,
+    boundary_kind,
+    frame_at,
+    layout_timeline,
+    shot_interiors,
+)
 from multishot.post.ffmpeg import FFmpegError, read_frames
 
 __all__ = [
@@ -189,6 +201,7 @@ def metrics_table(metrics: FilmMetrics) -> Table:
         table.add_row("character consistency", _fmt(metrics.consistency_mean, 3),
                       "mean colour distance of a character across shots (0 = identical)")
         for ch in metrics.consistency:
-            extra = f", ΔE to signature {_fmt(ch.signature_delta_e, 1)}" if ch.signature_delta_e is not None else ""
+            extra = ("" if ch.signature_delta_e is None
+                     else f", ΔE to signature {_fmt(ch.signature_delta_e, 1)}")
             table.add_row(f"  {ch.char_id}", _fmt(ch.pairwise, 3), f"in {len(ch.shots)} shots{extra}")
     return table

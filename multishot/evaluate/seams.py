@@ -4,7 +4,7 @@ much it moves anyway inside the two shots?
 For each planned boundary we compare the last pure frame of the outgoing shot with the first pure
 frame of the incoming one (for a gradual transition: the frames just outside its overlap) by
 
-* colour: Hellinger (Bhattacharyya) distance between Lab histograms, in [0, 1];
+* colour: Hellinger (Bhattacharyya) distance between smoothed Lab histograms, in [0, 1];
 * structure: 1 - SSIM of the grey images (Wang et al. 2004), in [0, 2], ~[0, 1] in practice,
 
 and divide each by the median of the same distance between frames the same number of frames
@@ -35,7 +35,7 @@ EPS = 1e-2
 #: Baseline pairs per shot, evenly spaced, to keep long shots cheap.
 MAX_BASELINE_PAIRS = 48
 
-_L_BINS, _AB_BINS = 4, 12
+_L_BINS, _AB_BINS = 8, 12
 _AB_LO, _AB_HI = 64, 192  # natural colours sit here in OpenCV's 8-bit Lab (neutral = 128)
 
 
@@ -57,7 +57,13 @@ class FrameSignature:
 
 
 def lab_histogram(pixels: np.ndarray) -> np.ndarray:
-    """Normalised joint Lab histogram of RGB uint8 pixels (any leading shape, last axis 3)."""
+    """Normalised, smoothed joint Lab histogram of RGB uint8 pixels (any shape, last axis 3).
+
+    Hard bins make near-identical colours on either side of a bin edge look completely
+    different (a flat sky shifted by 2 units can score distance 1), so the counts are smoothed
+    with a [1, 4, 6, 4, 1]/16 kernel (sigma = 1 bin) along each axis: small colour shifts give
+    small distances and only unrelated palettes saturate.
+    """
     lab = cv2.cvtColor(np.ascontiguousarray(pixels.reshape(-1, 1, 3)), cv2.COLOR_RGB2LAB)
     lab = lab.reshape(-1, 3).astype(np.int32)
     li = lab[:, 0] * _L_BINS // 256
@@ -66,7 +72,19 @@ def lab_histogram(pixels: np.ndarray) -> np.ndarray:
     bi = (np.clip(lab[:, 2], _AB_LO, _AB_HI - 1) - _AB_LO) * _AB_BINS // span
     idx = (li * _AB_BINS + ai) * _AB_BINS + bi
     hist = np.bincount(idx, minlength=_L_BINS * _AB_BINS * _AB_BINS).astype(np.float64)
-    return hist / max(hist.sum(), 1.0)
+    hist = _smooth(hist.reshape(_L_BINS, _AB_BINS, _AB_BINS)).ravel()
+    return hist / max(hist.sum(), 1e-12)
+
+
+def _smooth(h: np.ndarray, passes: int = 2) -> np.ndarray:
+    for _ in range(passes):
+        for axis in range(h.ndim):
+            pad = [(1, 1) if a == axis else (0, 0) for a in range(h.ndim)]
+            p = np.pad(h, pad)
+            n = h.shape[axis]
+            h = (0.25 * np.take(p, range(0, n), axis=axis) + 0.5 * np.take(p, range(1, n + 1), axis=axis)
+                 + 0.25 * np.take(p, range(2, n + 2), axis=axis))
+    return h
 
 
 def hellinger(p: np.ndarray, q: np.ndarray) -> float:
@@ -164,7 +182,7 @@ def mean_ratios(scores: Sequence[SeamScore]) -> tuple[float | None, float | None
 
 
 def _spaced_pairs(r: range, gap: int) -> list[tuple[int, int]]:
-    starts = range(r.start, r.stop - gap)
+    starts = list(range(r.start, r.stop - gap))
     if len(starts) > MAX_BASELINE_PAIRS:
         picks = np.linspace(0, len(starts) - 1, MAX_BASELINE_PAIRS).round().astype(int)
         starts = [starts[k] for k in sorted(set(picks.tolist()))]

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from multishot.backends.base import Backend, Frame, ShotRequest
-from multishot.graph.engine import Artifact, Engine, Stage
+from multishot.graph.engine import Artifact, Engine, RenderStopped, Stage
 from multishot.plan.film_plan import FilmPlan, ShotSpec
 from multishot.post.assemble import Clip, Seam, assemble
 from multishot.post.ffmpeg import VideoWriter, read_frames, read_video
@@ -123,12 +123,12 @@ def render_video(engine: Engine, backend: Backend, spec: ShotSpec, *, mode: str 
 
 
 def store_clip(engine: Engine, backend: Backend, spec: ShotSpec, frames: Sequence[Frame],
-               origin: dict[str, Any]) -> ShotClip:
+               origin: dict[str, Any], *, allow: bool = False) -> ShotClip:
     """Cache frames made elsewhere (a joint generation) as this shot's clip."""
     inputs = {"spec": spec.cache_fields(), "backend": backend.identity(), "mode": "joint", **origin}
     return ShotClip(spec, engine.run(VIDEO, spec.id, inputs,
                                      lambda tmp: _write_clip(tmp, frames, spec, _boxes(backend, spec.request()), None),
-                                     seed=spec.seed, shots=(spec.id,)))
+                                     seed=spec.seed, shots=(spec.id,), allow=allow))
 
 
 def cached_clip(engine: Engine, backend: Backend, spec: ShotSpec, origin: dict[str, Any]) -> ShotClip | None:
@@ -342,3 +342,14 @@ def per_shot(specs: Sequence[ShotSpec], render: Callable[[ShotSpec], ShotClip]) 
         except RenderStopped:
             skipped.append(spec.id)
     return clips, skipped
+
+
+STILL = Stage("still", 1, ".png", "a frame taken from a rendered clip, as an artifact of its own")
+
+
+def last_frame_artifact(engine: Engine, clip: ShotClip) -> Artifact:
+    """The clip's last frame as an artifact (what a match-cut composes on)."""
+    import shutil
+
+    return engine.run(STILL, f"{clip.spec.id}:last", {"clip": clip.artifact.key},
+                      lambda tmp: shutil.copyfile(clip.last_png, tmp), shots=(clip.spec.id,))

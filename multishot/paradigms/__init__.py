@@ -12,12 +12,12 @@ from multishot.paradigms.base import Paradigm
 #: name -> module path. Names listed in PLANNED are recognised but not built yet.
 REGISTRY: dict[str, str] = {
     "stitching": "multishot.paradigms.stitching",
+    "keyframe": "multishot.paradigms.keyframe",
+    "transition": "multishot.paradigms.transition",
+    "holistic": "multishot.paradigms.holistic",
 }
 PLANNED: dict[str, str] = {
-    "keyframe": "keyframe anchoring with a character bank and first-last infill",
-    "holistic": "joint generation of all shots with sparse inter-shot attention",
     "agent": "director/cinematographer/continuity roles that revise the shot list first",
-    "transition": "film-grammar transition planning with generated bridges",
 }
 
 

@@ -75,9 +75,9 @@ def prepare(path: Path, options: RenderOptions) -> tuple[FilmPlan, Paradigm, str
     name = options.paradigm or film.paradigm or "stitching"
     paradigm = get_paradigm(name)
     if options.auto_transitions:
-        from multishot.plan.grammar import plan_transitions
+        from multishot.plan.grammar import apply_grammar
 
-        plan = plan.with_transitions(plan_transitions(plan))
+        plan = apply_grammar(plan)
     return plan, paradigm, name
 
 

@@ -22,7 +22,7 @@ import numpy as np
 #: Encoder settings shared by every H.264 file multishot writes, so pieces can be compared and
 #: concatenated, and so the benchmark floor uses exactly what the renderer uses.
 H264_ARGS: tuple[str, ...] = (
-    "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p",
+    "-c:v", "libx264", "-preset", "medium", "-crf", "18", "-pix_fmt", "yuv420p",
     "-movflags", "+faststart", "-fflags", "+bitexact", "-flags:v", "+bitexact",
     "-map_metadata", "-1",
 )
@@ -175,20 +175,27 @@ def read_frames(path: Path, *, start_frame: int = 0, count: int | None = None,
     args = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path)]
     if filters:
         args += ["-vf", ",".join(filters)]
-    args += ["-vsync", "0", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
+    args += ["-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert proc.stdout is not None
+    assert proc.stdout is not None and proc.stderr is not None
     frame_bytes = w * h * 3
+    finished = False
     try:
         while True:
             buf = proc.stdout.read(frame_bytes)
             if len(buf) < frame_bytes:
+                finished = True
                 break
             yield np.frombuffer(buf, np.uint8).reshape(h, w, 3)
     finally:
         proc.stdout.close()
-        proc.kill()
-        proc.wait()
+        if not finished:
+            proc.kill()
+        code = proc.wait()
+        log = proc.stderr.read().decode("utf-8", "replace")
+        proc.stderr.close()
+    if finished and code != 0:
+        raise FFmpegError(f"decoding {path} failed: {log[-1500:]}")
 
 
 def read_video(path: Path, **kwargs) -> np.ndarray:

@@ -65,6 +65,10 @@ def _compose(text: str, path: Path) -> tuple[Any, dict[Loc, int], list[Problem]]
 
     def walk(n: yaml.Node, loc: Loc) -> Any:
         lines.setdefault(loc, n.start_mark.line + 1)
+        if n.tag not in _PLAIN_TAGS:
+            problems.append(Problem(path, n.start_mark.line + 1, format_path(loc),
+                                    f"YAML tag `{n.tag}` is not allowed in a shot list"))
+            return None
         if isinstance(n, yaml.MappingNode):
             out: dict[Any, Any] = {}
             for key_node, value_node in _rejoin_flow_commas(n, text):
@@ -95,6 +99,9 @@ def _compose(text: str, path: Path) -> tuple[Any, dict[Loc, int], list[Problem]]
 
     data = walk(node, ())
     return data, lines, problems
+
+
+_PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq")}
 
 
 def _rejoin_flow_commas(node: yaml.MappingNode, text: str) -> list[tuple[yaml.Node, yaml.Node]]:
@@ -175,7 +182,9 @@ def _clean_loc(loc: Loc, data: Any) -> Loc:
 
 def _value_at(data: Any, loc: Loc) -> Any:
     node = data
-    for part in loc:
+    for i, part in enumerate(loc):
+        if isinstance(node, str) and loc[i:] == ("type",):
+            return node  # the short form `transition: dissolve`
         try:
             node = node[part]
         except (KeyError, IndexError, TypeError):

@@ -471,7 +471,9 @@ def _flex_block_mask(layout: JointLayout, device: torch.device) -> Any:
     def mask_mod(b: Any, h: Any, q_idx: Any, kv_idx: Any) -> Any:
         return (item[q_idx] == item[kv_idx]) | visible[kv_idx]
 
-    return create_block_mask(mask_mod, B=None, H=None, Q_LEN=L, KV_LEN=L, device=str(device))
+    # Eager create_block_mask materialises the L x L mask; compiled it reduces block by block.
+    make = torch.compile(create_block_mask) if device.type == "cuda" else create_block_mask
+    return make(mask_mod, None, None, L, L, str(device))
 
 
 @functools.lru_cache(maxsize=1)
@@ -539,6 +541,10 @@ def _dispatch(backend: Any, parallel_config: Any = None) -> AttnFn:
     return fn
 
 
+#: The per-shot RoPE table of the current forward (key, (cos, sin)); see ShotAttnProcessor._rope.
+_PER_SHOT_ROPE: dict[str, tuple[Any, tuple[torch.Tensor, torch.Tensor]]] = {}
+
+
 class ShotAttnProcessor:
     """Drop-in replacement for diffusers' ``WanAttnProcessor`` on one attention module.
 
@@ -563,21 +569,22 @@ class ShotAttnProcessor:
         self.cross_mode = cross_mode
         self.impl = impl
         self.max_kv_rows = max_kv_rows
-        self._rope_cache: tuple[Any, tuple[torch.Tensor, torch.Tensor]] | None = None
 
     # RoPE ----------------------------------------------------------------------------------
     def _rope(self, rotary_emb: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-shot RoPE: shot k's local frame t takes the stock table's frame t. The stock
-        table is frame-major, so that is rows [0, n_k) of it; cached per table."""
+        table is frame-major, so that is rows [0, n_k) of it. Every block of a forward gets the
+        same table, so one cache entry shared by all processors builds it once per forward."""
         if self.layout.rope == "global":
             return rotary_emb
         cos, sin = rotary_emb
-        key = (cos.data_ptr(), sin.data_ptr(), tuple(cos.shape))
-        if self._rope_cache is not None and self._rope_cache[0] == key:
-            return self._rope_cache[1]
+        key = (cos.data_ptr(), sin.data_ptr(), tuple(cos.shape), cos.dtype, self.layout.item_tokens)
+        hit = _PER_SHOT_ROPE.get("entry")
+        if hit is not None and hit[0] == key:
+            return hit[1]
         n = self.layout.item_tokens
         out = (torch.cat([cos[:, :m] for m in n], dim=1), torch.cat([sin[:, :m] for m in n], dim=1))
-        self._rope_cache = (key, out)
+        _PER_SHOT_ROPE["entry"] = (key, out)
         return out
 
     def __call__(
@@ -689,13 +696,13 @@ class ShotAttentionHandle:
             module.set_processor(proc)
         self._saved.clear()
         self.processors.clear()
+        _PER_SHOT_ROPE.clear()
 
     def set_layout(self, layout: JointLayout) -> None:
         """Point every installed processor at a new layout (e.g. the next chunk of a film)
         without reinstalling. Block modes keep what they were installed with."""
         for p in self.processors:
             p.layout = layout
-            p._rope_cache = None
 
     def __enter__(self) -> "ShotAttentionHandle":
         return self

@@ -1,0 +1,225 @@
+"""Staging: where the horizon sits and where figures stand, from shot size and camera angle.
+
+This is the film grammar a storyboard artist applies without thinking: an extreme-wide shows
+tiny figures in a big place, a close-up is head and shoulders, a high angle raises the horizon
+and shrinks the legs, a low angle drops it so figures tower. Everything is in *world* pixels of
+the shot's picture area at rest (the camera transform moves it later).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PIL import ImageFont
+
+from ..base import CharacterInShot, ShotLayout
+from .colours import RGB, has_any, mix, shade
+from .figures import FigureStyle, Placement, _skeleton, figure_box, figure_style
+from .palette import Look, location_look
+from .seeds import unit
+
+SIZES = ("extreme-wide", "wide", "full", "medium", "medium-close", "close", "extreme-close", "insert")
+ANGLES = ("eye", "high", "low", "overhead", "dutch", "over-shoulder")
+
+#: size -> (adult figure height in picture heights, how it is anchored, anchor value, bg blur).
+#: "ground": feet at that fraction of the way from horizon to frame bottom; "feet": feet at that
+#: fraction of picture height; "head": top of the tallest head at that fraction.
+_SIZE_RULES: dict[str, tuple[float, str, float, float]] = {
+    "extreme-wide": (0.11, "ground", 0.62, 0.0),
+    "wide": (0.3, "ground", 0.8, 0.0),
+    "full": (0.78, "feet", 0.93, 0.0),
+    "medium": (1.9, "head", 0.1, 0.004),
+    "medium-close": (2.8, "head", 0.1, 0.007),
+    "close": (4.2, "head", 0.08, 0.01),
+    "extreme-close": (8.0, "head", -0.1, 0.014),
+    "insert": (4.2, "head", 0.08, 0.03),
+}
+#: angle -> (eye-level horizon replacement for exteriors, for interiors, body vscale, head scale)
+_ANGLE_RULES: dict[str, tuple[float | None, float | None, float, float]] = {
+    "high": (0.14, 0.26, 0.84, 1.12),
+    "low": (0.84, 0.92, 1.12, 0.9),
+}
+
+
+def norm(word: str | None, default: str) -> str:
+    """'Extreme wide' / 'extreme_wide' -> 'extreme-wide'."""
+    if not word:
+        return default
+    return "-".join(word.strip().lower().replace("_", " ").replace("-", " ").split()) or default
+
+
+@dataclass(frozen=True)
+class Figure:
+    char_id: str
+    style: FigureStyle
+    placement: Placement
+    label_xy: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Shoulder:
+    """The dark, soft foreground shoulder of an over-the-shoulder shot."""
+
+    colour: RGB
+    side: int  # -1 left, +1 right
+    char_id: str | None
+
+
+@dataclass(frozen=True)
+class Prop:
+    """An insert's object, with the sleeve and hand of the character holding it (if any)."""
+
+    kind: str
+    colour: RGB
+    holder: Figure | None
+
+
+@dataclass(frozen=True)
+class Stage:
+    look: Look
+    width: int
+    pic_h: int
+    size: str
+    angle: str
+    horizon: float | None
+    figures: tuple[Figure, ...]
+    shoulder: Shoulder | None
+    prop: Prop | None
+    blur: float
+    dutch_deg: float
+    label_px: int
+
+
+def label_font(px: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    from .caption import load_font
+
+    return load_font(px, bold=True)
+
+
+def stage_shot(layout: ShotLayout, width: int, pic_h: int) -> Stage:
+    """Resolve horizon, figure placements, foreground shoulder and insert prop of one shot."""
+    W, Hp = width, pic_h
+    look = location_look(layout.location or layout.location_id, layout.time, layout.weather)
+    size = norm(layout.size, "medium")
+    if size not in _SIZE_RULES:
+        size = "medium"
+    angle = norm(layout.angle, "eye")
+    h_rel, anchor, value, blur = _SIZE_RULES[size]
+    rule = _ANGLE_RULES.get(angle)
+    if angle == "overhead":
+        horizon: float | None = None
+    elif rule is not None:
+        horizon = (rule[1] if look.interior else rule[0]) * Hp  # type: ignore[operator]
+    else:
+        horizon = look.eye_horizon * Hp
+    vscale, head_scale = (rule[2], rule[3]) if rule else (1.0, 1.0)
+    dutch = 0.0
+    if angle == "dutch":
+        dutch = 11.0 if unit("dutch", layout.shot_id) < 0.5 else -11.0
+    label_px = max(8, round(Hp * 0.034))
+
+    ordered = sorted(layout.characters, key=lambda c: c.id)
+    shoulder: Shoulder | None = None
+    shown: list[CharacterInShot] = list(ordered)
+    center = 0.5 * W
+    if angle == "over-shoulder":
+        subject = layout.characters[0] if layout.characters else None
+        other = layout.characters[1] if len(layout.characters) > 1 else None
+        side = -1
+        if other is not None and subject is not None:
+            side = -1 if ordered.index(other) < ordered.index(subject) else 1
+            shown = [c for c in ordered if c.id != other.id]
+        colour = shade(figure_style(other.id, other.description).body, 0.35) if other else (24, 24, 28)
+        shoulder = Shoulder(colour=colour, side=side, char_id=other.id if other else None)
+        center = W * (0.5 - side * 0.17)
+
+    h = h_rel * Hp
+    styles = [figure_style(c.id, c.description) for c in shown]
+    ground_frac = value
+    if anchor == "ground" and "sea" in look.motifs:
+        ground_frac = 0.5 + 0.5 * value
+    overhead = angle == "overhead"
+    if overhead:
+        feet = 0.55 * Hp
+    elif anchor == "ground":
+        hz = horizon if horizon is not None else 0.5 * Hp
+        feet = hz + (Hp - hz) * ground_frac
+    elif anchor == "feet":
+        feet = value * Hp
+    else:
+        tallest = max(styles, key=lambda s: s.height) if styles else figure_style("", "")
+        sk = _skeleton(tallest, Placement(0.0, 0.0, h, vscale, head_scale))
+        feet = value * Hp - (sk.head_cy - 1.1 * sk.r)
+
+    n = len(shown)
+    fig_w = 0.32 * h
+    spacing = min(max(1.5 * fig_w, 0.12 * W), 0.75 * W / max(1, n - 1))
+    figures: list[Figure] = []
+    font = label_font(label_px)
+    for i, (c, st) in enumerate(zip(shown, styles)):
+        cx = center + (i - (n - 1) / 2) * spacing
+        pl = Placement(cx, feet, h, vscale, head_scale, overhead)
+        figures.append(Figure(c.id, st, pl, _label_xy(c.id, st, pl, font, W, Hp)))
+
+    prop: Prop | None = None
+    if size == "insert":
+        holder = None
+        if layout.characters:
+            c = layout.characters[0]
+            st = figure_style(c.id, c.description)
+            holder = Figure(c.id, st, Placement(0.5 * W, 0.5 * Hp, 0.9 * Hp), (0.02 * W, 0.03 * Hp))
+        prop = Prop(_prop_kind(layout.action), look.accent, holder)
+        figures = [holder] if holder else []
+    return Stage(look, W, Hp, size, angle, horizon, tuple(figures), shoulder, prop, blur * Hp,
+                 dutch, label_px)
+
+
+def _label_xy(char_id: str, style: FigureStyle, p: Placement,
+              font: ImageFont.FreeTypeFont | ImageFont.ImageFont, W: int, Hp: int) -> tuple[float, float]:
+    """Above the head when it is in frame, else on the chest, always inside the picture."""
+    x0, y0, x1, y1 = figure_box(style, p)
+    tw = font.getlength(char_id) if hasattr(font, "getlength") else 6 * len(char_id)
+    lh = Hp * 0.034
+    y = y0 - 1.4 * lh
+    if y < 0.02 * Hp:
+        sk = _skeleton(style, p)
+        y = min(max(sk.shoulder_y + 0.06 * Hp, 0.02 * Hp), 0.86 * Hp)
+    x = min(max((x0 + x1) / 2 - tw / 2, 0.01 * W), W - tw - 0.01 * W)
+    return (x, y)
+
+
+_PROPS = {
+    "letter": ("letter", "note", "envelope", "paper*", "page*", "map", "document*", "telegram", "postcard"),
+    "photo": ("photo*", "picture", "portrait"),
+    "lantern": ("lantern", "lamp", "candle*", "torch", "flashlight"),
+    "key": ("key", "keys"),
+    "cup": ("cup", "mug", "glass", "teacup", "bottle"),
+    "phone": ("phone", "smartphone", "cellphone", "mobile"),
+    "book": ("book", "diary", "journal", "notebook", "logbook"),
+    "ring": ("ring", "coin", "medal", "locket", "watch", "compass"),
+}
+
+
+def _prop_kind(action: str) -> str:
+    for kind, words in _PROPS.items():
+        if has_any(action or "", words):
+            return kind
+    return "object"
+
+
+def prop_colours(kind: str, accent: RGB) -> tuple[RGB, RGB]:
+    """(main, detail) colours of an insert's prop."""
+    return {
+        "letter": ((238, 230, 205), (110, 100, 90)),
+        "photo": ((245, 245, 240), (70, 80, 95)),
+        "lantern": ((250, 225, 140), (60, 55, 50)),
+        "key": ((200, 165, 70), (120, 95, 40)),
+        "cup": ((230, 232, 236), (150, 90, 60)),
+        "phone": ((25, 25, 30), (90, 160, 230)),
+        "book": ((130, 40, 40), (235, 225, 200)),
+        "ring": ((215, 180, 80), (120, 90, 40)),
+    }.get(kind, (accent, shade(accent, 0.6)))
+
+
+__all__ = ["SIZES", "ANGLES", "Figure", "Prop", "Shoulder", "Stage", "norm", "prop_colours",
+           "stage_shot", "mix"]

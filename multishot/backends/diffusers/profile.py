@@ -1,0 +1,420 @@
+"""Model profiles: one YAML file is the whole truth about a model setup.
+
+A profile names, per role (a `Capability`), the diffusers pipeline class, where its weights come
+from (a Hub repo at a pinned revision, or a local folder), the dtype, default resolution, frames,
+steps, guidance, scheduler shift and a memory-strategy ladder. Profiles ship as package data in
+`profiles/`; users may add their own folders through ``$MULTISHOT_PROFILE_PATH``.
+
+This module is pure data (pydantic + YAML) and imports neither torch nor diffusers, so
+`multishot profiles list` stays instant. Validation happens once, here: loading and generation
+code trusts these models and never re-parses dicts.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from multishot.backends.base import Capability
+
+#: Memory strategies, fastest (most GPU memory) first. A role lists the ones it may use, in this
+#: order; on CUDA out-of-memory the backend moves one step down its list (see memory.py).
+MEMORY_STRATEGIES: tuple[str, ...] = (
+    "none", "vae_tiling", "model_cpu_offload", "group_offload", "sequential_cpu_offload",
+)
+MemoryStrategy = Literal["none", "vae_tiling", "model_cpu_offload", "group_offload", "sequential_cpu_offload"]
+DType = Literal["bfloat16", "float16", "float32"]
+
+#: How each pipeline class receives the conditioning frames. A role whose pipeline is not listed
+#: here cannot serve image_to_video / first_last_to_video: checked when the profile is read, so a
+#: typo fails before any download.
+IMAGE_CONDITIONED: dict[str, str] = {
+    "WanImageToVideoPipeline": "image",
+    "LTXImageToVideoPipeline": "image",
+    "LTXConditionPipeline": "conditions",
+}
+FIRST_LAST_CONDITIONED: dict[str, str] = {
+    "WanImageToVideoPipeline": "last_image",
+    "LTXConditionPipeline": "conditions",
+}
+#: Joint generation (joint.py) drives a Wan text-to-video transformer directly.
+JOINT_PIPELINES: frozenset[str] = frozenset({"WanPipeline"})
+
+_HEX40 = re.compile(r"^[0-9a-f]{40}$")
+_REPO = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+_CLASS = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+_PROFILE_SUFFIXES = (".yaml", ".yml")
+
+
+class ProfileError(ValueError):
+    """A profile file is missing or invalid; the message names the file and every bad field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(_Strict):
+    """Where a model (or one component of it) comes from: a Hub repo at a revision, or a local
+    folder. A local folder may contain ``{cache}`` (the multishot cache root) and may be relative
+    to the profile file. `build: tiny` marks a folder multishot can build offline (tiny.py)."""
+
+    repo: str | None = None
+    revision: str | None = None
+    path: str | None = None
+    build: Literal["tiny"] | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "Source":
+        if (self.repo is None) == (self.path is None):
+            raise ValueError("give exactly one of `repo` (a Hub model id) or `path` (a local folder)")
+        if self.repo is not None:
+            if not _REPO.match(self.repo):
+                raise ValueError(f"`repo` must look like owner/name, got {self.repo!r}")
+            if not self.revision:
+                raise ValueError("a Hub `repo` needs a `revision` (a 40-hex commit; `main` only while unpinned)")
+        elif self.revision is not None:
+            raise ValueError("`revision` only applies to a Hub `repo`, not a local `path`")
+        if self.build is not None and self.path is None:
+            raise ValueError("`build` only applies to a local `path`")
+        return self
+
+    @property
+    def pinned(self) -> bool:
+        """True for a local folder or a Hub repo at a full commit hash."""
+        return self.repo is None or bool(_HEX40.match(self.revision or ""))
+
+    def label(self) -> str:
+        return f"{self.repo}@{self.revision}" if self.repo else str(self.path)
+
+
+class ComponentSource(Source):
+    """One pipeline component taken from another model (e.g. the same VAE or text encoder in
+    two repos), so it is downloaded and loaded once and passed to `from_pretrained`."""
+
+    subfolder: str | None = None
+
+
+class WeightsOverride(_Strict):
+    """Replace one component's weights with a fine-tuned checkpoint (e.g. HoloCine's DiT),
+    renaming keys with a named mapping from weights.py."""
+
+    component: str
+    repo: str | None = None
+    revision: str | None = None
+    path: str | None = None
+    filename: str | None = None
+    mapping: str
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "WeightsOverride":
+        if (self.repo is None) == (self.path is None):
+            raise ValueError("give exactly one of `repo` (+ `revision`, `filename`) or `path` (a .safetensors file)")
+        if self.repo is not None and (not self.revision or not self.filename):
+            raise ValueError("a Hub weights override needs `revision` and `filename`")
+        name = self.filename or self.path or ""
+        if not name.endswith(".safetensors"):
+            raise ValueError(f"only .safetensors weights are loaded, got {name!r}")
+        return self
+
+    def label(self) -> str:
+        return f"{self.repo}@{self.revision}:{self.filename}" if self.repo else str(self.path)
+
+
+class RoleSpec(Source):
+    """How one capability is served: the pipeline, its weights and its default settings."""
+
+    pipeline: str
+    dtype: DType = "bfloat16"
+    #: Per-component dtypes, e.g. ``{vae: float32}`` (Wan's VAE is recommended in fp32).
+    component_dtypes: dict[str, DType] = Field(default_factory=dict)
+    width: int = Field(gt=0)
+    height: int = Field(gt=0)
+    frames: int = Field(gt=0)
+    fps: int = Field(default=16, gt=0)
+    steps: int = Field(gt=0)
+    guidance: float = Field(ge=0.0)
+    #: Guidance of the low-noise expert of two-expert models (Wan 2.2 A14B).
+    guidance_2: float | None = None
+    #: Scheduler class name; None keeps the repo's own scheduler.
+    scheduler: str | None = None
+    flow_shift: float | None = None
+    #: `request`: generate at the requested size (rounded to the model's multiple);
+    #: `fit`: scale the request to fit inside width x height first (aspect kept), for models
+    #: trained at one resolution and for the CPU `tiny` profile.
+    size_policy: Literal["request", "fit"] = "request"
+    #: Cap on generated frames; longer requests are resampled up (only sensible for `tiny`).
+    max_frames: int | None = Field(default=None, gt=0)
+    #: Extra keyword arguments for the pipeline call (e.g. max_sequence_length).
+    call: dict[str, int | float | str | bool] = Field(default_factory=dict)
+    memory: tuple[MemoryStrategy, ...] = ("none",)
+    shared_components: dict[str, ComponentSource] = Field(default_factory=dict)
+    weights_override: tuple[WeightsOverride, ...] = ()
+
+    @field_validator("pipeline", "scheduler")
+    @classmethod
+    def _class_name(cls, v: str | None) -> str | None:
+        if v is not None and not _CLASS.match(v):
+            raise ValueError(f"must be a diffusers class name such as WanPipeline, got {v!r}")
+        return v
+
+    @field_validator("memory")
+    @classmethod
+    def _ladder(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if not v:
+            raise ValueError(f"list at least one memory strategy of {', '.join(MEMORY_STRATEGIES)}")
+        order = [MEMORY_STRATEGIES.index(s) for s in v]
+        if order != sorted(set(order)):
+            raise ValueError(f"memory strategies must be distinct and in this order (lightest last): "
+                             f"{', '.join(MEMORY_STRATEGIES)}")
+        return v
+
+    def load_key(self) -> tuple[Any, ...]:
+        """Everything that decides what `from_pretrained` builds; roles with the same key share
+        one pipeline object (per-call settings such as steps or frames do not matter)."""
+        return (self.repo, self.revision, self.path, self.pipeline, self.dtype,
+                tuple(sorted(self.component_dtypes.items())), self.scheduler, self.flow_shift,
+                tuple(sorted((k, v.model_dump_json()) for k, v in self.shared_components.items())),
+                tuple(w.model_dump_json() for w in self.weights_override))
+
+
+class Profile(_Strict):
+    """A whole model profile (one YAML file)."""
+
+    name: str
+    backend: Literal["diffusers", "animatic"] = "diffusers"
+    licence: str
+    notes: str = ""
+    #: Only for backends without roles (animatic): what it declares it can do.
+    capabilities: tuple[Capability, ...] = ()
+    roles: dict[Capability, RoleSpec] = Field(default_factory=dict)
+    #: The file it came from (set by `load_profile`; relative paths resolve against it).
+    source_file: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Profile":
+        if self.backend == "animatic":
+            if self.roles:
+                raise ValueError("an animatic profile has no `roles` (it needs no weights)")
+            return self
+        if not self.roles:
+            raise ValueError("a diffusers profile needs at least one entry under `roles`")
+        if self.capabilities:
+            raise ValueError("`capabilities` of a diffusers profile come from its `roles`; remove the list")
+        checks = {
+            Capability.IMAGE_TO_VIDEO: IMAGE_CONDITIONED,
+            Capability.FIRST_LAST_TO_VIDEO: FIRST_LAST_CONDITIONED,
+        }
+        for cap, table in checks.items():
+            role = self.roles.get(cap)
+            if role is not None and role.pipeline not in table:
+                raise ValueError(f"roles.{cap.value}.pipeline: {role.pipeline} cannot take conditioning frames "
+                                 f"here; use one of {', '.join(sorted(table))}")
+        joint = self.roles.get(Capability.JOINT_SHOTS)
+        if joint is not None and joint.pipeline not in JOINT_PIPELINES:
+            raise ValueError(f"roles.joint_shots.pipeline: joint generation drives {', '.join(sorted(JOINT_PIPELINES))}, "
+                             f"not {joint.pipeline}")
+        seen: dict[tuple[Any, ...], Capability] = {}
+        for cap, role in self.roles.items():
+            other = seen.setdefault(role.load_key(), cap)
+            if other is not cap and self.roles[other].memory != role.memory:
+                raise ValueError(f"roles.{cap.value}.memory: shares one pipeline with roles.{other.value}, "
+                                 f"so both must list the same memory strategies")
+        return self
+
+    @property
+    def capability_set(self) -> frozenset[Capability]:
+        return frozenset(self.roles) if self.backend == "diffusers" else frozenset(self.capabilities)
+
+    @property
+    def base_dir(self) -> Path:
+        return Path(self.source_file).parent if self.source_file else Path.cwd()
+
+
+@dataclass(frozen=True)
+class ProfileInfo:
+    """One line of `multishot profiles list`."""
+
+    name: str
+    backend: str
+    capabilities: tuple[str, ...]
+    models: tuple[str, ...]
+    licence: str
+    pinned: bool
+    path: str
+    notes: str = ""
+
+
+# --------------------------------------------------------------------------------------------
+# Finding and reading profile files
+# --------------------------------------------------------------------------------------------
+
+
+def builtin_profile_dir() -> Path:
+    return Path(__file__).with_name("profiles")
+
+
+def profile_dirs() -> list[Path]:
+    """Search path: $MULTISHOT_PROFILE_PATH folders (os.pathsep-separated) first, so a user can
+    shadow a shipped profile, then the profiles shipped with the package."""
+    extra = [Path(p).expanduser() for p in os.environ.get("MULTISHOT_PROFILE_PATH", "").split(os.pathsep) if p]
+    return [*extra, builtin_profile_dir()]
+
+
+def _profile_files() -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for d in profile_dirs():
+        if d.is_dir():
+            for f in sorted(d.iterdir()):
+                if f.suffix in _PROFILE_SUFFIXES:
+                    found.setdefault(f.stem, f)
+    return found
+
+
+def _format_errors(path: Path, err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith(("function-after", "tagged-union")))
+        msg = e["msg"].removeprefix("Value error, ")
+        lines.append(f"  {loc or '(top level)'}: {msg}")
+    return f"invalid profile {path}:\n" + "\n".join(lines)
+
+
+def _parse(path: Path) -> Profile:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ProfileError(f"invalid profile {path}: not valid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise ProfileError(f"invalid profile {path}: expected a mapping at the top level")
+    data.setdefault("name", path.stem)
+    if data["name"] != path.stem:
+        raise ProfileError(f"invalid profile {path}:\n  name: {data['name']!r} does not match the file name "
+                           f"{path.stem!r}")
+    data.pop("x-defaults", None)  # a conventional place for YAML anchors
+    data["source_file"] = str(path.resolve())
+    try:
+        return Profile.model_validate(data)
+    except ValidationError as exc:
+        raise ProfileError(_format_errors(path, exc)) from None
+
+
+def load_profile(name_or_path: str | os.PathLike[str]) -> Profile:
+    """A profile by name (searched in `profile_dirs()`) or by path to a .yaml file."""
+    text = os.fspath(name_or_path)
+    p = Path(text).expanduser()
+    if p.suffix in _PROFILE_SUFFIXES or os.sep in text or "/" in text:
+        if not p.is_file():
+            raise ProfileError(f"profile file {p} does not exist")
+        return _parse(p)
+    files = _profile_files()
+    if text not in files:
+        close = difflib.get_close_matches(text, list(files), n=1)
+        hint = f"; did you mean `{close[0]}`?" if close else ""
+        raise ProfileError(f"unknown profile `{text}`{hint} Known profiles: {', '.join(sorted(files))}. "
+                           "Run `multishot profiles list` for details.")
+    return _parse(files[text])
+
+
+def profile_info(profile: Profile, capabilities: frozenset[Capability] | None = None) -> ProfileInfo:
+    caps = capabilities if capabilities is not None else profile.capability_set
+    models: list[str] = []
+    sources: list[Source] = []
+    for role in profile.roles.values():
+        sources += [role, *role.shared_components.values()]
+        models += [w.label() for w in role.weights_override]
+    for s in sources:
+        if s.label() not in models:
+            models.append(s.label())
+    return ProfileInfo(
+        name=profile.name, backend=profile.backend,
+        capabilities=tuple(c.value for c in Capability if c in caps),
+        models=tuple(dict.fromkeys(models)), licence=profile.licence,
+        pinned=all(s.pinned for s in sources), path=profile.source_file or "", notes=profile.notes,
+    )
+
+
+def list_profiles() -> list[ProfileInfo]:
+    """Every profile on the search path, by name. A broken file raises ProfileError (naming the
+    file) rather than silently disappearing from the list."""
+    return [profile_info(_parse(path)) for _, path in sorted(_profile_files().items())]
+
+
+# --------------------------------------------------------------------------------------------
+# Identity (cache keys)
+# --------------------------------------------------------------------------------------------
+
+
+def _local_fingerprint(folder: Path) -> str | None:
+    """A cheap content fingerprint of a user's local model folder: every JSON file's bytes plus
+    the names and sizes of weight files (hashing gigabytes of weights per run would cost more
+    than it saves)."""
+    if not folder.is_dir():
+        return None
+    h = hashlib.sha256()
+    for f in sorted(folder.rglob("*")):
+        if f.is_file():
+            rel = f.relative_to(folder).as_posix()
+            h.update(rel.encode())
+            h.update(f.read_bytes() if f.suffix == ".json" else str(f.stat().st_size).encode())
+    return h.hexdigest()
+
+
+def _source_identity(src: Source, base: Path) -> dict[str, Any]:
+    if src.repo is not None:
+        return {"repo": src.repo, "revision": src.revision}
+    out: dict[str, Any] = {"path": src.path}
+    if src.build is not None:
+        # A built folder is defined by its builder's version, which is in the path template.
+        out["build"] = src.build
+    else:
+        out["fingerprint"] = _local_fingerprint(resolve_local_path(src.path or "", base))
+    return out
+
+
+def profile_identity(profile: Profile) -> dict[str, Any]:
+    """What makes this profile's output what it is: model ids, revisions, dtypes and default
+    settings per role. Memory strategies, notes and licence are left out: they change speed and
+    wording, not pixels (VAE tiling is the one near-exception; its seams are below 8-bit)."""
+    roles: dict[str, Any] = {}
+    for cap, r in sorted(profile.roles.items(), key=lambda kv: kv[0].value):
+        roles[cap.value] = {
+            "pipeline": r.pipeline, **_source_identity(r, profile.base_dir),
+            "dtype": r.dtype, "component_dtypes": dict(sorted(r.component_dtypes.items())),
+            "width": r.width, "height": r.height, "frames": r.frames, "fps": r.fps,
+            "steps": r.steps, "guidance": r.guidance, "guidance_2": r.guidance_2,
+            "scheduler": r.scheduler, "flow_shift": r.flow_shift, "size_policy": r.size_policy,
+            "max_frames": r.max_frames, "call": dict(sorted(r.call.items())),
+            "shared_components": {k: {**_source_identity(v, profile.base_dir), "subfolder": v.subfolder}
+                                  for k, v in sorted(r.shared_components.items())},
+            "weights_override": [w.model_dump(mode="json") for w in r.weights_override],
+        }
+    ident = {"profile": profile.name, "backend": profile.backend, "roles": roles}
+    return json.loads(json.dumps(ident, sort_keys=True))
+
+
+# --------------------------------------------------------------------------------------------
+# Paths
+# --------------------------------------------------------------------------------------------
+
+
+def cache_root() -> Path:
+    """multishot's own cache: $MULTISHOT_CACHE, else ~/.cache/multishot (read at call time so
+    tests and workers can point it elsewhere)."""
+    env = os.environ.get("MULTISHOT_CACHE")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "multishot"
+
+
+def resolve_local_path(template: str, base: Path) -> Path:
+    """Expand ``{cache}`` and ``~``; a relative path is relative to the profile file's folder."""
+    p = Path(template.replace("{cache}", str(cache_root()))).expanduser()
+    return p if p.is_absolute() else (base / p)

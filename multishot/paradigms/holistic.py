@@ -1,0 +1,109 @@
+"""Holistic: one model sees all the shots of a sequence at once.
+
+plan → group shots (a scene, chunked to ≤ 13 shots) → one joint generation per group → split → assemble
+
+The shots of a group are laid out as one latent video; the transformer runs once per step over
+all of them with dense attention inside a shot and, across shots, attention only to a few
+summary tokens of every other shot; each shot's frames read only their own prompt plus the
+global one (HoloCine, arXiv 2510.20822, training-free here; the mechanism is in
+backends/diffusers/shot_attention.py). Groups after the first also see summary frames of the
+previous group's last shots (a memory), so consistency carries across chunks.
+
+`--stream` generates one shot at a time, each conditioned on the summary frames of the shots
+before it (in the spirit of ShotStream), so `--only <first-shot>` renders shot 1, you look, and
+the next render goes on from the cache. Memory is rebuilt from the cached frames (the backend's
+`summarize`), so a resumed render conditions exactly as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from multishot.backends.base import Backend, Capability, require
+from multishot.graph import stages
+from multishot.graph.engine import RenderStopped
+from multishot.paradigms.base import Job, Output, Paradigm
+from multishot.plan.film_plan import ShotSpec
+from multishot.post.ffmpeg import read_video
+
+MEMORY_SHOTS = 2  # how many of the previous group's last shots a group remembers
+
+
+def groups(job: Job) -> list[list[ShotSpec]]:
+    """Consecutive shots with one profile and one scene, chunked to at most max_joint_shots
+    (evenly: 14 shots → 7 + 7). Streaming: every shot alone."""
+    if job.options.stream:
+        return [[spec] for spec in job.plan.shots]
+    runs: list[list[ShotSpec]] = []
+    for spec in job.plan.shots:
+        if runs and runs[-1][-1].scene_id == spec.scene_id and runs[-1][-1].profile == spec.profile:
+            runs[-1].append(spec)
+        else:
+            runs.append([spec])
+    out: list[list[ShotSpec]] = []
+    limit = max(1, job.options.max_joint_shots)
+    for run_ in runs:
+        n_chunks = -(-len(run_) // limit)
+        size = -(-len(run_) // n_chunks)
+        out.extend(run_[i:i + size] for i in range(0, len(run_), size))
+    return out
+
+
+def _summarize(backend: Backend, group: list[ShotSpec], clips: list[stages.ShotClip]) -> Any:
+    summarize = getattr(backend, "summarize", None)
+    if summarize is None:
+        return None
+    keep = clips[-MEMORY_SHOTS:]
+    return summarize([c.spec.request() for c in keep], [list(read_video(c.video)) for c in keep])
+
+
+def run(job: Job) -> Output:
+    plan, engine = job.plan, job.engine
+    for spec in plan.shots:
+        require(job.backend(spec.profile), [Capability.JOINT_SHOTS], f"holistic (shot `{spec.id}`)")
+
+    task = job.reporter.task("joint", len(plan.shots))
+    clips: list[stages.ShotClip] = []
+    skipped: list[str] = []
+    memory: Any = None
+    memory_key: list[str] = []
+    for group in groups(job):
+        backend = job.backend(group[0].profile)
+        origin = {"group": [s.id for s in group], "group_specs": [s.cache_fields() for s in group],
+                  "memory": memory_key, "stream": job.options.stream}
+        done = [stages.cached_clip(engine, backend, spec, origin) for spec in group]
+        if all(done):
+            group_clips = [c for c in done if c is not None]
+        elif engine.dry_run:
+            group_clips = [stages.store_clip(engine, backend, spec, [], origin) for spec in group]
+        elif not any(engine.allowed(s.id) for s in group):
+            skipped.extend(s.id for s in group)
+            break  # later groups depend on this one's memory
+        else:
+            frames = backend.joint_shots([s.request() for s in group], memory=memory)
+            group_clips = [stages.store_clip(engine, backend, spec, f, origin, allow=True)
+                           for spec, f in zip(group, frames)]
+        clips.extend(group_clips)
+        task.advance(len(group))
+        memory_key = [c.artifact.key for c in group_clips[-MEMORY_SHOTS:]]
+        memory = None if engine.dry_run else _summarize(backend, group, clips)
+    task.done()
+    if skipped or len(clips) < len(plan.shots):
+        return Output(clips, None, {"skipped": skipped or [s.id for s in plan.shots[len(clips):]]})
+
+    task = job.reporter.task("assemble", plan.total_frames)
+    film = stages.assemble_film(engine, plan, clips, on_frame=lambda n: task.advance())
+    task.done()
+    return Output(clips, film)
+
+
+PARADIGM = Paradigm(
+    name="holistic",
+    summary="all shots of a scene in one joint generation (sparse inter-shot attention), chunked with memory",
+    stages=("plan", "group (scene, ≤13 shots; --stream: one shot)", "video (joint generation, split per shot)",
+            "memory (summary frames → next group)", "assemble"),
+    needs=frozenset({Capability.JOINT_SHOTS}),
+    run=run,
+)
+
+__all__ = ["PARADIGM", "RenderStopped", "groups"]

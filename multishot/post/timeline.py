@@ -1,0 +1,268 @@
+"""The film as an editorial timeline (OpenTimelineIO), so it can be finished in an editor.
+
+Every render writes `timeline.otio` next to `film.mp4`: one video track, one clip per shot that
+references `shots/<id>.mp4`, the planned transitions as OTIO transitions, shot ids and prompts as
+clip metadata and a marker where each scene starts. `export_timeline` converts it with
+OpenTimelineIO's own adapters (CMX 3600 EDL, Final Cut Pro X XML, Final Cut Pro 7 XML), which
+since OTIO 0.17 are separate packages (`otio-cmx3600-adapter`, `otio-fcpx-xml-adapter`,
+`otio-fcp-adapter`).
+
+How overlaps map to OTIO. In the film, a transition of N frames out of shot A shows A's last N
+frames blended with B's first N frames, so the film is sum(frames) − sum(overlaps) long
+(`post/assemble.py`). An OTIO transition sits *on* a cut point: `in_offset` frames before it are
+played from the outgoing clip's trimmed range plus the incoming clip's head handle, `out_offset`
+frames after it from the incoming clip's trimmed range plus the outgoing clip's tail handle, and
+a track is as long as the sum of its clips' trimmed ranges. Putting the cut in the middle of the
+overlap (in_offset = ⌊N/2⌋, out_offset = N − ⌊N/2⌋), trimming A to end `out_offset` frames early
+and B to start `in_offset` frames late makes the overlap use exactly the frames the film blends,
+every handle lies inside the shot's file, and the track is exactly as long as the film.
+
+This module is in `post` (the lowest layer), so it reads the run manifest as a plain dict.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import opentimelineio as otio
+
+TIMELINE_NAME = "timeline.otio"
+
+#: Transition types that are hard cuts in the assembled film (SHOTLIST.md).
+HARD_CUTS = frozenset({"cut", "match-cut"})
+
+#: `--format` → (OTIO adapter name, file suffix, the pip package that provides the adapter).
+FORMATS: dict[str, tuple[str, str, str]] = {
+    "otio": ("otio_json", ".otio", "opentimelineio"),
+    "edl": ("cmx_3600", ".edl", "otio-cmx3600-adapter"),
+    "fcpxml": ("fcpx_xml", ".fcpxml", "otio-fcpx-xml-adapter"),
+    "xml": ("fcp_xml", ".xml", "otio-fcp-adapter"),
+}
+
+#: Marker colours cycled per scene, so neighbouring scenes differ on an editor's ruler.
+SCENE_COLOURS = (otio.schema.MarkerColor.GREEN, otio.schema.MarkerColor.CYAN,
+                 otio.schema.MarkerColor.YELLOW, otio.schema.MarkerColor.MAGENTA)
+
+
+class TimelineError(ValueError):
+    """The manifest cannot be laid out as a timeline, or an export format is unavailable."""
+
+
+@dataclass(frozen=True)
+class ShotPlacement:
+    """Where one shot sits: its file's frames, and the part of them the track plays."""
+
+    shot_id: str
+    scene: str
+    frames: int           # frames in shots/<id>.mp4
+    trim_in: int          # first frame of the trimmed range (the incoming transition's head)
+    trim_out: int         # frames after the trimmed range (the outgoing transition's tail)
+    film_start: int       # film frame of the clip's trimmed in point
+    overlap_out: int      # frames shared with the next shot (0 for a hard cut or the last shot)
+    transition: str       # transition type into the next shot
+
+    @property
+    def trimmed(self) -> int:
+        return self.frames - self.trim_in - self.trim_out
+
+
+def overlap_frames(shot: Mapping[str, Any], fps: int, *, last: bool) -> int:
+    """Frames a shot shares with the next one, as `ShotSpec.overlap_frames` computes it."""
+    transition = shot.get("transition") or {}
+    kind = transition.get("type", "cut")
+    if last or kind in HARD_CUTS:
+        return 0
+    return round(float(transition.get("duration") or 0.0) * fps)
+
+
+def place_shots(manifest: Mapping[str, Any]) -> list[ShotPlacement]:
+    """Lay the manifest's shots out on one track (see the module docstring for the arithmetic)."""
+    shots: Sequence[Mapping[str, Any]] = manifest.get("shots") or []
+    if not shots:
+        raise TimelineError("the manifest lists no shots")
+    fps = int(manifest["fps"])
+    overlaps = [overlap_frames(s, fps, last=i == len(shots) - 1) for i, s in enumerate(shots)]
+    out: list[ShotPlacement] = []
+    film_pos = 0
+    for i, shot in enumerate(shots):
+        frames = int(shot["frames"])
+        n_in = overlaps[i - 1] if i else 0
+        n_out = overlaps[i]
+        trim_in = n_in // 2                 # the previous transition's in_offset
+        trim_out = n_out - n_out // 2       # this transition's out_offset
+        if trim_in + trim_out >= frames or n_in + n_out > frames:
+            raise TimelineError(f"shot `{shot['id']}` ({frames} frames) is shorter than its transitions "
+                                f"({n_in} + {n_out} frames)")
+        placement = ShotPlacement(str(shot["id"]), str(shot.get("scene", "")), frames, trim_in,
+                                  trim_out, film_pos, n_out,
+                                  str((shot.get("transition") or {}).get("type", "cut")))
+        out.append(placement)
+        film_pos += placement.trimmed
+    return out
+
+
+def _rt(frames: int | float, fps: int) -> otio.opentime.RationalTime:
+    return otio.opentime.RationalTime(frames, fps)
+
+
+def _range(start: int, duration: int, fps: int) -> otio.opentime.TimeRange:
+    return otio.opentime.TimeRange(_rt(start, fps), _rt(duration, fps))
+
+
+def _media_path(manifest: Mapping[str, Any], shot_id: str) -> str:
+    outputs = manifest.get("outputs") or {}
+    return str(outputs.get(f"shot:{shot_id}", f"shots/{shot_id}.mp4"))
+
+
+def _transition(shot: Mapping[str, Any], placement: ShotPlacement, next_id: str,
+                fps: int) -> otio.schema.Transition:
+    """A dissolve is an SMPTE dissolve; every other soft transition (fades, wipes, slides,
+    circle-open, generated bridges) is a Custom transition named after the multishot type, so
+    an editor shows it at the right place and length and the type survives in metadata."""
+    n = placement.overlap_out
+    kind = placement.transition
+    info = dict(shot.get("transition") or {})
+    return otio.schema.Transition(
+        name=f"{kind}: {placement.shot_id} > {next_id}",
+        transition_type=(otio.schema.TransitionTypes.SMPTE_Dissolve if kind == "dissolve"
+                         else otio.schema.TransitionTypes.Custom),
+        in_offset=_rt(n // 2, fps),
+        out_offset=_rt(n - n // 2, fps),
+        metadata={"multishot": {"type": kind, "frames": n, "duration_s": info.get("duration"),
+                                "reason": info.get("reason", ""), "from": placement.shot_id,
+                                "to": next_id}},
+    )
+
+
+def build_timeline(manifest: Mapping[str, Any], *, media_root: Path | None = None) -> otio.schema.Timeline:
+    """The OTIO timeline of a render. Media paths are relative to the render folder (so the
+    folder can move) unless `media_root` is given, which makes them absolute `file://` URLs
+    (what Final Cut Pro and most editors want on import)."""
+    fps = int(manifest["fps"])
+    shots: Sequence[Mapping[str, Any]] = manifest["shots"]
+    placements = place_shots(manifest)
+    width, height = (int(v) for v in str(manifest.get("resolution", "0x0")).split("x"))
+    timeline = otio.schema.Timeline(name=str(manifest.get("title") or "multishot film"))
+    timeline.global_start_time = _rt(0, fps)
+    timeline.metadata["multishot"] = {
+        k: manifest.get(k) for k in ("title", "source", "paradigm", "profile", "fps", "resolution",
+                                     "frames", "duration_s", "multishot")
+    }
+    track = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
+    timeline.tracks.append(track)
+    previous_scene: str | None = None
+    scene_number = 0
+    for i, (shot, p) in enumerate(zip(shots, placements)):
+        rel = _media_path(manifest, p.shot_id)
+        url = (Path(media_root) / rel).resolve().as_uri() if media_root is not None else rel
+        reference = otio.schema.ExternalReference(
+            target_url=url, available_range=_range(0, p.frames, fps),
+            available_image_bounds=otio.schema.Box2d(otio.schema.V2d(0, 0), otio.schema.V2d(width, height))
+            if width and height else None,
+        )
+        clip = otio.schema.Clip(
+            name=p.shot_id, media_reference=reference, source_range=_range(p.trim_in, p.trimmed, fps),
+            metadata={"multishot": {
+                "id": p.shot_id, "scene": p.scene, "prompt": shot.get("prompt", ""),
+                "seed": shot.get("seed"), "profile": shot.get("profile"), "size": shot.get("size"),
+                "angle": shot.get("angle"), "movement": shot.get("movement"),
+                "frames": p.frames, "duration_s": shot.get("duration_s"),
+                "film_start_frame": p.film_start,
+            }},
+        )
+        if p.scene != previous_scene:
+            scene_number += 1
+            clip.markers.append(otio.schema.Marker(
+                name=f"scene {scene_number}: {p.scene}",
+                marked_range=_range(p.trim_in, 0, fps),
+                color=SCENE_COLOURS[(scene_number - 1) % len(SCENE_COLOURS)],
+                metadata={"multishot": {"scene": p.scene, "first_shot": p.shot_id}},
+            ))
+            previous_scene = p.scene
+        track.append(clip)
+        if p.overlap_out and i + 1 < len(shots):
+            track.append(_transition(shot, p, str(shots[i + 1]["id"]), fps))
+    return timeline
+
+
+def write_timeline(out_dir: Path, manifest: Mapping[str, Any]) -> Path:
+    """Write `out_dir/timeline.otio` (atomically) from a render's manifest; return its path."""
+    out_dir = Path(out_dir)
+    path = out_dir / TIMELINE_NAME
+    _atomic_write(path, otio.adapters.write_to_string(build_timeline(manifest), "otio_json"))
+    return path
+
+
+def available_formats() -> dict[str, bool]:
+    """Which `--format`s can be written here (their OTIO adapter is installed)."""
+    names = set(otio.adapters.available_adapter_names())
+    return {fmt: adapter in names for fmt, (adapter, _, _) in FORMATS.items()}
+
+
+def export_timeline(film_dir: Path, fmt: str, out: Path | None = None) -> Path:
+    """Convert a render's timeline to `fmt` (otio | edl | fcpxml | xml) with OpenTimelineIO's
+    adapters; return the written file (default `film_dir/timeline.<suffix>`).
+
+    The timeline is rebuilt from `manifest.json` (the source of truth, so an export never lags a
+    re-render), with absolute media URLs for every format but `otio`, which keeps paths relative
+    to the render folder. EDLs cannot carry the transition types other than dissolves and wipes;
+    the CMX 3600 writer turns every transition into a dissolve of the same length."""
+    import json
+
+    film_dir = Path(film_dir)
+    fmt = fmt.lower().lstrip(".")
+    if fmt not in FORMATS:
+        raise TimelineError(f"unknown format `{fmt}`; choose one of: {', '.join(FORMATS)}")
+    adapter, suffix, package = FORMATS[fmt]
+    if not available_formats()[fmt]:
+        raise TimelineError(f"format `{fmt}` needs the OpenTimelineIO adapter `{adapter}`: "
+                            f"pip install {package}")
+    manifest_path = film_dir / "manifest.json"
+    if not manifest_path.is_file():
+        raise TimelineError(f"{film_dir} has no manifest.json; is it a render folder (renders/<title>/)?")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    timeline = build_timeline(manifest, media_root=None if fmt == "otio" else film_dir)
+    out = Path(out) if out is not None else film_dir / f"timeline{suffix}"
+    kwargs: dict[str, Any] = {}
+    if fmt == "edl":
+        timeline = _for_edl(timeline)
+        kwargs["rate"] = edl_rate(int(manifest["fps"]))
+    _atomic_write(out, otio.adapters.write_to_string(timeline, adapter, **kwargs))
+    return out
+
+
+def edl_rate(fps: int) -> int:
+    """The timecode rate an EDL is written at. SMPTE timecode exists only for 24, 25, 30, 48, 50
+    and 60 fps (and their NTSC variants), while multishot films are often 8 or 16 fps; the
+    smallest valid rate that is a whole multiple of the film's fps puts every edit on an exact
+    frame (16 fps → 48). Rates with no such multiple (e.g. 7 fps) fall back to 24, where an edit
+    may move by under one film frame."""
+    for rate in (24, 25, 30, 48, 50, 60):
+        if rate % fps == 0:
+            return rate
+    return 24
+
+
+def _for_edl(timeline: otio.schema.Timeline) -> otio.schema.Timeline:
+    """CMX 3600 reel names are at most 8 characters; name each shot's reel after its position
+    (S001, S002, …) so two shots never share a reel, and keep the shot id as the clip name."""
+    timeline = copy.deepcopy(timeline)
+    for n, clip in enumerate(timeline.find_clips(), start=1):
+        clip.metadata.setdefault("cmx_3600", {})["reel"] = f"S{n:03d}"
+    return timeline
+
+
+def read_timeline(path: Path) -> otio.schema.Timeline:
+    """Read any timeline OpenTimelineIO has an adapter for (by suffix)."""
+    return otio.adapters.read_from_file(str(path))
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

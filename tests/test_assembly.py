@@ -1,0 +1,96 @@
+"""Assembly with the real ffmpeg binary: every transition type has its exact length, the film is
+H.264 yuv420p with faststart, and frames on each side of a seam come from the right shot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from multishot.post.assemble import Clip, Seam, assemble, film_length
+from multishot.post.ffmpeg import probe, read_video, write_video
+from multishot.post.smoothing import apply_colour_match, fit_colour_match
+from multishot.post.transitions import BLENDS, transition_frames
+from multishot.shotlist.schema import TRANSITIONS
+
+W, H, FPS = 64, 48, 16
+
+
+def solid_clip(path: Path, colour: tuple[int, int, int], n: int) -> Clip:
+    frames = [np.full((H, W, 3), colour, np.uint8) for _ in range(n)]
+    write_video(path, frames, W, H, FPS)
+    return Clip(path, n)
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> list[Clip]:
+    root = tmp_path_factory.mktemp("clips")
+    return [solid_clip(root / "red.mp4", (200, 30, 30), 24),
+            solid_clip(root / "blue.mp4", (30, 30, 200), 20),
+            solid_clip(root / "green.mp4", (30, 200, 30), 16)]
+
+
+def test_every_language_transition_has_a_renderer() -> None:
+    for kind in TRANSITIONS:
+        assert kind in BLENDS or kind in ("cut", "match-cut"), kind
+
+
+@pytest.mark.parametrize("kind", sorted(BLENDS))
+def test_transition_length_and_film_facts(tmp_path: Path, clips: list[Clip], kind: str) -> None:
+    seams = [Seam(kind, 8), Seam("cut", 0)]
+    out = tmp_path / "film.mp4"
+    n = assemble(clips, seams, out, width=W, height=H, fps=FPS)
+    assert n == 24 + 20 + 16 - 8 == film_length(clips, seams)
+    info = probe(out)
+    assert info.frames == n
+    assert info.duration == pytest.approx((24 + 20 + 16 - 8) / FPS)
+    assert info.codec == "h264" and info.pix_fmt == "yuv420p"
+    data = out.read_bytes()
+    assert data.index(b"moov") < data.index(b"mdat"), "faststart: moov atom must come first"
+    film = read_video(out).astype(int)
+    assert film[10, H // 2, W // 2, 0] > 150            # red before the seam
+    assert film[16 + 8 + 5, H // 2, W // 2, 2] > 150     # blue after the overlap
+    assert film[-1, H // 2, W // 2, 1] > 150             # green at the end (hard cut)
+    overlap = film[16:24]
+    assert not np.array_equal(overlap[0], overlap[-1]), "the overlap must change over time"
+
+
+def test_dissolve_midpoint_is_a_mix() -> None:
+    a = [np.full((H, W, 3), 200, np.uint8)] * 4
+    b = [np.full((H, W, 3), 0, np.uint8)] * 4
+    frames = transition_frames("dissolve", a, b)
+    means = [f.mean() for f in frames]
+    assert means == sorted(means, reverse=True)
+    assert 80 < (means[1] + means[2]) / 2 < 120
+
+
+def test_fade_goes_through_black_and_white_through_white() -> None:
+    a = [np.full((H, W, 3), 120, np.uint8)] * 9
+    b = [np.full((H, W, 3), 120, np.uint8)] * 9
+    assert transition_frames("fade", a, b)[4].max() < 20
+    assert transition_frames("fade-to-white", a, b)[4].min() > 235
+
+
+def test_soft_cut_keeps_timing(tmp_path: Path, clips: list[Clip]) -> None:
+    hard = assemble(clips[:2], [Seam("cut", 0)], tmp_path / "hard.mp4", width=W, height=H, fps=FPS)
+    soft = assemble(clips[:2], [Seam("cut", 0, blend=3)], tmp_path / "soft.mp4", width=W, height=H, fps=FPS)
+    assert hard == soft == 44
+    a, b = read_video(tmp_path / "hard.mp4").astype(int), read_video(tmp_path / "soft.mp4").astype(int)
+    assert np.abs(a[23] - b[23]).mean() > 10          # the frame before the cut leans toward blue
+    assert np.abs(a[:20] - b[:20]).mean() < 2          # far from the cut nothing changes
+
+
+def test_colour_match_moves_incoming_toward_outgoing() -> None:
+    rng = np.random.default_rng(0)
+    warm = np.clip(rng.normal((180, 120, 80), 20, (H, W, 3)), 0, 255).astype(np.uint8)
+    cool = np.clip(rng.normal((80, 120, 180), 20, (H, W, 3)), 0, 255).astype(np.uint8)
+    match = fit_colour_match([warm], [cool], frames=16)
+    fixed = apply_colour_match(cool, match, 0)
+    assert np.abs(fixed.mean((0, 1)) - warm.mean((0, 1))).sum() < np.abs(cool.mean((0, 1)) - warm.mean((0, 1))).sum() / 4
+    assert np.array_equal(apply_colour_match(cool, match, 16), cool)  # faded out after a second
+
+
+def test_wrong_seam_count_is_an_error(tmp_path: Path, clips: list[Clip]) -> None:
+    with pytest.raises(ValueError, match="one seam"):
+        assemble(clips, [Seam()], tmp_path / "x.mp4", width=W, height=H, fps=FPS)

@@ -190,6 +190,23 @@ def test_isolated_shots_equal_independent_stock_runs() -> None:
     assert rel_err(joint[:, :, 3:], alone1) <= 1e-5
 
 
+def test_per_shot_rope_makes_identical_shots_identical() -> None:
+    """With per-shot RoPE every shot sits at time 0..f-1 and sees the others' summaries at
+    time 0, so two identical shots come out identical; with global RoPE shot 1 sees shot 0's
+    summary 3 frames back while shot 0 sees shot 1's 3 frames ahead, so they differ."""
+    tr = tiny_transformer()
+    g = torch.Generator().manual_seed(6)
+    shot = torch.randn(1, 16, 3, 8, 8, generator=g)
+    glob, p = torch.randn(1, 16, 32, generator=g), torch.randn(1, 16, 32, generator=g)
+    x, text = torch.cat([shot, shot], dim=2), torch.cat([glob, p, p], dim=1)
+    outs = {}
+    for rope in ("per_shot", "global"):
+        with install_shot_attention(tr, JointLayout.build([3, 3], (4, 4), text_tokens=16, rope=rope)):
+            outs[rope] = run(tr, x, text)
+    assert rel_err(outs["per_shot"][:, :, 3:], outs["per_shot"][:, :, :3]) <= 1e-5
+    assert rel_err(outs["global"][:, :, 3:], outs["global"][:, :, :3]) > 1e-4
+
+
 def test_shot_zero_ignores_shot_one_beyond_its_summary_frame() -> None:
     """Shot 0 may see shot 1 only through shot 1's summary frame. In one sparse block that is
     exact: the summary frame's keys come from frame 3's tokens alone. From the second sparse

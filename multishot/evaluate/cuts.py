@@ -9,10 +9,11 @@ planned boundaries:
   detection lies inside its overlap window (± tolerance). Every detection in the window belongs
   to that transition, so a wipe that triggers two detections is one event, never a spurious cut.
 
-Frame-difference detectors cannot see most dissolves (each step is small), so gradual transitions
-are NOT counted in recall: `recall` is over hard cuts only, and `gradual_rate` reports separately
-how many gradual transitions the detector noticed. Detections that match nothing are `spurious`
-(a cut inside a shot: the generator jumped, or an "invisible" match cut became a visible one).
+Frame-difference detectors cannot see most dissolves (each step is small: on the test suite's
+0.5 s dissolve `adaptive`, `content` and `hash` see nothing, `histogram` fires at both ends), so
+gradual transitions are NOT counted in recall: `recall` is over hard cuts only, and
+`gradual_rate` reports separately how many gradual transitions the detector noticed. Detections
+that match nothing are `spurious` (a cut inside a shot: the generator jumped).
 
 Transition Control Score (CineTrans, arXiv 2508.11484): with x = detected shot count / planned
 shot count, TCS = x^k / e^{k(x-1)}, which is 1 at x = 1 and falls off for too few or too many
@@ -22,9 +23,10 @@ abstract and reviews, which confirm the metric but not its constant), so k = 1 b
 `tcs_raw` is the paper's plain count: PySceneDetect's cuts + 1 over planned shots.
 
 Decoding happens once, through `multishot.post.ffmpeg.read_frames` (the project's one ffmpeg
-door), fed to PySceneDetect through its own `VideoStream` interface; PySceneDetect's automatic
-downscale (to ~256 px wide) keeps detection cheap, and an `on_frame` hook lets the other metrics
-see every decoded frame in the same pass.
+door), fed to PySceneDetect through its own `VideoStream` interface rather than `open_video`
+(whose OpenCV backend would be a second decoder); PySceneDetect's automatic downscale (to ~256 px
+wide) keeps detection cheap, and an `on_frame` hook lets the other metrics see every decoded
+frame in the same pass. `detect_cuts` also takes any `open_video(...)` stream.
 """
 
 from __future__ import annotations
@@ -49,8 +51,8 @@ from multishot.post.ffmpeg import FFmpegError, read_frames
 #: shots are full of, do not read as cuts the way a fixed threshold (`content`) can.
 DETECTORS = ("adaptive", "content", "histogram", "hash")
 
-#: Frames no shorter than this are still separate shots (PySceneDetect's default of 15 frames
-#: would swallow the 0.5 s shots a shot list may ask for).
+#: Shots this short still count as shots (PySceneDetect's default minimum of 15 frames would
+#: swallow the 0.5 s shots a shot list may ask for).
 MIN_SHOT_S = 0.25
 
 FrameHook = Callable[[int, np.ndarray], None]

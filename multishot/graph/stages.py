@@ -29,7 +29,7 @@ CLIP_ARGS: tuple[str, ...] = ("-c:v", "libx264", "-preset", "ultrafast", "-crf",
 VIDEO = Stage("video", 1, "", "generate one shot's clip (text-to-video, image-to-video or first-last infill)")
 KEYFRAME = Stage("keyframe", 1, ".png", "one still: a shot's first or last keyframe")
 IDENTITY = Stage("identity", 1, ".png", "a character's identity image for the character bank")
-SMOOTH = Stage("smooth", 1, ".json", "colour-match the incoming shot of a seam to the outgoing one")
+SMOOTH = Stage("smooth", 2, ".json", "colour-match the incoming shot of a seam to the outgoing one")
 BRIDGE = Stage("bridge", 1, ".mp4", "a generated in-between segment across a seam")
 ASSEMBLE = Stage("assemble", 1, ".mp4", "stream all clips and transitions into film.mp4")
 
@@ -245,10 +245,9 @@ def smooth_seam(engine: Engine, outgoing: ShotClip, incoming: ShotClip, *, secon
     inputs = {"out": outgoing.artifact.key, "in": incoming.artifact.key, "seconds": seconds, "strength": strength}
 
     def make(tmp: Path) -> dict[str, Any]:
-        n_tail = min(4, outgoing.spec.num_frames)
-        tail = list(read_frames(outgoing.video, start_frame=outgoing.spec.num_frames - n_tail))
-        head = list(read_frames(incoming.video, count=min(4, incoming.spec.num_frames)))
-        match = fit_colour_match(tail, head, frames=max(1, round(seconds * fps)), strength=strength)
+        # The boundary frames themselves, kept as PNGs beside each clip: no decoding needed.
+        match = fit_colour_match([outgoing.last_frame()], [incoming.first_frame()],
+                                 frames=max(1, round(seconds * fps)), strength=strength)
         tmp.write_text(json.dumps(match.to_json()))
         return {"frames": match.frames}
 

@@ -3,9 +3,8 @@
 Every render writes `timeline.otio` next to `film.mp4`: one video track, one clip per shot that
 references `shots/<id>.mp4`, the planned transitions as OTIO transitions, shot ids and prompts as
 clip metadata and a marker where each scene starts. `export_timeline` converts it with
-OpenTimelineIO's own adapters (CMX 3600 EDL, Final Cut Pro X XML, Final Cut Pro 7 XML), which
-since OTIO 0.17 are separate packages (`otio-cmx3600-adapter`, `otio-fcpx-xml-adapter`,
-`otio-fcp-adapter`).
+OpenTimelineIO's own adapters (CMX 3600 EDL, Final Cut Pro X XML), which since OTIO 0.17 are
+separate packages (`otio-cmx3600-adapter`, `otio-fcpx-xml-adapter`).
 
 How overlaps map to OTIO. In the film, a transition of N frames out of shot A shows A's last N
 frames blended with B's first N frames, so the film is sum(frames) − sum(overlaps) long
@@ -22,7 +21,6 @@ This module is in `post` (the lowest layer), so it reads the run manifest as a p
 
 from __future__ import annotations
 
-import copy
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +38,6 @@ FORMATS: dict[str, tuple[str, str, str]] = {
     "otio": ("otio_json", ".otio", "opentimelineio"),
     "edl": ("cmx_3600", ".edl", "otio-cmx3600-adapter"),
     "fcpxml": ("fcpx_xml", ".fcpxml", "otio-fcpx-xml-adapter"),
-    "xml": ("fcp_xml", ".xml", "otio-fcp-adapter"),
 }
 
 #: Marker colours cycled per scene, so neighbouring scenes differ on an editor's ruler.
@@ -105,12 +102,31 @@ def place_shots(manifest: Mapping[str, Any]) -> list[ShotPlacement]:
     return out
 
 
-def _rt(frames: int | float, fps: int) -> otio.opentime.RationalTime:
-    return otio.opentime.RationalTime(frames, fps)
+def film_starts(manifest: Mapping[str, Any]) -> list[int]:
+    """Film frame at which each shot becomes visible (`FilmPlan.start_frames`, from plain data)."""
+    shots: Sequence[Mapping[str, Any]] = manifest.get("shots") or []
+    fps = int(manifest["fps"])
+    starts, t = [], 0
+    for i, shot in enumerate(shots):
+        starts.append(t)
+        t += int(shot["frames"]) - overlap_frames(shot, fps, last=i == len(shots) - 1)
+    return starts
 
 
-def _range(start: int, duration: int, fps: int) -> otio.opentime.TimeRange:
-    return otio.opentime.TimeRange(_rt(start, fps), _rt(duration, fps))
+class _Clock:
+    """Film frames as OTIO times at `rate` (a whole multiple of the film's fps, so exact)."""
+
+    def __init__(self, fps: int, rate: int | None = None) -> None:
+        self.rate = rate or fps
+        if self.rate % fps:
+            raise TimelineError(f"timeline rate {self.rate} is not a multiple of the film's {fps} fps")
+        self.k = self.rate // fps
+
+    def t(self, frames: int) -> otio.opentime.RationalTime:
+        return otio.opentime.RationalTime(frames * self.k, self.rate)
+
+    def range(self, start: int, duration: int) -> otio.opentime.TimeRange:
+        return otio.opentime.TimeRange(self.t(start), self.t(duration))
 
 
 def _media_path(manifest: Mapping[str, Any], shot_id: str) -> str:
@@ -119,7 +135,7 @@ def _media_path(manifest: Mapping[str, Any], shot_id: str) -> str:
 
 
 def _transition(shot: Mapping[str, Any], placement: ShotPlacement, next_id: str,
-                fps: int) -> otio.schema.Transition:
+                clock: _Clock) -> otio.schema.Transition:
     """A dissolve is an SMPTE dissolve; every other soft transition (fades, wipes, slides,
     circle-open, generated bridges) is a Custom transition named after the multishot type, so
     an editor shows it at the right place and length and the type survives in metadata."""
@@ -130,24 +146,27 @@ def _transition(shot: Mapping[str, Any], placement: ShotPlacement, next_id: str,
         name=f"{kind}: {placement.shot_id} > {next_id}",
         transition_type=(otio.schema.TransitionTypes.SMPTE_Dissolve if kind == "dissolve"
                          else otio.schema.TransitionTypes.Custom),
-        in_offset=_rt(n // 2, fps),
-        out_offset=_rt(n - n // 2, fps),
+        in_offset=clock.t(n // 2),
+        out_offset=clock.t(n - n // 2),
         metadata={"multishot": {"type": kind, "frames": n, "duration_s": info.get("duration"),
                                 "reason": info.get("reason", ""), "from": placement.shot_id,
                                 "to": next_id}},
     )
 
 
-def build_timeline(manifest: Mapping[str, Any], *, media_root: Path | None = None) -> otio.schema.Timeline:
+def build_timeline(manifest: Mapping[str, Any], *, media_root: Path | None = None,
+                   rate: int | None = None) -> otio.schema.Timeline:
     """The OTIO timeline of a render. Media paths are relative to the render folder (so the
     folder can move) unless `media_root` is given, which makes them absolute `file://` URLs
-    (what Final Cut Pro and most editors want on import)."""
+    (what Final Cut Pro and most editors want on import). Times are at the film's fps unless
+    `rate` (a whole multiple of it) is given, for formats that know only standard rates."""
     fps = int(manifest["fps"])
+    clock = _Clock(fps, rate)
     shots: Sequence[Mapping[str, Any]] = manifest["shots"]
     placements = place_shots(manifest)
     width, height = (int(v) for v in str(manifest.get("resolution", "0x0")).split("x"))
     timeline = otio.schema.Timeline(name=str(manifest.get("title") or "multishot film"))
-    timeline.global_start_time = _rt(0, fps)
+    timeline.global_start_time = clock.t(0)
     timeline.metadata["multishot"] = {
         k: manifest.get(k) for k in ("title", "source", "paradigm", "profile", "fps", "resolution",
                                      "frames", "duration_s", "multishot")
@@ -160,12 +179,12 @@ def build_timeline(manifest: Mapping[str, Any], *, media_root: Path | None = Non
         rel = _media_path(manifest, p.shot_id)
         url = (Path(media_root) / rel).resolve().as_uri() if media_root is not None else rel
         reference = otio.schema.ExternalReference(
-            target_url=url, available_range=_range(0, p.frames, fps),
+            target_url=url, available_range=clock.range(0, p.frames),
             available_image_bounds=otio.schema.Box2d(otio.schema.V2d(0, 0), otio.schema.V2d(width, height))
             if width and height else None,
         )
         clip = otio.schema.Clip(
-            name=p.shot_id, media_reference=reference, source_range=_range(p.trim_in, p.trimmed, fps),
+            name=p.shot_id, media_reference=reference, source_range=clock.range(p.trim_in, p.trimmed),
             metadata={"multishot": {
                 "id": p.shot_id, "scene": p.scene, "prompt": shot.get("prompt", ""),
                 "seed": shot.get("seed"), "profile": shot.get("profile"), "size": shot.get("size"),
@@ -178,14 +197,14 @@ def build_timeline(manifest: Mapping[str, Any], *, media_root: Path | None = Non
             scene_number += 1
             clip.markers.append(otio.schema.Marker(
                 name=f"scene {scene_number}: {p.scene}",
-                marked_range=_range(p.trim_in, 0, fps),
+                marked_range=clock.range(p.trim_in, 0),
                 color=SCENE_COLOURS[(scene_number - 1) % len(SCENE_COLOURS)],
                 metadata={"multishot": {"scene": p.scene, "first_shot": p.shot_id}},
             ))
             previous_scene = p.scene
         track.append(clip)
         if p.overlap_out and i + 1 < len(shots):
-            track.append(_transition(shot, p, str(shots[i + 1]["id"]), fps))
+            track.append(_transition(shot, p, str(shots[i + 1]["id"]), clock))
     return timeline
 
 
@@ -203,14 +222,38 @@ def available_formats() -> dict[str, bool]:
     return {fmt: adapter in names for fmt, (adapter, _, _) in FORMATS.items()}
 
 
+def edl_rate(fps: int) -> int:
+    """The timecode rate an EDL is written at. SMPTE timecode exists only for 24, 25, 30, 48, 50
+    and 60 fps (and their NTSC variants), while multishot films are often 8 or 16 fps; the
+    smallest valid rate that is a whole multiple of the film's fps puts every edit on an exact
+    frame (16 fps → 48). Rates with no such multiple (e.g. 7 fps) fall back to 24, where an edit
+    may move by under one film frame."""
+    return next((rate for rate in SMPTE_RATES if rate % fps == 0), 24)
+
+
+#: Integer rates with SMPTE timecode (what OpenTimelineIO's timecode functions accept).
+SMPTE_RATES = (24, 25, 30, 48, 50, 60)
+#: Integer project rates Final Cut Pro X (and the fcpx_xml adapter) know.
+FCPX_RATES = (24, 25, 30, 50, 60)
+
+
+def fcpxml_rate(fps: int) -> int:
+    """The sequence rate of an FCPXML export: the film's own rate if Final Cut knows it, else the
+    smallest known rate that is a multiple of it (8 fps → 24), else the film's rate as a custom
+    frame duration (16 fps): the times stay exact, but an editor that accepts only standard
+    project rates will ask to conform it (OTIO and EDL exports have no such limit)."""
+    return next((rate for rate in FCPX_RATES if rate % fps == 0), fps)
+
+
 def export_timeline(film_dir: Path, fmt: str, out: Path | None = None) -> Path:
-    """Convert a render's timeline to `fmt` (otio | edl | fcpxml | xml) with OpenTimelineIO's
-    adapters; return the written file (default `film_dir/timeline.<suffix>`).
+    """Convert a render's timeline to `fmt` (otio | edl | fcpxml) with OpenTimelineIO's adapters;
+    return the written file (default `film_dir/timeline.<suffix>`).
 
     The timeline is rebuilt from `manifest.json` (the source of truth, so an export never lags a
     re-render), with absolute media URLs for every format but `otio`, which keeps paths relative
-    to the render folder. EDLs cannot carry the transition types other than dissolves and wipes;
-    the CMX 3600 writer turns every transition into a dissolve of the same length."""
+    to the render folder. Format limits (the adapters', not ours): the CMX 3600 writer turns
+    every transition into a dissolve of the same length; the FCPXML writer keeps clips, trims
+    and markers but drops transitions (clips then meet at the middle of each overlap)."""
     import json
 
     film_dir = Path(film_dir)
@@ -225,32 +268,26 @@ def export_timeline(film_dir: Path, fmt: str, out: Path | None = None) -> Path:
     if not manifest_path.is_file():
         raise TimelineError(f"{film_dir} has no manifest.json; is it a render folder (renders/<title>/)?")
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    timeline = build_timeline(manifest, media_root=None if fmt == "otio" else film_dir)
+    fps = int(manifest["fps"])
     out = Path(out) if out is not None else film_dir / f"timeline{suffix}"
-    kwargs: dict[str, Any] = {}
-    if fmt == "edl":
-        timeline = _for_edl(timeline)
-        kwargs["rate"] = edl_rate(int(manifest["fps"]))
-    _atomic_write(out, otio.adapters.write_to_string(timeline, adapter, **kwargs))
+    if fmt == "otio":
+        text = otio.adapters.write_to_string(build_timeline(manifest), adapter)
+    elif fmt == "edl":
+        timeline = _for_edl(build_timeline(manifest, media_root=film_dir))
+        text = otio.adapters.write_to_string(timeline, adapter, rate=edl_rate(fps))
+    else:
+        rate = fcpxml_rate(fps)
+        timeline = build_timeline(manifest, media_root=film_dir, rate=rate)
+        text = otio.adapters.write_to_string(timeline, adapter)
+        # The adapter leaves frameDuration empty for rates it has no table entry for.
+        text = text.replace('frameDuration=""', f'frameDuration="1/{rate}s"')
+    _atomic_write(out, text)
     return out
-
-
-def edl_rate(fps: int) -> int:
-    """The timecode rate an EDL is written at. SMPTE timecode exists only for 24, 25, 30, 48, 50
-    and 60 fps (and their NTSC variants), while multishot films are often 8 or 16 fps; the
-    smallest valid rate that is a whole multiple of the film's fps puts every edit on an exact
-    frame (16 fps → 48). Rates with no such multiple (e.g. 7 fps) fall back to 24, where an edit
-    may move by under one film frame."""
-    for rate in (24, 25, 30, 48, 50, 60):
-        if rate % fps == 0:
-            return rate
-    return 24
 
 
 def _for_edl(timeline: otio.schema.Timeline) -> otio.schema.Timeline:
     """CMX 3600 reel names are at most 8 characters; name each shot's reel after its position
     (S001, S002, …) so two shots never share a reel, and keep the shot id as the clip name."""
-    timeline = copy.deepcopy(timeline)
     for n, clip in enumerate(timeline.find_clips(), start=1):
         clip.metadata.setdefault("cmx_3600", {})["reel"] = f"S{n:03d}"
     return timeline

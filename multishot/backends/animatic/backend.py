@@ -130,6 +130,13 @@ class ShotRender:
                 self.fg4 = np.ascontiguousarray(np.dstack([rgb, mask]))
                 self.fg_maps = _at_canvas(self.path.fg, fg_rect)
                 self.fg_rect = fg_rect
+        # 4-channel buffers: opencv's warp is about twice as fast on 4 channels as on 3 (SIMD
+        # lanes), and preallocated scratch keeps page faults out of the per-frame loop.
+        self.canvas = cv2.cvtColor(self.canvas, cv2.COLOR_RGB2RGBA)
+        self._buf4 = np.empty((Hp, W, 4), np.uint8)
+        if self.fg4 is not None:
+            self._rgb = np.empty((Hp, W, 3), np.uint8)
+            self._mask = np.empty((Hp, W), np.uint8)
         self.bg_maps = _at_canvas(self.path.bg, bg_rect)
         self.still = bool(np.allclose(self.path.bg, self.path.bg[0])) and not self.parallax
         self._still_pic: np.ndarray | None = None
@@ -184,8 +191,9 @@ class ShotRender:
         if self.still and self._still_pic is not None:
             np.copyto(pic, self._still_pic)
         else:
-            cv2.warpAffine(self.canvas, self.bg_maps[i], (W, Hp), dst=pic, flags=cv2.INTER_LINEAR,
+            cv2.warpAffine(self.canvas, self.bg_maps[i], (W, Hp), dst=self._buf4, flags=cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE)
+            cv2.cvtColor(self._buf4, cv2.COLOR_RGBA2RGB, dst=pic)
             if self.still:
                 self._still_pic = pic.copy()
         if self.parallax and self.fg4 is not None:
@@ -210,9 +218,14 @@ class ShotRender:
         mr = m.copy()
         mr[0, 2] -= rx0
         mr[1, 2] -= ry0
-        roi = cv2.warpAffine(self.fg4, mr, (rx1 - rx0, ry1 - ry0), flags=cv2.INTER_LINEAR,
-                             borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
-        np.copyto(pic[ry0:ry1, rx0:rx1], roi[..., :3], where=roi[..., 3:] > 127)
+        rw, rh = rx1 - rx0, ry1 - ry0
+        roi, rgb, mask = self._buf4[:rh, :rw], self._rgb[:rh, :rw], self._mask[:rh, :rw]
+        cv2.warpAffine(self.fg4, mr, (rw, rh), dst=roi, flags=cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
+        cv2.cvtColor(roi, cv2.COLOR_RGBA2RGB, dst=rgb)
+        cv2.extractChannel(roi, 3, dst=mask)
+        cv2.threshold(mask, 127, 255, cv2.THRESH_BINARY, dst=mask)
+        cv2.copyTo(rgb, mask, pic[ry0:ry1, rx0:rx1])
 
 
 def _as_rgb(img: Frame, W: int, H: int) -> np.ndarray:

@@ -121,10 +121,18 @@ class WeightsOverride(_Strict):
             raise ValueError("give exactly one of `repo` (+ `revision`, `filename`) or `path` (a .safetensors file)")
         if self.repo is not None and (not self.revision or not self.filename):
             raise ValueError("a Hub weights override needs `revision` and `filename`")
+        from .weights import KEY_MAPPINGS
+
+        if self.mapping not in KEY_MAPPINGS:
+            raise ValueError(f"unknown `mapping` {self.mapping!r}; known: {', '.join(sorted(KEY_MAPPINGS))}")
         name = self.filename or self.path or ""
         if not name.endswith(".safetensors"):
             raise ValueError(f"only .safetensors weights are loaded, got {name!r}")
         return self
+
+    @property
+    def pinned(self) -> bool:
+        return self.repo is None or bool(_HEX40.match(self.revision or ""))
 
     def label(self) -> str:
         return f"{self.repo}@{self.revision}:{self.filename}" if self.repo else str(self.path)
@@ -332,6 +340,8 @@ def profile_info(profile: Profile, capabilities: frozenset[Capability] | None = 
     for role in profile.roles.values():
         sources += [role, *role.shared_components.values()]
         models += [w.label() for w in role.weights_override]
+    pinned = all(s.pinned for s in sources) and all(w.pinned for r in profile.roles.values()
+                                                     for w in r.weights_override)
     for s in sources:
         if s.label() not in models:
             models.append(s.label())
@@ -339,7 +349,7 @@ def profile_info(profile: Profile, capabilities: frozenset[Capability] | None = 
         name=profile.name, backend=profile.backend,
         capabilities=tuple(c.value for c in Capability if c in caps),
         models=tuple(dict.fromkeys(models)), licence=profile.licence,
-        pinned=all(s.pinned for s in sources), path=profile.source_file or "", notes=profile.notes,
+        pinned=pinned, path=profile.source_file or "", notes=profile.notes,
     )
 
 

@@ -1,0 +1,247 @@
+"""The diffusers backend: real video models, described by a profile, behind `base.Backend`.
+
+Each capability maps to one role of the profile. A call resolves the role's pipeline from the
+worker's cache (loading it once), places it under its memory strategy, runs the pipeline's own
+``__call__`` with a generator seeded from the request, and returns exactly the requested number
+of (H, W, 3) uint8 frames at the requested size (see frames.py for counts and sizes).
+
+On CUDA out-of-memory the shot is retried one step down the role's memory ladder; every such
+step is logged and appended to `events`, which the engine copies into the run manifest.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+from importlib.metadata import version
+from typing import Any, Callable, Sequence, TypeVar
+
+import numpy as np
+
+from multishot.backends.base import Capability, Frame, ShotRequest
+
+from . import memory
+from .frames import frame_to_pil, generation_size, resample_frames, resize_frames, to_uint8, valid_frame_count
+from .loading import PIPELINES, LoadedPipeline, PipelineCache
+from .profile import FIRST_LAST_CONDITIONED, IMAGE_CONDITIONED, Profile, RoleSpec, load_profile, profile_identity
+
+log = logging.getLogger("multishot.backends.diffusers")
+T = TypeVar("T")
+StepCallback = Callable[[int, int], None]
+
+
+class OutOfMemory(RuntimeError):
+    """Out of GPU memory even with the lightest strategy the profile allows."""
+
+
+def default_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def temporal_factor(pipe: Any) -> int:
+    """Frames per latent frame of the pipeline's VAE (Wan 4, LTX 8)."""
+    return int(getattr(pipe, "vae_scale_factor_temporal", None)
+               or getattr(pipe, "vae_temporal_compression_ratio", None) or 1)
+
+
+def spatial_multiple(pipe: Any) -> int:
+    """Pixels per latent token side: VAE factor x transformer patch (Wan 2.1: 8x2, Wan 2.2 5B:
+    16x2, LTX: 32x1); at least 16, which Wan's input check demands."""
+    vae = int(getattr(pipe, "vae_scale_factor_spatial", None)
+              or getattr(pipe, "vae_spatial_compression_ratio", None) or 8)
+    patch: Any = getattr(pipe, "transformer_spatial_patch_size", None)
+    transformer = getattr(pipe, "transformer", None) or getattr(pipe, "transformer_2", None)
+    if patch is None and transformer is not None:
+        patch = getattr(transformer.config, "patch_size", 1)
+    if isinstance(patch, (tuple, list)):
+        patch = patch[-1]
+    return max(16, vae * int(patch or 1))
+
+
+def _frames_of(output: Any) -> np.ndarray:
+    """(T, H, W, 3) float frames from a pipeline output (video pipelines: `.frames`, image
+    pipelines: `.images`)."""
+    if hasattr(output, "frames"):
+        video = output.frames[0]
+    else:
+        video = output.images[0]
+    video = np.asarray(video, dtype=np.float32)
+    return video[None] if video.ndim == 3 else video
+
+
+class DiffusersBackend:
+    """`base.Backend` over diffusers pipelines described by a `Profile`."""
+
+    def __init__(self, profile: Profile | str, *, device: str | None = None, cache: PipelineCache | None = None,
+                 on_step: StepCallback | None = None) -> None:
+        self.profile = profile if isinstance(profile, Profile) else load_profile(profile)
+        if self.profile.backend != "diffusers":
+            raise ValueError(f"profile `{self.profile.name}` is for the {self.profile.backend} backend")
+        self.name = self.profile.name
+        self.capabilities: frozenset[Capability] = frozenset(self.profile.roles)
+        self.device = device or default_device()
+        self.cache = cache if cache is not None else PIPELINES
+        #: Called as on_step(step, total) after every denoising step (progress bars, benchmarks).
+        self.on_step = on_step
+        #: Memory fallbacks and other things the run manifest should show, in order.
+        self.events: list[dict[str, Any]] = []
+
+    # ----------------------------------------------------------------------------------------
+    def identity(self) -> dict[str, Any]:
+        # Noise is drawn on the execution device, and CPU and CUDA generators differ, so the
+        # device type is part of what the output is.
+        import torch
+
+        return {"backend": "diffusers", "device": torch.device(self.device).type,
+                "diffusers": version("diffusers"), **profile_identity(self.profile)}
+
+    def pipeline(self, cap: Capability) -> LoadedPipeline:
+        """The loaded pipeline serving `cap` (loads on first use)."""
+        if cap not in self.capabilities:
+            raise KeyError(f"profile `{self.name}` has no role {cap.value}")
+        return self.cache.get(self.profile, cap, self.device)
+
+    # ----------------------------------------------------------------------------------------
+    def text_to_image(self, req: ShotRequest) -> Frame:
+        return self._single(Capability.TEXT_TO_IMAGE, req)[0]
+
+    def text_to_video(self, req: ShotRequest) -> list[Frame]:
+        return self._single(Capability.TEXT_TO_VIDEO, req)
+
+    def image_to_video(self, req: ShotRequest, first: Frame) -> list[Frame]:
+        return self._single(Capability.IMAGE_TO_VIDEO, req, first=first)
+
+    def first_last_to_video(self, req: ShotRequest, first: Frame, last: Frame) -> list[Frame]:
+        return self._single(Capability.FIRST_LAST_TO_VIDEO, req, first=first, last=last)
+
+    def joint_shots(self, reqs: Sequence[ShotRequest], memory: Any = None) -> list[list[Frame]]:
+        """All shots in one joint generation (joint.py); shots must share one frame size. The
+        joint noise is drawn from the first shot's seed."""
+        if not reqs:
+            return []
+        sizes = {(r.width, r.height) for r in reqs}
+        if len(sizes) > 1:
+            raise ValueError(f"joint generation needs one frame size for all shots, got {sorted(sizes)}")
+        cap = Capability.JOINT_SHOTS
+        role = self._role(cap)
+
+        def work(pipe: Any) -> list[np.ndarray]:
+            from .joint import joint_denoise
+
+            gw, gh = self._size(role, reqs[0], pipe)
+            counts = [valid_frame_count(r.num_frames, temporal_factor(pipe), role.max_frames) for r in reqs]
+            options: dict[str, Any] = {}
+            if role.guidance_2 is not None:
+                options["guidance_2"] = role.guidance_2
+            if "max_sequence_length" in role.call:
+                options["max_sequence_length"] = int(role.call["max_sequence_length"])
+            return joint_denoise(pipe, [r.shot_prompt or r.prompt for r in reqs], reqs[0].global_prompt,
+                                 reqs[0].negative, counts, gh, gw, role.steps, role.guidance,
+                                 self._generator(reqs[0].seed), memory, **options)
+
+        videos = self._run(cap, work, shot=",".join(r.layout.shot_id for r in reqs))
+        return [list(self._finish(v, r, r.num_frames)) for v, r in zip(videos, reqs)]
+
+    # ----------------------------------------------------------------------------------------
+    def _role(self, cap: Capability) -> RoleSpec:
+        if cap not in self.profile.roles:
+            raise KeyError(f"profile `{self.name}` has no role {cap.value}")
+        return self.profile.roles[cap]
+
+    def _generator(self, seed: int) -> Any:
+        import torch
+
+        dev = torch.device(self.device)
+        return torch.Generator(device=dev.type if dev.type == "cuda" else "cpu").manual_seed(int(seed))
+
+    def _size(self, role: RoleSpec, req: ShotRequest, pipe: Any) -> tuple[int, int]:
+        fit = (role.width, role.height) if role.size_policy == "fit" else None
+        return generation_size(req.width, req.height, spatial_multiple(pipe), fit)
+
+    def _finish(self, video: np.ndarray, req: ShotRequest, count: int) -> np.ndarray:
+        frames = video if video.dtype == np.uint8 else to_uint8(video)
+        if frames.shape[0] != count:
+            log.debug("shot %s: resampling %d generated frames to %d", req.layout.shot_id, frames.shape[0], count)
+        return resize_frames(resample_frames(frames, count), req.width, req.height)
+
+    def _single(self, cap: Capability, req: ShotRequest, first: Frame | None = None,
+                last: Frame | None = None) -> list[Frame]:
+        role = self._role(cap)
+        count = 1 if cap is Capability.TEXT_TO_IMAGE else req.num_frames
+
+        def work(pipe: Any) -> np.ndarray:
+            gw, gh = self._size(role, req, pipe)
+            n_gen = valid_frame_count(count, temporal_factor(pipe), role.max_frames)
+            accepted = set(inspect.signature(pipe.__call__).parameters)
+            kwargs: dict[str, Any] = dict(
+                prompt=req.prompt, negative_prompt=req.negative, height=gh, width=gw,
+                num_inference_steps=role.steps, guidance_scale=role.guidance,
+                generator=self._generator(req.seed), output_type="np",
+            )
+            if "num_frames" in accepted:
+                kwargs["num_frames"] = n_gen
+            if "frame_rate" in accepted:
+                kwargs["frame_rate"] = req.fps
+            if role.guidance_2 is not None:
+                kwargs["guidance_scale_2"] = role.guidance_2
+            kwargs.update(role.call)
+            if first is not None:
+                kwargs.update(self._conditioning(cap, role, first, last, gw, gh, n_gen))
+            if self.on_step is not None and "callback_on_step_end" in accepted:
+                on_step, total = self.on_step, role.steps
+
+                def callback(_pipe: Any, i: int, _t: Any, _kw: dict[str, Any]) -> dict[str, Any]:
+                    on_step(i + 1, total)
+                    return {}
+
+                kwargs["callback_on_step_end"] = callback
+            return _frames_of(pipe(**kwargs))
+
+        video = self._run(cap, work, shot=req.layout.shot_id)
+        return list(self._finish(video, req, count))
+
+    @staticmethod
+    def _conditioning(cap: Capability, role: RoleSpec, first: Frame, last: Frame | None, gw: int, gh: int,
+                      n_gen: int) -> dict[str, Any]:
+        style = (FIRST_LAST_CONDITIONED if last is not None else IMAGE_CONDITIONED)[role.pipeline]
+        first_img = frame_to_pil(first, gw, gh)
+        last_img = frame_to_pil(last, gw, gh) if last is not None else None
+        if style == "conditions":
+            from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
+
+            conds = [LTXVideoCondition(image=first_img, frame_index=0)]
+            if last_img is not None:
+                conds.append(LTXVideoCondition(image=last_img, frame_index=n_gen - 1))
+            return {"conditions": conds}
+        out: dict[str, Any] = {"image": first_img}
+        if last_img is not None:
+            out["last_image"] = last_img
+        return out
+
+    def _run(self, cap: Capability, work: Callable[[Any], T], *, shot: str) -> T:
+        """Run `work(pipe)` for `cap`; on CUDA OOM step down the memory ladder and retry."""
+        entry = self.pipeline(cap)
+        while True:
+            memory.place(entry, self.cache.entries())
+            failure: str | None = None
+            try:
+                return work(entry.pipe)
+            except Exception as exc:
+                if not memory.is_out_of_memory(exc):
+                    raise
+                # Only the message leaves this block: the traceback pins the tensors of the
+                # failed attempt, which must be freed before the retry.
+                failure = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            step = memory.step_down(entry)
+            if step is None:
+                raise OutOfMemory(
+                    f"shot {shot}: out of GPU memory even with memory strategy `{entry.strategy}`, the lightest "
+                    f"that profile `{self.name}` allows for {cap.value}. Lower the resolution or duration, or "
+                    f"use a profile with a smaller model. ({failure})")
+            event = {"event": "memory_fallback", "time": time.time(), "profile": self.name, "role": cap.value,
+                     "shot": shot, "from": step[0], "to": step[1], "error": failure}
+            self.events.append(event)
+            log.warning("shot %s: out of GPU memory under `%s`; retrying with `%s`", shot, step[0], step[1])

@@ -1,0 +1,492 @@
+"""The review page of a render: `report.html` (a storyboard you open in a browser) and
+`contact_sheet.png` (every keyframe on one image).
+
+Films are reviewed visually; a manifest is not. The page shows the film, then one card per shot
+with its first and last keyframes, the composed prompt, camera, timing, seed, profile and what
+the cache did, and — when `multishot eval` metrics are given — the film's numbers with the seams
+that jump flagged on the cards they belong to.
+
+The page is self-contained: inline CSS and script, no fonts or libraries from a network. Media
+are referenced by relative paths (the page sits in renders/<slug>/ next to film.mp4, shots/ and
+keyframes/), which keeps it small and lets the folder move. Every text that comes from a shot
+list is HTML-escaped, so a prompt can never become markup.
+
+`evaluate` sits below `shotlist` and `plan`, so the manifest is read as a plain dict; the only
+import from below is `post.timeline`'s frame arithmetic, so page and timeline agree.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+from urllib.parse import quote
+
+from PIL import Image, ImageDraw, ImageFont
+
+from multishot.post.timeline import film_starts
+
+REPORT_NAME = "report.html"
+CONTACT_SHEET_NAME = "contact_sheet.png"
+
+#: A seam inside a scene is flagged when its picture jumps this many times more than the two
+#: shots move by themselves (the seam ratios of `evaluate/seams.py`; a continuous take is ~1).
+#: Seams between scenes are shown but not flagged: a new scene is supposed to look different.
+SEAM_FLAG_RATIO = 3.0
+
+#: Contact sheet: widest thumbnail, and shots per row (each shot is a first/last pair).
+THUMB_MAX_WIDTH = 240
+SHEET_PAIRS_PER_ROW = 4
+
+
+@dataclass(frozen=True)
+class SeamView:
+    """One seam as the page shows it."""
+
+    shot_out: str
+    shot_in: str
+    kind: str
+    scene_change: bool
+    colour_ratio: float | None = None
+    structure_ratio: float | None = None
+    detected: bool | None = None      # did the cut detector see the planned boundary?
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.reasons)
+
+
+@dataclass(frozen=True)
+class ShotView:
+    """One shot card's data, all plain values from the manifest (and metrics)."""
+
+    index: int
+    id: str
+    scene: str
+    prompt: str
+    size: str | None
+    angle: str | None
+    movement: str | None
+    frames: int
+    start_s: float
+    end_s: float
+    seed: Any
+    profile: Any
+    transition: Mapping[str, Any]
+    cache: tuple[Mapping[str, Any], ...]
+    first: str | None                  # relative path of the first keyframe, if it exists
+    last: str | None
+    seam_out: SeamView | None = None
+    flicker: Mapping[str, Any] | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+    @property
+    def render_seconds(self) -> float:
+        return sum(float(e.get("seconds") or 0.0) for e in self.cache)
+
+
+def keyframe_path(out_dir: Path, shot_id: str, which: str) -> Path:
+    return Path(out_dir) / "keyframes" / f"{shot_id}_{which}.png"
+
+
+def seam_views(manifest: Mapping[str, Any], metrics: Mapping[str, Any] | None) -> list[SeamView]:
+    """Every planned seam, with its metrics and the reasons it is flagged (if any)."""
+    shots = manifest.get("shots") or []
+    scores = {(s.get("shot_out"), s.get("shot_in")): s for s in (metrics or {}).get("seams") or []}
+    matches = {(m.get("shot_out"), m.get("shot_in")): m
+               for m in ((metrics or {}).get("cuts") or {}).get("matches") or []}
+    out: list[SeamView] = []
+    for a, b in zip(shots, shots[1:]):
+        key = (a["id"], b["id"])
+        kind = str((a.get("transition") or {}).get("type", "cut"))
+        scene_change = a.get("scene") != b.get("scene")
+        score = scores.get(key) or {}
+        colour, structure = score.get("colour_ratio"), score.get("structure_ratio")
+        match = matches.get(key)
+        reasons: list[str] = []
+        worst = max((r for r in (colour, structure) if r is not None), default=None)
+        if worst is not None and worst >= SEAM_FLAG_RATIO and not scene_change:
+            reasons.append(f"the picture jumps {worst:.1f}× more than the shots move "
+                           f"(flag at {SEAM_FLAG_RATIO:g}×) inside one scene")
+        out.append(SeamView(a["id"], b["id"], kind, scene_change, colour, structure,
+                            None if match is None else match.get("detected") is not None,
+                            tuple(reasons)))
+    return out
+
+
+def shot_views(out_dir: Path, manifest: Mapping[str, Any],
+               metrics: Mapping[str, Any] | None = None) -> list[ShotView]:
+    """The cards of the page, in film order."""
+    out_dir = Path(out_dir)
+    shots: Sequence[Mapping[str, Any]] = manifest.get("shots") or []
+    fps = int(manifest.get("fps") or 1)
+    starts = film_starts(manifest) if shots else []
+    seams = {s.shot_out: s for s in seam_views(manifest, metrics)}
+    flicker = {f.get("shot_id"): f for f in (metrics or {}).get("flicker") or []}
+    spurious = [int(f) for f in ((metrics or {}).get("cuts") or {}).get("spurious") or []]
+    entries = manifest.get("artifacts") or []
+    views: list[ShotView] = []
+    for i, shot in enumerate(shots):
+        sid = str(shot["id"])
+        start, frames = starts[i], int(shot["frames"])
+        inside = [f for f in spurious if start <= f < start + frames
+                  and (i + 1 >= len(starts) or f < starts[i + 1])]
+        notes = tuple(f"a cut was detected inside the shot at {f / fps:.2f}s" for f in inside)
+        first, last = (keyframe_path(out_dir, sid, w) for w in ("first", "last"))
+        views.append(ShotView(
+            index=i, id=sid, scene=str(shot.get("scene", "")), prompt=str(shot.get("prompt") or ""),
+            size=shot.get("size"), angle=shot.get("angle"), movement=shot.get("movement"),
+            frames=frames, start_s=start / fps, end_s=(start + frames) / fps, seed=shot.get("seed"),
+            profile=shot.get("profile"), transition=shot.get("transition") or {},
+            cache=tuple(e for e in entries if sid in (e.get("shots") or [])),
+            first=_rel(first, out_dir) if first.is_file() else None,
+            last=_rel(last, out_dir) if last.is_file() else None,
+            seam_out=seams.get(sid) if i + 1 < len(shots) else None,
+            flicker=flicker.get(sid), notes=notes,
+        ))
+    return views
+
+
+def _rel(path: Path, root: Path) -> str:
+    return Path(os.path.relpath(path, root)).as_posix()
+
+
+def _url(rel: str) -> str:
+    return quote(rel, safe="/")
+
+
+def _e(value: Any) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _num(value: Any, digits: int = 2, suffix: str = "") -> str:
+    return "–" if value is None else f"{float(value):.{digits}f}{suffix}"
+
+
+CSS = """
+:root { color-scheme: dark; --bg:#16171b; --card:#202127; --ink:#ecebe6; --dim:#a2a4ad;
+  --accent:#eca83c; --bad:#ff6b5e; --ok:#6fcf8a; --line:#33353d; }
+* { box-sizing: border-box; }
+body { margin:0; background:var(--bg); color:var(--ink);
+  font:14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+header, main, footer { max-width: 1280px; margin: 0 auto; padding: 16px 24px; }
+h1 { margin: 0 0 4px; font-size: 26px; } h2 { font-size: 18px; margin: 24px 0 8px; }
+.dim { color: var(--dim); } .bad { color: var(--bad); } .ok { color: var(--ok); }
+.facts { display:flex; flex-wrap:wrap; gap:6px 18px; color:var(--dim); }
+.facts b { color: var(--ink); font-weight: 600; }
+.player { background:#000; border-radius:8px; overflow:hidden; }
+video { display:block; width:100%; max-height:70vh; background:#000; }
+.bar { position:relative; height:34px; margin:8px 0 0; background:#0d0e11; border-radius:6px; }
+.seg { position:absolute; top:4px; bottom:4px; border-radius:4px; cursor:pointer; opacity:.85;
+  border:1px solid rgba(0,0,0,.5); overflow:hidden; font-size:11px; padding:2px 4px; white-space:nowrap; }
+.seg.s0 { background:#3d6f8e; } .seg.s1 { background:#7a5c8e; } .seg.s2 { background:#5e8a4e; }
+.seg.s3 { background:#8e6a3d; }
+.seg.now { outline:2px solid var(--accent); opacity:1; }
+.seam-flag { position:absolute; top:0; bottom:0; width:3px; background:var(--bad); }
+.playhead { position:absolute; top:0; bottom:0; width:2px; background:#fff; left:0; pointer-events:none; }
+table { border-collapse: collapse; width: 100%; }
+th, td { text-align:left; padding:4px 8px; border-bottom:1px solid var(--line); vertical-align:top; }
+th { color: var(--dim); font-weight: 500; }
+.cards { display:grid; grid-template-columns: repeat(auto-fill, minmax(380px, 1fr)); gap:16px; }
+.card { background:var(--card); border-radius:8px; padding:12px; border:2px solid transparent; }
+.card.now { border-color: var(--accent); }
+.card.flagged { box-shadow: inset 4px 0 0 var(--bad); }
+.card h3 { margin:0 0 6px; font-size:16px; display:flex; justify-content:space-between; gap:8px; }
+.frames { display:grid; grid-template-columns: 1fr 1fr; gap:6px; margin-bottom:8px; }
+.frames figure { margin:0; } .frames img { width:100%; display:block; border-radius:4px; background:#000; }
+.frames figcaption { font-size:11px; color:var(--dim); }
+.missing { aspect-ratio: 16/9; display:grid; place-items:center; background:#0d0e11; color:var(--dim);
+  border-radius:4px; font-size:12px; }
+.prompt { font-size:13px; background:#17181d; padding:6px 8px; border-radius:4px; margin:6px 0; }
+dl { display:grid; grid-template-columns: max-content 1fr; gap:2px 10px; margin:6px 0; }
+dt { color: var(--dim); } dd { margin: 0; }
+.flag { color: var(--bad); font-weight: 600; }
+button.play { background:none; border:1px solid var(--line); color:var(--ink); border-radius:4px;
+  padding:1px 8px; cursor:pointer; font-size:12px; }
+.sheet img { max-width:100%; border-radius:6px; }
+details summary { cursor: pointer; color: var(--dim); }
+"""
+
+SCRIPT = """
+(function () {
+  var video = document.getElementById('film');
+  var items = Array.prototype.slice.call(document.querySelectorAll('[data-shot]'));
+  function seek(t) {
+    if (!video) return;
+    video.currentTime = t;
+    var p = video.play();
+    if (p && p.catch) p.catch(function () {});
+    video.scrollIntoView({behavior: 'smooth', block: 'center'});
+  }
+  document.querySelectorAll('[data-seek]').forEach(function (el) {
+    el.addEventListener('click', function () { seek(parseFloat(el.getAttribute('data-seek'))); });
+  });
+  if (!video) return;
+  var head = document.querySelector('.playhead');
+  var total = parseFloat(document.body.getAttribute('data-duration')) || 0;
+  video.addEventListener('timeupdate', function () {
+    var t = video.currentTime;
+    if (head && total > 0) head.style.left = Math.min(100, 100 * t / total) + '%';
+    items.forEach(function (el) {
+      var a = parseFloat(el.getAttribute('data-start')), b = parseFloat(el.getAttribute('data-end'));
+      el.classList.toggle('now', t >= a && t < b);
+    });
+  });
+})();
+"""
+
+
+def _metrics_section(metrics: Mapping[str, Any] | None, seams: Sequence[SeamView]) -> str:
+    if not metrics:
+        return ("<section id='metrics'><h2>Metrics</h2><p class='dim'>No metrics for this render. "
+                "Run <code>multishot eval</code> on it to measure cuts, seams and flicker; the "
+                "page is rewritten with them.</p></section>")
+    c = metrics.get("cuts") or {}
+    rows = [
+        ("cut precision", _num(c.get("precision")), "detections that match a planned boundary"),
+        ("cut recall", _num(c.get("recall")),
+         f"{c.get('hard_found', '–')} of {c.get('hard_total', '–')} hard cuts found"),
+        ("gradual seen", _num(c.get("gradual_rate")),
+         f"{c.get('gradual_found', '–')} of {c.get('gradual_total', '–')} gradual transitions visible"),
+        ("spurious cuts", str(len(c.get("spurious") or [])), "cuts detected inside shots"),
+        ("TCS", _num(c.get("tcs"), 3), "shots seen vs. shots expected (1 is right)"),
+        ("seam colour jump", _num(metrics.get("seam_colour"), 1, "×"),
+         "Lab-histogram distance across seams / in-shot motion (lower is smoother)"),
+        ("seam structure jump", _num(metrics.get("seam_structure"), 1, "×"), "1-SSIM across seams / in-shot motion"),
+        ("flicker", _num(metrics.get("flicker_mean")), "mean |Δ luma| per frame inside shots"),
+        ("flicker jitter", _num(metrics.get("jitter_mean")), "the part a smooth change does not explain"),
+    ]
+    if metrics.get("consistency_mean") is not None:
+        rows.append(("character consistency", _num(metrics.get("consistency_mean"), 3),
+                     "mean colour distance of a character across shots (0 = identical)"))
+    summary = "".join(f"<tr><td>{_e(a)}</td><td>{_e(b)}</td><td class='dim'>{_e(d)}</td></tr>"
+                      for a, b, d in rows)
+    seam_rows = []
+    for s in seams:
+        detected = "–" if s.detected is None else ("yes" if s.detected else "no")
+        flag = ("<span class='flag'>⚑ " + _e("; ".join(s.reasons)) + "</span>") if s.flagged else (
+            "<span class='dim'>new scene</span>" if s.scene_change else "<span class='ok'>ok</span>")
+        row_class = " class='flagged'" if s.flagged else ""
+        seam_rows.append(
+            f"<tr{row_class}><td>{_e(s.shot_out)} → {_e(s.shot_in)}</td>"
+            f"<td>{_e(s.kind)}</td><td>{_num(s.colour_ratio, 1, '×')}</td>"
+            f"<td>{_num(s.structure_ratio, 1, '×')}</td><td>{detected}</td><td>{flag}</td></tr>")
+    n_flagged = sum(s.flagged for s in seams)
+    return (
+        "<section id='metrics'><h2>Metrics</h2>"
+        f"<table class='summary'><tr><th>metric</th><th>value</th><th>meaning</th></tr>{summary}</table>"
+        f"<h2>Seams <span class='{'bad' if n_flagged else 'dim'}'>({n_flagged} flagged)</span></h2>"
+        "<table class='seams'><tr><th>seam</th><th>transition</th><th>colour</th><th>structure</th>"
+        f"<th>detected</th><th></th></tr>{''.join(seam_rows)}</table></section>"
+    )
+
+
+def _figure(rel: str | None, label: str, shot_id: str) -> str:
+    if rel is None:
+        return f"<figure><div class='missing'>no {label} keyframe</div><figcaption>{label}</figcaption></figure>"
+    return (f"<figure><img src='{_e(_url(rel))}' alt='{_e(shot_id)} {label} frame' decoding='async'>"
+            f"<figcaption>{label}</figcaption></figure>")
+
+
+def _card(v: ShotView, fps: int) -> str:
+    t = v.transition
+    camera = " · ".join(x for x in (v.size, v.angle, v.movement) if x) or "–"
+    trans = _e(t.get("type", "cut"))
+    if t.get("duration"):
+        trans += f" {float(t['duration']):g}s"
+    if t.get("reason"):
+        trans += f" <span class='dim'>({_e(t['reason'])})</span>"
+    cache_rows = "".join(
+        f"<tr><td>{_e(e.get('stage'))}</td><td>{_e(e.get('item'))}</td>"
+        f"<td class='{'ok' if e.get('cache') == 'hit' else 'dim'}'>{_e(e.get('cache'))}</td>"
+        f"<td>{_num(e.get('seconds'), 2, 's')}</td></tr>" for e in v.cache)
+    hits = sum(1 for e in v.cache if e.get("cache") == "hit")
+    seam = ""
+    if v.seam_out is not None:
+        s = v.seam_out
+        ratios = (f"colour {_num(s.colour_ratio, 1, '×')}, structure {_num(s.structure_ratio, 1, '×')}"
+                  if s.colour_ratio is not None or s.structure_ratio is not None else "not measured")
+        mark = f" <span class='flag'>⚑ {_e('; '.join(s.reasons))}</span>" if s.flagged else ""
+        seam = f"<dt>seam →</dt><dd>{_e(s.shot_in)}: {ratios}{mark}</dd>"
+    flicker = ""
+    if v.flicker:
+        flicker = (f"<dt>flicker</dt><dd>{_num(v.flicker.get('mean_abs_delta'))} "
+                   f"<span class='dim'>(jitter {_num(v.flicker.get('jitter'))})</span></dd>")
+    notes = "".join(f"<p class='flag'>⚑ {_e(n)}</p>" for n in v.notes)
+    flagged = v.notes or (v.seam_out is not None and v.seam_out.flagged)
+    return f"""
+<article class="card{' flagged' if flagged else ''}" id="shot-{_e(v.id)}" data-shot="{_e(v.id)}"
+  data-start="{v.start_s:.4f}" data-end="{v.end_s:.4f}">
+  <h3><span>{v.index + 1:02d} · {_e(v.id)}</span>
+    <button class="play" type="button" data-seek="{v.start_s:.4f}">▶ {v.start_s:.2f}s</button></h3>
+  <div class="frames">{_figure(v.first, 'first', v.id)}{_figure(v.last, 'last', v.id)}</div>
+  <div class="prompt">{_e(v.prompt)}</div>
+  <dl>
+    <dt>scene</dt><dd>{_e(v.scene)}</dd>
+    <dt>camera</dt><dd>{_e(camera)}</dd>
+    <dt>timing</dt><dd>{v.start_s:.2f}s – {v.end_s:.2f}s in the film · {v.duration_s:.2f}s · {v.frames} frames @ {fps} fps</dd>
+    <dt>seed</dt><dd>{_e(v.seed)}</dd>
+    <dt>profile</dt><dd>{_e(v.profile)}</dd>
+    <dt>transition →</dt><dd>{trans}</dd>
+    {seam}{flicker}
+    <dt>cache</dt><dd>{hits} hit / {len(v.cache) - hits} made · {v.render_seconds:.2f}s of work</dd>
+  </dl>
+  {notes}
+  <details><summary>artifacts</summary><table>{cache_rows}</table></details>
+</article>"""
+
+
+def _bar(views: Sequence[ShotView], seams: Sequence[SeamView], total: float) -> str:
+    if total <= 0:
+        return ""
+    scene_ids: list[str] = []
+    segs = []
+    for v in views:
+        if v.scene not in scene_ids:
+            scene_ids.append(v.scene)
+        left, width = 100 * v.start_s / total, 100 * v.duration_s / total
+        segs.append(f"<div class='seg s{scene_ids.index(v.scene) % 4}' data-shot='{_e(v.id)}' "
+                    f"data-start='{v.start_s:.4f}' data-end='{v.end_s:.4f}' data-seek='{v.start_s:.4f}' "
+                    f"style='left:{left:.3f}%;width:{width:.3f}%' title='{_e(v.id)} ({_e(v.scene)})'>"
+                    f"{_e(v.id)}</div>")
+    by_out = {v.id: v for v in views}
+    flags = []
+    for s in seams:
+        if s.flagged and s.shot_in in by_out:
+            flags.append(f"<div class='seam-flag' style='left:{100 * by_out[s.shot_in].start_s / total:.3f}%' "
+                         f"title='{_e('; '.join(s.reasons))}'></div>")
+    return f"<div class='bar'>{''.join(segs)}{''.join(flags)}<div class='playhead'></div></div>"
+
+
+def render_report(out_dir: Path, manifest: Mapping[str, Any], metrics: Mapping[str, Any] | None = None) -> str:
+    """The page's HTML (see `write_report`)."""
+    out_dir = Path(out_dir)
+    fps = int(manifest.get("fps") or 1)
+    views = shot_views(out_dir, manifest, metrics)
+    seams = seam_views(manifest, metrics)
+    total = max((v.end_s for v in views), default=0.0)
+    outputs = manifest.get("outputs") or {}
+    film_rel = str(outputs.get("film") or "film.mp4")
+    has_film = (out_dir / film_rel).is_file()
+    sheet = (out_dir / CONTACT_SHEET_NAME).is_file()
+    entries = manifest.get("artifacts") or []
+    hits = sum(1 for e in entries if e.get("cache") == "hit")
+    made = sum(1 for e in entries if e.get("cache") == "miss")
+    title = str(manifest.get("title") or "multishot film")
+    facts = [("status", manifest.get("status")), ("paradigm", manifest.get("paradigm")),
+             ("profile", manifest.get("profile")), ("format", f"{manifest.get('resolution')} @ {fps} fps"),
+             ("length", f"{total:.2f}s · {len(views)} shots"),
+             ("render", f"{_num(manifest.get('seconds'), 1, 's')} · {made} made, {hits} cached"),
+             ("multishot", manifest.get("multishot"))]
+    player = (f"<div class='player'><video id='film' src='{_e(_url(film_rel))}' controls preload='metadata' "
+              f"playsinline></video></div>") if has_film else (
+        "<p class='dim'>The film is not assembled yet (some shots are not rendered); the cards show what is.</p>")
+    links = [f"<a href='{_e(_url(film_rel))}'>film.mp4</a>"] if has_film else []
+    for name in ("timeline.otio", "manifest.json", CONTACT_SHEET_NAME):
+        if (out_dir / name).is_file():
+            links.append(f"<a href='{_e(_url(name))}'>{_e(name)}</a>")
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{_e(title)} · multishot review</title>
+<style>{CSS}</style>
+</head>
+<body data-duration="{total:.4f}">
+<header>
+  <h1>{_e(title)}</h1>
+  <div class="facts">{''.join(f'<span>{_e(k)} <b>{_e(v)}</b></span>' for k, v in facts if v is not None)}</div>
+  <p class="dim">source: {_e(manifest.get('source'))} · {' · '.join(links)}</p>
+</header>
+<main>
+  {player}
+  {_bar(views, seams, total)}
+  {_metrics_section(metrics, seams)}
+  <h2>Shots</h2>
+  <section class="cards">{''.join(_card(v, fps) for v in views)}</section>
+  {f"<h2>Contact sheet</h2><div class='sheet'><img src='{CONTACT_SHEET_NAME}' alt='all keyframes'></div>" if sheet else ''}
+</main>
+<footer class="dim">Written by multishot from manifest.json. Click a shot or a segment of the bar to play from it.</footer>
+<script>{SCRIPT}</script>
+</body>
+</html>
+"""
+
+
+def write_report(out_dir: Path, manifest: Mapping[str, Any], metrics: Mapping[str, Any] | None = None) -> Path:
+    """Write `out_dir/report.html` (atomically) and return its path. `metrics` is
+    `FilmMetrics.to_json()` of `multishot eval`, or None."""
+    out_dir = Path(out_dir)
+    path = out_dir / REPORT_NAME
+    _atomic_write_text(path, render_report(out_dir, manifest, metrics))
+    return path
+
+
+def _font(px: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    try:
+        return ImageFont.truetype("DejaVuSans.ttf", px)
+    except OSError:
+        return ImageFont.load_default(size=px)
+
+
+def write_contact_sheet(out_dir: Path, manifest: Mapping[str, Any]) -> Path:
+    """Write `out_dir/contact_sheet.png`: every shot's first and last keyframe side by side,
+    labelled with number, id and duration, SHEET_PAIRS_PER_ROW shots a row, in film order."""
+    out_dir = Path(out_dir)
+    shots: Sequence[Mapping[str, Any]] = manifest.get("shots") or []
+    width, height = (int(v) for v in str(manifest.get("resolution") or "160x90").split("x"))
+    tw = min(width, THUMB_MAX_WIDTH)
+    th = max(1, round(height * tw / width))
+    gap, pad, label_h, title_h = 4, 12, 20, 34
+    cols = max(1, min(SHEET_PAIRS_PER_ROW, len(shots)))
+    rows = max(1, -(-len(shots) // cols))
+    pair_w = 2 * tw + gap
+    sheet_w = pad * 2 + cols * pair_w + (cols - 1) * pad
+    sheet_h = title_h + pad + rows * (th + label_h + pad)
+    sheet = Image.new("RGB", (sheet_w, sheet_h), (22, 23, 27))
+    draw = ImageDraw.Draw(sheet)
+    title_font, label_font = _font(18), _font(12)
+    fps = int(manifest.get("fps") or 1)
+    draw.text((pad, 8), str(manifest.get("title") or ""), fill=(236, 235, 230), font=title_font)
+    for i, shot in enumerate(shots):
+        r, c = divmod(i, cols)
+        x = pad + c * (pair_w + pad)
+        y = title_h + pad + r * (th + label_h + pad)
+        for k, which in enumerate(("first", "last")):
+            box = (x + k * (tw + gap), y)
+            path = keyframe_path(out_dir, str(shot["id"]), which)
+            if path.is_file():
+                with Image.open(path) as img:
+                    sheet.paste(img.convert("RGB").resize((tw, th), Image.Resampling.LANCZOS), box)
+            else:
+                draw.rectangle((box[0], box[1], box[0] + tw - 1, box[1] + th - 1), fill=(13, 14, 17))
+                draw.text((box[0] + 6, box[1] + 6), "missing", fill=(162, 164, 173), font=label_font)
+        seconds = int(shot["frames"]) / fps
+        draw.text((x, y + th + 3), f"{i + 1:02d} {shot['id']}  {seconds:.2f}s", fill=(236, 235, 230),
+                  font=label_font)
+    path = out_dir / CONTACT_SHEET_NAME
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sheet.save(tmp, format="PNG")
+    os.replace(tmp, path)
+    return path
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+__all__ = ["REPORT_NAME", "CONTACT_SHEET_NAME", "SEAM_FLAG_RATIO", "SeamView", "ShotView",
+           "render_report", "seam_views", "shot_views", "write_contact_sheet",
+           "write_report"]

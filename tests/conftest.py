@@ -1,0 +1,59 @@
+"""Shared fixtures: small real shot lists rendered by the real animatic backend and ffmpeg."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+MULTISHOT = [sys.executable, "-m", "multishot.cli.main"]
+
+
+def small_film(**format_overrides: object) -> dict:
+    """A 2-scene, 5-shot film at a small size so renders take about a second."""
+    fmt = {"resolution": "160x96", "fps": 8, "seed": 11, **format_overrides}
+    return {
+        "multishot": 1, "title": "Small Film", "style": "35mm film",
+        "format": fmt,
+        "characters": {"mara": {"description": "a woman in a yellow oilskin raincoat"},
+                       "tomas": {"description": "a boy in a red knit cap"}},
+        "locations": {"cliffs": {"description": "black basalt cliffs over a grey sea"},
+                      "room": {"description": "the lamp room of a lighthouse, brass lens"}},
+        "scenes": [
+            {"id": "outside", "location": "cliffs", "time": "dusk", "shots": [
+                {"id": "wide", "size": "wide", "movement": "dolly-in", "duration": 2, "action": "the beam sweeps"},
+                {"id": "mara", "size": "medium", "characters": ["mara"], "duration": 2,
+                 "action": "Mara climbs", "transition": {"type": "dissolve", "duration": 0.5}},
+                {"id": "tomas", "size": "close", "characters": ["tomas"], "duration": 1.5, "action": "Tomas waits",
+                 "transition": "fade"},
+            ]},
+            {"id": "inside", "location": "room", "time": "night", "shots": [
+                {"id": "both", "size": "full", "characters": ["mara", "tomas"], "duration": 2, "movement": "pan-left",
+                 "action": "they meet", "transition": "wipe-left"},
+                {"id": "lens", "size": "extreme-close", "duration": 1.5, "action": "the lens turns"},
+            ]},
+        ],
+    }
+
+
+def write_film(path: Path, data: dict) -> Path:
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+@pytest.fixture
+def film_file(tmp_path: Path) -> Path:
+    return write_film(tmp_path / "film.yaml", small_film())
+
+
+@pytest.fixture(autouse=True)
+def _isolated_caches(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never touch the user's HF cache or the network from tests."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+    if "MULTISHOT_CACHE" not in os.environ:
+        monkeypatch.setenv("MULTISHOT_CACHE", str(tmp_path_factory.getbasetemp() / "multishot-cache"))

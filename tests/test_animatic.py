@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 from multishot.backends.animatic import AnimaticBackend, character_signature, movement_end_zoom
+from multishot.backends.animatic import caption
 from multishot.backends.animatic.caption import clean, fit, load_font
 from multishot.backends.animatic.camera import MOVEMENTS, camera_path
 from multishot.backends.base import Backend, Capability, CharacterInShot, ShotLayout, ShotRequest
@@ -170,6 +171,28 @@ def test_caption_draws_hostile_and_unicode_text_as_text(backend: AnimaticBackend
     short = fit(font, action, 150)
     assert font.getlength(short) <= 150 and short.endswith("…")
     assert "\n" not in clean(action) and "\x00" not in clean(action)
+
+
+def test_caption_without_system_fonts(backend: AnimaticBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No DejaVu on the machine: Pillow's bundled font draws; a Latin-1 bitmap font degrades
+    unknown glyphs instead of raising."""
+    real = ImageFont.truetype
+
+    def bundled_only(font: object = None, *args: object, **kwargs: object) -> ImageFont.FreeTypeFont:
+        if isinstance(font, str):
+            raise OSError(f"cannot open resource {font}")
+        return real(font, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ImageFont, "truetype", bundled_only)
+    caption.load_font.cache_clear()
+    try:
+        frame = backend.text_to_image(make_req(action='灯台守 🌊 — "x" $(id)', width=320, height=180, n=1))
+        assert frame[-10:].std() > 5
+    finally:
+        caption.load_font.cache_clear()
+    img = Image.new("RGB", (160, 16))
+    caption._draw_text(ImageDraw.Draw(img), (0, 0), "Ünï — 灯 🌊", ImageFont.load_default_imagefont(), (255, 255, 255))
+    assert np.asarray(img).max() == 255
 
 
 def test_frames_survive_a_png_round_trip(backend: AnimaticBackend, tmp_path: Path) -> None:

@@ -15,8 +15,10 @@ from multishot.backends.diffusers.profile import (
 )
 from multishot.backends.diffusers.profile import list_profiles as _list_profile_files
 
-__all__ = ["DEFAULT_PROFILE", "ProfileError", "ProfileInfo", "get_backend", "list_profiles", "load_profile",
-           "profile_identity"]
+from multishot.backends.diffusers.loading import ModelNotAvailable, download_profile
+
+__all__ = ["DEFAULT_PROFILE", "ModelNotAvailable", "ProfileError", "ProfileInfo", "download_profile", "get_backend",
+           "list_profiles", "load_profile", "profile_identity"]
 
 #: The profile used when neither the shot list nor the command line names one.
 DEFAULT_PROFILE = "animatic"

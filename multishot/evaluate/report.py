@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import html
 import os
+import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -31,10 +32,16 @@ from multishot.post.timeline import film_starts
 REPORT_NAME = "report.html"
 CONTACT_SHEET_NAME = "contact_sheet.png"
 
-#: A seam inside a scene is flagged when its picture jumps this many times more than the two
-#: shots move by themselves (the seam ratios of `evaluate/seams.py`; a continuous take is ~1).
-#: Seams between scenes are shown but not flagged: a new scene is supposed to look different.
+#: When a seam is flagged. Only seams inside a scene are judged (a new scene is supposed to look
+#: different), and only by colour: a cut from a wide shot to a close-up changes the structure by
+#: design, while location, time and lighting — what the colour histogram reflects — should hold
+#: within a scene. The seam ratio (`evaluate/seams.py`: the jump across the seam over the shots'
+#: own frame-to-frame change; a continuous take is ~1) must reach SEAM_FLAG_RATIO, and also be
+#: SEAM_OUTLIER_FACTOR times the median of the film's other in-scene seams, so the flag means
+#: "worse than this film's usual seam": a backend whose shots barely move (tiny baselines, high
+#: ratios everywhere) does not get every seam flagged.
 SEAM_FLAG_RATIO = 3.0
+SEAM_OUTLIER_FACTOR = 2.0
 
 #: Contact sheet: widest thumbnail, and shots per row (each shot is a first/last pair).
 THUMB_MAX_WIDTH = 240
@@ -102,20 +109,24 @@ def seam_views(manifest: Mapping[str, Any], metrics: Mapping[str, Any] | None) -
     scores = {(s.get("shot_out"), s.get("shot_in")): s for s in (metrics or {}).get("seams") or []}
     matches = {(m.get("shot_out"), m.get("shot_in")): m
                for m in ((metrics or {}).get("cuts") or {}).get("matches") or []}
+    pairs = list(zip(shots, shots[1:]))
+    colour = [(scores.get((a["id"], b["id"])) or {}).get("colour_ratio") for a, b in pairs]
+    in_scene = [a.get("scene") == b.get("scene") for a, b in pairs]
     out: list[SeamView] = []
-    for a, b in zip(shots, shots[1:]):
+    for i, (a, b) in enumerate(pairs):
         key = (a["id"], b["id"])
-        kind = str((a.get("transition") or {}).get("type", "cut"))
-        scene_change = a.get("scene") != b.get("scene")
         score = scores.get(key) or {}
-        colour, structure = score.get("colour_ratio"), score.get("structure_ratio")
         match = matches.get(key)
         reasons: list[str] = []
-        worst = max((r for r in (colour, structure) if r is not None), default=None)
-        if worst is not None and worst >= SEAM_FLAG_RATIO and not scene_change:
-            reasons.append(f"the picture jumps {worst:.1f}× more than the shots move "
-                           f"(flag at {SEAM_FLAG_RATIO:g}×) inside one scene")
-        out.append(SeamView(a["id"], b["id"], kind, scene_change, colour, structure,
+        ratio = colour[i]
+        if in_scene[i] and ratio is not None and ratio >= SEAM_FLAG_RATIO:
+            others = [float(c) for j, c in enumerate(colour) if j != i and in_scene[j] and c is not None]
+            usual = statistics.median(others) if others else None
+            if usual is None or ratio >= SEAM_OUTLIER_FACTOR * usual:
+                reasons.append(f"colour jumps {ratio:.1f}× the shots' own change inside one scene"
+                               + (f" ({ratio / usual:.1f}× this film's usual seam)" if usual else ""))
+        out.append(SeamView(a["id"], b["id"], str((a.get("transition") or {}).get("type", "cut")),
+                            not in_scene[i], ratio, score.get("structure_ratio"),
                             None if match is None else match.get("detected") is not None,
                             tuple(reasons)))
     return out
@@ -480,6 +491,65 @@ def write_contact_sheet(out_dir: Path, manifest: Mapping[str, Any]) -> Path:
     return path
 
 
+METRICS_NAME = "metrics.json"
+
+
+def load_metrics(out_dir: Path) -> dict[str, Any] | None:
+    """Metrics saved next to the film (`metrics.json`, `FilmMetrics.to_json()`), if they are
+    there and newer than the film they measure."""
+    out_dir = Path(out_dir)
+    path, film = out_dir / METRICS_NAME, out_dir / "film.mp4"
+    if not path.is_file() or (film.is_file() and path.stat().st_mtime < film.stat().st_mtime):
+        return None
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def measure_film(out_dir: Path, manifest: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The weightless metrics of the rendered film (one decode; see `evaluate/metrics.py`), laid
+    out from the manifest's shots; None when there is no film. Character consistency needs the
+    per-frame boxes `multishot eval` gathers, so it is left to that command."""
+    from multishot.evaluate.metrics import evaluate_film, layout_timeline
+
+    film = Path(out_dir) / str((manifest.get("outputs") or {}).get("film") or "film.mp4")
+    shots = manifest.get("shots") or []
+    if not film.is_file() or not shots:
+        return None
+    spans, boundaries = layout_timeline([
+        (s["id"], float(s.get("duration_s") or int(s["frames"]) / int(manifest["fps"])),
+         str((s.get("transition") or {}).get("type", "cut")),
+         float((s.get("transition") or {}).get("duration") or 0.0)) for s in shots])
+    return evaluate_film(film, boundaries, spans, float(manifest["fps"])).to_json()
+
+
+def write_review(out_dir: Path, manifest: Mapping[str, Any], metrics: Mapping[str, Any] | None = None,
+                 *, measure: bool = False) -> dict[str, Path]:
+    """Everything a person reviews a render with: `timeline.otio` (when the film is complete),
+    `contact_sheet.png` and `report.html`. Metrics: those given, else a fresh `metrics.json`
+    next to the film, else (with `measure`) measured now. Returns {name: path} of what it wrote."""
+    from multishot.post.timeline import write_timeline
+
+    out_dir = Path(out_dir)
+    written: dict[str, Path] = {}
+    shots = manifest.get("shots") or []
+    complete = (out_dir / "film.mp4").is_file() and all(
+        (out_dir / "shots" / f"{s['id']}.mp4").is_file() for s in shots)
+    if complete and shots:
+        written["timeline"] = write_timeline(out_dir, manifest)
+    written["contact_sheet"] = write_contact_sheet(out_dir, manifest)
+    if metrics is None:
+        metrics = load_metrics(out_dir)
+    if metrics is None and measure:
+        metrics = measure_film(out_dir, manifest)
+    written["report"] = write_report(out_dir, manifest, metrics)
+    return written
+
+
 def _atomic_write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -487,6 +557,6 @@ def _atomic_write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-__all__ = ["REPORT_NAME", "CONTACT_SHEET_NAME", "SEAM_FLAG_RATIO", "SeamView", "ShotView",
+__all__ = ["REPORT_NAME", "CONTACT_SHEET_NAME", "METRICS_NAME", "load_metrics", "measure_film", "write_review", "SEAM_FLAG_RATIO", "SEAM_OUTLIER_FACTOR", "SeamView", "ShotView",
            "render_report", "seam_views", "shot_views", "write_contact_sheet",
            "write_report"]

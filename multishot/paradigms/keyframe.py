@@ -14,22 +14,19 @@ first keyframe on this shot's last keyframe.
 
 from __future__ import annotations
 
+from multishot.backends.animatic.camera import movement_end_zoom
 from multishot.backends.base import Capability, require
 from multishot.graph import stages
 from multishot.graph.engine import Artifact
 from multishot.paradigms.base import Job, Output, Paradigm
 from multishot.plan.film_plan import ShotSpec
 
-#: (start zoom, end zoom) by movement: how much tighter than the shot size each end is framed.
-MOVEMENT_ZOOM: dict[str, tuple[float, float]] = {
-    "dolly-in": (1.0, 1.4), "dolly-out": (1.4, 1.0),
-    "zoom-in": (1.0, 1.5), "zoom-out": (1.5, 1.0),
-    "crane-down": (1.0, 1.15), "crane-up": (1.15, 1.0),
-}
-
-
 def keyframe_zooms(spec: ShotSpec) -> tuple[float, float]:
-    return MOVEMENT_ZOOM.get(spec.shot.movement or "static", (1.0, 1.0))
+    """(start, end) framing of a shot relative to its size. The convention is the animatic's
+    camera model (the reference previz): the first keyframe is the shot size itself and the last
+    is where the movement ends (a dolly-in ends tighter, a dolly-out wider), so the infill never
+    has to cross-fade between two different framings."""
+    return 1.0, movement_end_zoom(spec.shot.movement)
 
 
 def run(job: Job) -> Output:

@@ -20,7 +20,7 @@ from ..base import Capability, Frame, ShotRequest
 from .camera import camera_path, map_box, view_extents
 from .caption import caption_height, draw_progress, font_id, render_strip
 from .figures import Painter, draw_figure, figure_box, character_signature as _signature
-from .palette import draw_background
+from .scenery import draw_background
 from .props import draw_prop, holder_box
 from .staging import Stage, label_font, stage_shot
 from .weather import Precipitation
@@ -173,7 +173,7 @@ class ShotRender:
         alpha = Image.new("L", (rgb.shape[1], rgb.shape[0]), 0)
         pt = Painter(alpha, None, (rect[0], rect[1]))
         hx, hr = W * (0.5 + s * 0.36), 0.2 * Hp
-        pt.ellipse(W * (0.5 + s * 0.42) - 0.3 * W, 0.72 * Hp, W * (0.5 + s * 0.42) + 0.3 * W, 1.8 * Hp, 255)  # type: ignore[arg-type]
+        pt.ellipse(W * (0.5 + s * 0.45) - 0.38 * W, 0.64 * Hp, W * (0.5 + s * 0.45) + 0.38 * W, 1.9 * Hp, 255)  # type: ignore[arg-type]
         pt.rect(hx - 0.5 * hr, 0.5 * Hp, hx + 0.5 * hr, 0.9 * Hp, 255)  # type: ignore[arg-type]
         pt.ellipse(hx - hr, 0.18 * Hp, hx + hr, 0.66 * Hp, 255)  # type: ignore[arg-type]
         a = np.asarray(alpha.filter(ImageFilter.GaussianBlur(max(1.0, 0.02 * W))), np.float32)[..., None] / 255.0
@@ -275,8 +275,10 @@ class AnimaticBackend:
     capabilities = frozenset(Capability)
 
     def identity(self) -> dict[str, Any]:
+        import PIL
+
         return {"backend": self.name, "version": VERSION, "font": font_id(),
-                "opencv": cv2.__version__}
+                "pillow": PIL.__version__, "opencv": cv2.__version__}
 
     def _render(self, req: ShotRequest) -> Iterator[Frame]:
         shot = ShotRender(req)  # validates eagerly, draws lazily

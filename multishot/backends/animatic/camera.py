@@ -23,6 +23,8 @@ MOVEMENTS = ("static", "pan-left", "pan-right", "tilt-up", "tilt-down", "dolly-i
 
 #: Scale reached by the figures at the end of a scaling move (keyframes use it as layout.zoom).
 _END_SCALE = {"dolly-in": 1.35, "dolly-out": 1 / 1.35, "zoom-in": 1.6, "zoom-out": 1 / 1.6}
+#: During a dolly the background scales as (figure scale) ** this: it is farther away.
+_DOLLY_DEPTH = 0.35
 
 
 def movement_end_zoom(movement: str | None) -> float:
@@ -91,7 +93,7 @@ def camera_path(movement: str | None, n: int, fps: float, seed: int, shot_id: st
     elif mv in ("dolly-in", "dolly-out"):  # camera travels: near grows faster than far
         end = _END_SCALE[mv]
         s_fg = end ** e
-        s_bg = (end ** 0.35) ** e
+        s_bg = (end ** _DOLLY_DEPTH) ** e
     elif mv in ("zoom-in", "zoom-out"):  # lens change: no parallax
         s_bg = _END_SCALE[mv] ** e
         s_fg = s_bg.copy()
@@ -113,7 +115,10 @@ def camera_path(movement: str | None, n: int, fps: float, seed: int, shot_id: st
         s_bg = 1.0 + 0.006 * _smooth_noise(t, r)
         tx_fg, ty_fg, s_fg = tx_bg.copy(), ty_bg.copy(), s_bg.copy()
     z = float(zoom) if zoom and zoom > 0 else 1.0
-    return CameraPath(bg=_affine(s_bg * z, tx_bg, ty_bg, theta, W, Hp),
+    # For a dolly, `zoom` is a dolly position: the far layer scales by the same depth ratio as
+    # during the move, so a dolly-in's end keyframe matches the move's last frame.
+    z_bg = z ** _DOLLY_DEPTH if mv in ("dolly-in", "dolly-out") else z
+    return CameraPath(bg=_affine(s_bg * z_bg, tx_bg, ty_bg, theta, W, Hp),
                       fg=_affine(s_fg * z, tx_fg, ty_fg, theta, W, Hp))
 
 

@@ -30,10 +30,11 @@ def load_font(px: int, bold: bool = False) -> Font:
     try:
         return ImageFont.truetype(name, px)
     except OSError:
-        try:
-            return ImageFont.load_default(size=px)
-        except TypeError:  # Pillow without FreeType: fixed bitmap font
-            return ImageFont.load_default()
+        pass
+    try:
+        return ImageFont.load_default(size=px)
+    except (TypeError, OSError, ImportError):  # old Pillow or no FreeType: a fixed bitmap font
+        return ImageFont.load_default()
 
 
 def font_id() -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .colours import RGB, colour_of, has_any, hsv, mix, shade
+from .colours import COLOURS, RGB, colour_of, has_any, hsv, mix, shade, tokens
 from .seeds import unit
 
 GARMENTS = ("coat", "raincoat", "oilskin", "jacket", "sweater", "jumper", "shirt", "dress", "gown",
@@ -65,7 +65,7 @@ def figure_style(char_id: str, description: str) -> FigureStyle:
     h = lambda *p: unit("figure", char_id, d, *p)  # noqa: E731
     body = colour_of(d, GARMENTS)
     if body is None:
-        loose = [c for c in _loose_non_hair(d)]
+        loose = _loose_non_hair(d)
         body = loose[0] if loose else hsv(h("body"), 0.55 + 0.3 * h("bs"), 0.55 + 0.35 * h("bv"))
     hat = None
     for word in (w for w in HEADWEAR if has_any(d, (w,))):
@@ -100,8 +100,6 @@ def figure_style(char_id: str, description: str) -> FigureStyle:
 
 def _loose_non_hair(d: str) -> list[RGB]:
     """Colour words not attached to hair or headwear (those colour other parts)."""
-    from .colours import COLOURS, tokens
-
     words = tokens(d)
     out: list[RGB] = []
     for i, w in enumerate(words):
@@ -177,7 +175,7 @@ class Painter:
 
 
 @dataclass(frozen=True)
-class _Frame:
+class Skeleton:
     """Key heights and half-widths of a standing figure (world px)."""
 
     head_cx: float
@@ -192,7 +190,7 @@ class _Frame:
     hemw: float
 
 
-def _skeleton(style: FigureStyle, p: Placement) -> _Frame:
+def skeleton(style: FigureStyle, p: Placement) -> Skeleton:
     h = p.h * style.height
     vs = p.vscale
     r = 0.072 * h * p.head_scale
@@ -201,13 +199,13 @@ def _skeleton(style: FigureStyle, p: Placement) -> _Frame:
     head_cy = shoulder - 0.025 * h - 0.95 * r
     hem = hip + (0.3 * h * vs if style.long_coat else 0.04 * h * vs)
     shw = 0.13 * h * style.width
-    return _Frame(p.cx, head_cy, r, shoulder, hip, hem, p.feet_y, shw, 0.1 * h * style.width,
+    return Skeleton(p.cx, head_cy, r, shoulder, hip, hem, p.feet_y, shw, 0.1 * h * style.width,
                   (0.14 if style.long_coat else 0.105) * h * style.width)
 
 
 def figure_box(style: FigureStyle, p: Placement) -> tuple[float, float, float, float]:
     """World-space bounding box of the drawn figure (without its label)."""
-    f = _skeleton(style, p)
+    f = skeleton(style, p)
     if p.overhead:
         rx = f.shw + 0.05 * p.h * style.height
         ry = max(0.075 * p.h * style.height, f.r)
@@ -222,7 +220,7 @@ def draw_figure(pt: Painter, style: FigureStyle, p: Placement) -> None:
     if p.overhead:
         _draw_overhead(pt, style, p)
         return
-    f = _skeleton(style, p)
+    f = skeleton(style, p)
     h = p.h * style.height
     cx = p.cx
     # Behind the body: long hair, braid, hood.
@@ -251,15 +249,15 @@ def draw_figure(pt: Painter, style: FigureStyle, p: Placement) -> None:
                 (cx + f.shw, f.shoulder_y + rr), (cx + f.hemw, f.hem_y), (cx - f.hemw, f.hem_y)], style.body)
     pt.pieslice(cx - f.shw, f.shoulder_y, cx - f.shw + 2 * rr, f.shoulder_y + 2 * rr, 180, 270, style.body)
     pt.pieslice(cx + f.shw - 2 * rr, f.shoulder_y, cx + f.shw, f.shoulder_y + 2 * rr, 270, 360, style.body)
+    if style.hair_kind == "braid":
+        bw = max(2, round(0.32 * f.r))
+        pt.line([(cx + 0.7 * f.r, f.head_cy + 0.3 * f.r), (cx + 1.15 * f.r, f.shoulder_y + 0.02 * h),
+                 (cx + 1.05 * f.r, f.shoulder_y + 0.1 * h)], style.hair, bw)
     # Neck and head.
     pt.rect(cx - 0.4 * f.r, f.head_cy + 0.6 * f.r, cx + 0.4 * f.r, f.shoulder_y + 0.01 * h, shade(style.skin, 0.9))
     pt.ellipse(cx - f.r, f.head_cy - 1.1 * f.r, cx + f.r, f.head_cy + 1.1 * f.r, style.skin)
     if style.hair_kind != "bald":
         pt.pieslice(cx - 1.04 * f.r, f.head_cy - 1.16 * f.r, cx + 1.04 * f.r, f.head_cy + 0.5 * f.r, 180, 360, style.hair)
-    if style.hair_kind == "braid":
-        bw = max(2, round(0.32 * f.r))
-        pt.line([(cx + 0.8 * f.r, f.head_cy), (cx + 1.15 * f.r, f.shoulder_y + 0.02 * h),
-                 (cx + 1.05 * f.r, f.shoulder_y + 0.1 * h)], style.hair, bw)
     if f.r >= 6:
         _face(pt, style, cx, f.head_cy, f.r)
     # Headwear on top.
@@ -293,7 +291,7 @@ def _face(pt: Painter, style: FigureStyle, cx: float, cy: float, r: float) -> No
 
 def _draw_overhead(pt: Painter, style: FigureStyle, p: Placement) -> None:
     """Seen from above: shoulders (body colour), arms, and the top of the head (hat or hair)."""
-    f = _skeleton(style, p)
+    f = skeleton(style, p)
     h = p.h * style.height
     cx, cy = p.cx, p.feet_y
     pt.ellipse(cx - f.shw - 0.05 * h, cy - 0.06 * h, cx + f.shw + 0.05 * h, cy + 0.06 * h, style.arms)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .colours import shade
+from .colours import mix, shade
 from .figures import Painter
 from .staging import Prop, prop_colours
 
@@ -15,7 +15,7 @@ def holder_box(W: int, Hp: int) -> Box:
 
 
 def draw_prop(pt: Painter, prop: Prop, W: int, Hp: int) -> None:
-    cx, cy, s = 0.44 * W, 0.5 * Hp, 0.5 * Hp
+    cx, cy, s = 0.44 * W, 0.5 * Hp, 0.5 * Hp * prop.scale
     main, detail = prop_colours(prop.kind, prop.colour)
     k = prop.kind
     if k in ("letter", "photo"):
@@ -28,6 +28,9 @@ def draw_prop(pt: Painter, prop: Prop, W: int, Hp: int) -> None:
         else:
             pt.polygon([(cx - 0.62 * s, cy - 0.33 * s), (cx + 0.58 * s, cy - 0.42 * s),
                         (cx + 0.64 * s, cy + 0.33 * s), (cx - 0.56 * s, cy + 0.42 * s)], detail)
+    elif k == "lens":  # concentric Fresnel rings, brightening towards the centre
+        for i, f in enumerate((1.0, 0.82, 0.64, 0.46, 0.28)):
+            pt.ellipse(cx - f * s, cy - f * s, cx + f * s, cy + f * s, mix(main, detail, 0.2 * i))
     elif k == "lantern":
         pt.ellipse(cx - 0.8 * s, cy - 0.8 * s, cx + 0.8 * s, cy + 0.8 * s, shade(main, 0.75))
         pt.rect(cx - 0.3 * s, cy - 0.45 * s, cx + 0.3 * s, cy + 0.5 * s, main)

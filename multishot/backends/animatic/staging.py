@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PIL import ImageFont
-
 from ..base import CharacterInShot, ShotLayout
-from .colours import RGB, has_any, mix, shade
-from .figures import FigureStyle, Placement, _skeleton, figure_box, figure_style
+from .caption import Font, load_font
+from .colours import RGB, has_any, shade
+from .figures import FigureStyle, Placement, skeleton, figure_box, figure_style
 from .palette import Look, location_look
 from .seeds import unit
 
@@ -72,6 +71,7 @@ class Prop:
     kind: str
     colour: RGB
     holder: Figure | None
+    scale: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -90,9 +90,8 @@ class Stage:
     label_px: int
 
 
-def label_font(px: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    from .caption import load_font
-
+def label_font(px: int) -> Font:
+    """The face of the id labels over figures."""
     return load_font(px, bold=True)
 
 
@@ -148,7 +147,7 @@ def stage_shot(layout: ShotLayout, width: int, pic_h: int) -> Stage:
         feet = value * Hp
     else:
         tallest = max(styles, key=lambda s: s.height) if styles else figure_style("", "")
-        sk = _skeleton(tallest, Placement(0.0, 0.0, h, vscale, head_scale))
+        sk = skeleton(tallest, Placement(0.0, 0.0, h, vscale, head_scale))
         feet = value * Hp - (sk.head_cy - 1.1 * sk.r)
 
     n = len(shown)
@@ -158,37 +157,46 @@ def stage_shot(layout: ShotLayout, width: int, pic_h: int) -> Stage:
     font = label_font(label_px)
     for i, (c, st) in enumerate(zip(shown, styles)):
         cx = center + (i - (n - 1) / 2) * spacing
-        pl = Placement(cx, feet, h, vscale, head_scale, overhead)
+        foot = feet
+        if anchor == "head" and styles:
+            # A child beside an adult in a medium shot or closer: keep the height difference
+            # readable but never push a head out of frame.
+            drop = (max(s.height for s in styles) - st.height) * h * 0.86 * vscale
+            foot = feet - max(0.0, drop - 0.2 * Hp)
+        pl = Placement(cx, foot, h, vscale, head_scale, overhead)
         figures.append(Figure(c.id, st, pl, _label_xy(c.id, st, pl, font, W, Hp)))
 
     prop: Prop | None = None
-    if size == "insert":
+    kind = _prop_kind(layout.action)
+    if size == "insert" or (not layout.characters and kind != "object"
+                            and size in ("close", "extreme-close")):
         holder = None
         if layout.characters:
             c = layout.characters[0]
             st = figure_style(c.id, c.description)
             holder = Figure(c.id, st, Placement(0.5 * W, 0.5 * Hp, 0.9 * Hp), (0.02 * W, 0.03 * Hp))
-        prop = Prop(_prop_kind(layout.action), look.accent, holder)
+        prop = Prop(kind, look.accent, holder, 1.6 if size == "extreme-close" else 1.0)
         figures = [holder] if holder else []
     return Stage(look, W, Hp, size, angle, horizon, tuple(figures), shoulder, prop, blur * Hp,
                  dutch, label_px)
 
 
-def _label_xy(char_id: str, style: FigureStyle, p: Placement,
-              font: ImageFont.FreeTypeFont | ImageFont.ImageFont, W: int, Hp: int) -> tuple[float, float]:
+def _label_xy(char_id: str, style: FigureStyle, p: Placement, font: Font, W: int,
+              Hp: int) -> tuple[float, float]:
     """Above the head when it is in frame, else on the chest, always inside the picture."""
     x0, y0, x1, y1 = figure_box(style, p)
     tw = font.getlength(char_id) if hasattr(font, "getlength") else 6 * len(char_id)
     lh = Hp * 0.034
     y = y0 - 1.4 * lh
     if y < 0.02 * Hp:
-        sk = _skeleton(style, p)
+        sk = skeleton(style, p)
         y = min(max(sk.shoulder_y + 0.06 * Hp, 0.02 * Hp), 0.86 * Hp)
     x = min(max((x0 + x1) / 2 - tw / 2, 0.01 * W), W - tw - 0.01 * W)
     return (x, y)
 
 
 _PROPS = {
+    "lens": ("lens", "lenses", "prism", "mirror"),
     "letter": ("letter", "note", "envelope", "paper*", "page*", "map", "document*", "telegram", "postcard"),
     "photo": ("photo*", "picture", "portrait"),
     "lantern": ("lantern", "lamp", "candle*", "torch", "flashlight"),
@@ -210,6 +218,7 @@ def _prop_kind(action: str) -> str:
 def prop_colours(kind: str, accent: RGB) -> tuple[RGB, RGB]:
     """(main, detail) colours of an insert's prop."""
     return {
+        "lens": (accent, (255, 245, 205)),
         "letter": ((238, 230, 205), (110, 100, 90)),
         "photo": ((245, 245, 240), (70, 80, 95)),
         "lantern": ((250, 225, 140), (60, 55, 50)),
@@ -222,4 +231,4 @@ def prop_colours(kind: str, accent: RGB) -> tuple[RGB, RGB]:
 
 
 __all__ = ["SIZES", "ANGLES", "Figure", "Prop", "Shoulder", "Stage", "norm", "prop_colours",
-           "stage_shot", "mix"]
+           "stage_shot"]

@@ -142,10 +142,23 @@ def _component_patterns(subfolders: list[str]) -> list[str]:
 
 def _check_component_files(folder: Path, subfolder: str, label: str, revision: str | None,
                            profile_name: str | None) -> None:
+    """A component folder is complete when it has its JSON files and, for a model (one with
+    config.json), its safetensors weights including every shard its index lists; an interrupted
+    download must not surface later as a confusing from_pretrained error."""
     sub = folder / subfolder
+    problem = None
     if not sub.is_dir() or not any(sub.glob("*.json")):
-        raise _not_available(f"{label} (component `{subfolder}`)", revision, profile_name,
-                             f"{sub} is missing or incomplete")
+        problem = f"{sub} is missing"
+    elif (sub / "config.json").is_file():
+        shards: set[str] = set()
+        for index in sub.glob("*.safetensors.index.json"):
+            shards |= set(json.loads(index.read_text(encoding="utf-8")).get("weight_map", {}).values())
+        if not shards and not any(sub.glob("*.safetensors")):
+            problem = f"{sub} has no .safetensors weights"
+        elif any(not (sub / s).is_file() for s in shards):
+            problem = f"{sub} is missing weight shards"
+    if problem:
+        raise _not_available(f"{label} (component `{subfolder}`)", revision, profile_name, problem)
 
 
 def local_folder(src: Source, base: Path, *, profile_name: str | None = None) -> Path:
@@ -263,8 +276,7 @@ def _load_component(library: str, cls_name: str, folder: Path, subfolder: str, d
 
     cls = _import_class(library, cls_name)
     if isinstance(cls, type) and issubclass(cls, torch.nn.Module):
-        dtype_kw = "torch_dtype" if library == "diffusers" else "dtype"
-        module = cls.from_pretrained(folder, subfolder=subfolder, use_safetensors=True, **{dtype_kw: dtype})
+        module = cls.from_pretrained(folder, subfolder=subfolder, use_safetensors=True, dtype=dtype)
         return module.eval()
     return cls.from_pretrained(folder, subfolder=subfolder)
 
@@ -428,7 +440,7 @@ class PipelineCache:
         if "scheduler" in components:
             components["scheduler"] = _make_scheduler(components["scheduler"], role)
         # All components are passed, so from_pretrained reads only model_index.json here.
-        pipe = cls.from_pretrained(folder, use_safetensors=True, torch_dtype=torch_dtype(role.dtype), **components)
+        pipe = cls.from_pretrained(folder, use_safetensors=True, dtype=torch_dtype(role.dtype), **components)
         pipe.set_progress_bar_config(disable=True)
         self.pipeline_loads += 1
         log.info("loaded %s from %s (%s) for profile %s", role.pipeline, role.label(), role.dtype, name)

@@ -110,6 +110,7 @@ def place(entry: LoadedPipeline, others: Iterable[LoadedPipeline]) -> None:
     device = torch.device(entry.device)
     if device.type != "cpu":
         mine = {id(m) for m in _modules(entry.pipe).values()}
+        parked = False
         for other in others:
             if other is entry or other.applied not in _FULLY_PLACED:
                 continue
@@ -117,7 +118,9 @@ def place(entry: LoadedPipeline, others: Iterable[LoadedPipeline]) -> None:
                 if id(module) not in mine:
                     module.to(torch.device("cpu"))
             other.applied = None
-        free_memory()
+            parked = True
+        if parked:
+            free_memory()
     if entry.applied == entry.strategy:
         return
     if entry.applied is not None:

@@ -1,0 +1,115 @@
+"""The bounded critique → revise loop, and the roles run over an existing shot list.
+
+critic (gates) → findings → the planner revises → critic again …, at most `rounds` revisions,
+stopping early when nothing is found or a revision changes nothing. Every step goes into the
+transcript (saved as an artifact by the agent paradigm). When a model planner leaves errors
+behind, the rule planner gets the same number of rounds: a render never starts from a shot list
+that fails a gate the rules can fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from multishot.plan.agent.base import Planner
+from multishot.plan.agent.cinematographer import apply_camera, recorded_sides
+from multishot.plan.agent.critic import Finding, GateOptions, check_film, errors
+from multishot.plan.agent.director import infer_breakdown
+from multishot.plan.agent.screenwriter import treatment_from_film
+from multishot.shotlist.schema import Film
+
+
+@dataclass
+class AgentResult:
+    film: Film
+    findings: list[Finding]
+    rounds: int
+    transcript: list[dict[str, Any]] = field(default_factory=list)
+    usage: dict[str, dict[str, int]] = field(default_factory=dict)
+    planner: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"planner": self.planner, "rounds": self.rounds,
+                "findings": [f.to_json() for f in self.findings], "usage": self.usage,
+                "film": self.film.model_dump(mode="json"), "transcript": self.transcript}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "AgentResult":
+        return cls(film=Film.model_validate(data["film"]),
+                   findings=[Finding(**f) for f in data["findings"]], rounds=data["rounds"],
+                   transcript=data["transcript"], usage=data["usage"], planner=data["planner"])
+
+
+def diff_films(a: Film, b: Film) -> list[str]:
+    """What a revision changed, one line per change (for the transcript)."""
+    out = []
+    before = {shot.id: (scene.id, shot) for scene, shot in a.shots()}
+    after = {shot.id: (scene.id, shot) for scene, shot in b.shots()}
+    for sid, (scene_id, _) in after.items():
+        if sid not in before:
+            out.append(f"+ shot `{sid}` in scene `{scene_id}`")
+    for sid in before:
+        if sid not in after:
+            out.append(f"- shot `{sid}`")
+    for sid, (_, shot) in after.items():
+        if sid in before:
+            old, new = before[sid][1].model_dump(mode="json"), shot.model_dump(mode="json")
+            out += [f"shot `{sid}`: {k} {old[k]!r} → {new[k]!r}" for k in new if old.get(k) != new[k]]
+    common = [s for s in after if s in before]
+    if common != [s for s in before if s in after]:
+        out.append("shot order changed")
+    for key in ("title", "characters", "locations", "format", "style"):
+        if getattr(a, key) != getattr(b, key):
+            out.append(f"{key} changed")
+    return out
+
+
+def critique(film: Film, planner: Planner, *, rounds: int, gates: GateOptions,
+             fallback: Planner | None = None) -> tuple[Film, list[Finding], int]:
+    """Run the loop; return the final film, what the critic still finds, and rounds used."""
+    transcript = planner.transcript
+    used = 0
+    for r in range(rounds + 1):
+        findings = check_film(film, gates)
+        planner.usage.role("critic").calls += 1
+        transcript.add("critic", "findings", round=r, errors=len(errors(findings)),
+                       warnings=len(findings) - len(errors(findings)),
+                       findings=[f.to_json() for f in findings])
+        if not findings or r == rounds:
+            break
+        revised = planner.revise(film, findings, gates)
+        changes = diff_films(film, revised)
+        transcript.add("director", "revise", round=r + 1, planner=planner.name, changes=changes)
+        used += 1
+        if not changes:
+            break
+        film = revised
+    findings = check_film(film, gates)
+    if fallback is not None and errors(findings) and rounds > 0:
+        transcript.add("critic", "fallback", reason=f"{len(errors(findings))} errors left after "
+                       f"{planner.name}; the rule planner revises", planner=fallback.name)
+        fallback.transcript = transcript
+        film, findings, extra = critique(film, fallback, rounds=rounds, gates=gates)
+        for role, counts in fallback.usage.roles.items():
+            mine = planner.usage.role(role)
+            mine.calls += counts.calls
+            mine.fallbacks += 1 if role == "director" else 0
+        used += extra
+    return film, findings, used
+
+
+def review(film: Film, planner: Planner, *, rounds: int, gates: GateOptions | None = None,
+           fallback: Planner | None = None) -> AgentResult:
+    """The roles over an existing shot list: the director reads each shot's purpose, the
+    cinematographer fills the camera language the writer left unset, then critique → revise."""
+    gates = gates or GateOptions()
+    transcript = planner.transcript
+    treatment = treatment_from_film(film)
+    breakdown = infer_breakdown(film)
+    transcript.add("director", "purposes", shots={i.id: i.purpose for i in breakdown.intents()})
+    plan = planner.cinematographer(treatment, breakdown, recorded_sides(film))
+    framed = apply_camera(film, plan, fill_only=True)
+    transcript.add("cinematographer", "camera", planner=planner.name, changes=diff_films(film, framed))
+    final, findings, used = critique(framed, planner, rounds=rounds, gates=gates, fallback=fallback)
+    return AgentResult(final, findings, used, transcript.entries, planner.usage.to_json(), planner.identity())

@@ -34,8 +34,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -143,7 +144,7 @@ class StepClock:
         self.stamps.append(time.perf_counter())
 
     def step_times(self) -> list[float]:
-        return [b - a for a, b in zip(self.stamps, self.stamps[1:])]
+        return [b - a for a, b in zip(self.stamps, self.stamps[1:], strict=False)]
 
 
 def measure(device: str, fn: Callable[[StepClock], np.ndarray]) -> tuple[dict[str, Any], np.ndarray]:
@@ -265,7 +266,6 @@ def part_overhead(args: argparse.Namespace, work: Path, device: str) -> dict[str
                          "guidance": 5.0, "dtype": "bfloat16 (VAE float32)", "repeats": args.repeats},
               "build_s": build_s, "plain_load_s": plain_load_s, "backend_load_and_warmup_s": backend_load_and_warm_s,
               "runs": runs, "summary": summary}
-    del plain, backend, warm_backend
     cache.clear()
     gc.collect()
     if device == "cuda":
@@ -319,7 +319,6 @@ def part_14b(args: argparse.Namespace, work: Path, device: str) -> dict[str, Any
                       "transformer_params": params, "width": W, "height": H, "frames": F, "steps": args.steps_14b},
            "build_s": build_s, "load_s": load_s, "runs": results, "events": backend.events}
     cache.clear()
-    del entry, backend
     gc.collect()
     return out
 

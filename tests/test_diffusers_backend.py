@@ -44,8 +44,8 @@ def backend(tiny_cache: Path, shared_cache: PipelineCache, monkeypatch: pytest.M
     return DiffusersBackend("tiny", device="cpu", cache=shared_cache)
 
 
-def request(seed: int = 7, *, frames: int = 20, width: int = 96, height: int = 64, prompt: str = "a man walks by the sea",
-            shot: str = "s1") -> ShotRequest:
+def request(seed: int = 7, *, frames: int = 20, width: int = 96, height: int = 64,
+            prompt: str = "a man walks by the sea", shot: str = "s1") -> ShotRequest:
     layout = ShotLayout(shot_id=shot, scene_id="arrival", location_id="cliffs", location="black cliffs",
                         time="dusk", weather="rain", size="wide", angle=None, movement=None)
     return ShotRequest(prompt=prompt, negative="blurry", width=width, height=height, num_frames=frames, fps=16,
@@ -135,7 +135,7 @@ def test_joint_shots_returns_each_shot_at_its_own_length(backend: DiffusersBacke
     assert [len(v) for v in out] == [12, 5]
     assert all(f.shape == (64, 96, 3) and f.dtype == np.uint8 for v in out for f in v)
     again = backend.joint_shots(reqs)
-    assert all(np.array_equal(stack(x), stack(y)) for x, y in zip(out, again))
+    assert all(np.array_equal(stack(x), stack(y)) for x, y in zip(out, again, strict=True))
 
 
 # --------------------------------------------------------------------------------------------

@@ -108,7 +108,8 @@ def test_conditioned_roles_need_a_pipeline_that_takes_frames(tmp_path: Path) -> 
 
 
 def test_memory_strategies_must_be_known_and_in_order(tmp_path: Path) -> None:
-    path = write(tmp_path, "mem", f"licence: x\nroles:\n  text_to_video:{GOOD_ROLE}    memory: [model_cpu_offload, none]\n")
+    role = f"licence: x\nroles:\n  text_to_video:{GOOD_ROLE}"
+    path = write(tmp_path, "mem", role + "    memory: [model_cpu_offload, none]\n")
     with pytest.raises(ProfileError, match="lightest last"):
         load_profile(path)
     path = write(tmp_path, "mem2", f"licence: x\nroles:\n  text_to_video:{GOOD_ROLE}    memory: [swap_to_disk]\n")

@@ -7,15 +7,19 @@ files (backends/diffusers/profiles/, plus $MULTISHOT_PROFILE_PATH); a profile na
 from __future__ import annotations
 
 import os
-from typing import Callable
+from collections.abc import Callable
 
 from multishot.backends.base import Backend, Capability
+from multishot.backends.diffusers.loading import ModelNotAvailable, download_profile
 from multishot.backends.diffusers.profile import (
-    Profile, ProfileError, ProfileInfo, load_profile, profile_identity, profile_info,
+    Profile,
+    ProfileError,
+    ProfileInfo,
+    load_profile,
+    profile_identity,
+    profile_info,
 )
 from multishot.backends.diffusers.profile import list_profiles as _list_profile_files
-
-from multishot.backends.diffusers.loading import ModelNotAvailable, download_profile
 
 __all__ = ["DEFAULT_PROFILE", "ModelNotAvailable", "ProfileError", "ProfileInfo", "download_profile", "get_backend",
            "list_profiles", "load_profile", "profile_identity"]

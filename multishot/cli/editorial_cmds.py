@@ -67,7 +67,7 @@ def export_cmd(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Where to write; default: timeline.<ext> in the render folder."),
     out_root: Path = typer.Option(Path("renders"), "--out", help="Where renders live (when TARGET is a shot list)."),
 ) -> None:
-    """Export a render's timeline for an editor: one clip per shot referencing shots/<id>.mp4
+    """Export a render's timeline for an editor: one clip per shot referencing shots/ID.mp4
     with exact in/out points, transitions, shot ids and prompts as metadata, scene markers.
 
     Uses OpenTimelineIO's adapters (EDL: otio-cmx3600-adapter; FCPXML: otio-fcpx-xml-adapter).

@@ -39,7 +39,7 @@ from multishot.evaluate.timeline import (
     layout_timeline,
     shot_interiors,
 )
-from multishot.post.ffmpeg import FFmpegError, read_frames
+from multishot.post.ffmpeg import FFmpegError, frame_size, read_frames
 
 __all__ = [
     "BoundaryKind", "PlannedBoundary", "ShotSpan", "CharacterBoxes", "FilmMetrics",
@@ -83,7 +83,7 @@ def evaluate_film(film_path: Path, boundaries: Sequence[PlannedBoundary],
                   shots: Sequence[tuple[str, float, float]], fps: float,
                   boxes: CharacterBoxes | Mapping[str, Sequence[Mapping[str, Box]]] | None = None,
                   *, detector: str = "adaptive", tolerance_frames: int = 2,
-                  tcs_k: float = 1.0) -> FilmMetrics:
+                  tcs_k: float = 1.0, decode_width: int | None = 320) -> FilmMetrics:
     """Measure a rendered film against its plan: cuts, seams, flicker, character consistency.
 
     `shots` are `(shot_id, start_s, end_s)` spans (overlapping by their transitions);
@@ -115,7 +115,16 @@ def evaluate_film(film_path: Path, boundaries: Sequence[PlannedBoundary],
             bw, bh = boxes.frame_size or (w, h)
             appearance.add(shot_id, frame, frame_boxes, scale=(w / bw, h / bh))
 
-    stream = FrameStream(read_frames(film_path), fps, name=str(film_path), on_frame=on_frame)
+    # Decoding at a small size (ffmpeg scales while decoding) keeps evaluation a fraction of
+    # render time; boxes drawn at full size are scaled to it.
+    full_w, full_h = frame_size(film_path)
+    decode_size = None
+    if decode_width and full_w > decode_width:
+        decode_size = (decode_width, max(2, round(full_h * decode_width / full_w / 2) * 2))
+        if boxes is not None and boxes.frame_size is None:
+            boxes = dataclasses.replace(boxes, frame_size=(full_w, full_h))
+            box_at = _boxes_by_frame(boxes, spans, boundaries, fps)
+    stream = FrameStream(read_frames(film_path, size=decode_size), fps, name=str(film_path), on_frame=on_frame)
     detected = detect_cuts(stream, detector)
     if not thumbs:
         raise FFmpegError(f"no frames decoded from {film_path}")
@@ -127,7 +136,7 @@ def evaluate_film(film_path: Path, boundaries: Sequence[PlannedBoundary],
     flicker_mean, jitter_mean = mean_flicker(flicker)
     consistency = appearance.result(boxes.signatures) if boxes else None
     return FilmMetrics(
-        film=str(film_path), fps=float(fps), frames=len(thumbs), width=size[0], height=size[1],
+        film=str(film_path), fps=float(fps), frames=len(thumbs), width=full_w, height=full_h,
         cuts=cuts, seams=seams, seam_colour=seam_colour, seam_structure=seam_structure,
         flicker=flicker, flicker_mean=flicker_mean, jitter_mean=jitter_mean,
         consistency=consistency,

@@ -445,7 +445,10 @@ def _font(px: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     try:
         return ImageFont.truetype("DejaVuSans.ttf", px)
     except OSError:
-        return ImageFont.load_default(size=px)
+        try:
+            return ImageFont.load_default(size=px)
+        except TypeError:  # Pillow < 10.1: the bitmap font, one size
+            return ImageFont.load_default()
 
 
 def write_contact_sheet(out_dir: Path, manifest: Mapping[str, Any]) -> Path:

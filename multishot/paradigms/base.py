@@ -54,6 +54,8 @@ class Output:
     clips: list[ShotClip]
     film: Artifact | None
     extra: dict[str, object] = field(default_factory=dict)
+    #: The plan as the paradigm finally rendered it, when it revised the one it was given.
+    plan: FilmPlan | None = None
 
 
 @dataclass(frozen=True)

@@ -88,16 +88,8 @@ def render_file(path: Path, options: RenderOptions, reporter: Reporter | None = 
     out_dir = Path(options.out_root) / plan.slug
     manifest = Manifest(out_dir / "manifest.json", write=not options.dry_run)
     manifest.header = {
-        "multishot": __version__, "title": plan.title, "source": str(Path(path).resolve()),
-        "paradigm": name, "profile": plan.default_profile, "fps": plan.fps,
-        "resolution": f"{plan.width}x{plan.height}", "duration_s": plan.duration,
-        "frames": plan.total_frames, "started": time.time(),
-        "shots": [{"id": s.id, "scene": s.scene_id, "seed": s.seed, "frames": s.num_frames,
-                   "duration_s": s.duration, "profile": s.profile, "prompt": s.prompt,
-                   "size": s.shot.size, "angle": s.shot.angle, "movement": s.shot.movement,
-                   "transition": {"type": s.transition.type, "duration": s.transition.duration,
-                                  "reason": s.transition.reason}}
-                  for s in plan.shots],
+        "multishot": __version__, "source": str(Path(path).resolve()), "paradigm": name,
+        **plan.summary(), "started": time.time(),
     }
     engine = Engine(out_dir, manifest, force=options.force, only=options.only, dry_run=options.dry_run)
     job = Job(plan, engine, pool or _POOL, options, reporter)
@@ -106,6 +98,8 @@ def render_file(path: Path, options: RenderOptions, reporter: Reporter | None = 
     output: Output | None = None
     try:
         output = paradigm.run(job)
+        if output.plan is not None:  # the paradigm revised the plan (grammar, agent roles)
+            manifest.header.update(output.plan.summary())
         status = "planned" if options.dry_run else ("complete" if output.film is not None else "partial")
     finally:
         manifest.status = status

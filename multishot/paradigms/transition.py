@@ -50,14 +50,14 @@ def run(job: Job) -> Output:
             skipped.append(spec.id)
     task.done()
     if skipped:
-        return Output(clips, None, {"skipped": skipped})
+        return Output(clips, None, {"skipped": skipped}, plan=plan)
 
     bridges = {i: stages.render_bridge(engine, job.backend(a.spec.profile), a, b)
                for i, (a, b) in enumerate(zip(clips, clips[1:])) if a.spec.transition.type == "bridge"}
     task = job.reporter.task("assemble", plan.total_frames)
     film = stages.assemble_film(engine, plan, clips, bridges=bridges, on_frame=lambda n: task.advance())
     task.done()
-    return Output(clips, film, {"transitions": {s.id: s.transition for s in plan.shots}})
+    return Output(clips, film, plan=plan)
 
 
 PARADIGM = Paradigm(

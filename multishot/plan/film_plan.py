@@ -153,6 +153,20 @@ class FilmPlan:
     def duration(self) -> float:
         return self.total_frames / self.fps
 
+    def summary(self) -> dict[str, object]:
+        """The plan as plain data: what the manifest records and what metrics compare against."""
+        return {
+            "title": self.title, "fps": self.fps, "resolution": f"{self.width}x{self.height}",
+            "duration_s": self.duration, "frames": self.total_frames, "profile": self.default_profile,
+            "shots": [{"id": s.id, "scene": s.scene_id, "seed": s.seed, "frames": s.num_frames,
+                       "duration_s": s.duration, "profile": s.profile, "prompt": s.prompt,
+                       "size": s.shot.size, "angle": s.shot.angle, "movement": s.shot.movement,
+                       "characters": [c.id for c in s.characters], "action": s.shot.action,
+                       "transition": {"type": s.transition.type, "duration": s.transition.duration,
+                                      "reason": s.transition.reason}}
+                      for s in self.shots],
+        }
+
     def with_transitions(self, transitions: dict[str, TransitionPlan]) -> "FilmPlan":
         shots = tuple(replace(s, transition=transitions.get(s.id, s.transition)) for s in self.shots)
         return replace(self, shots=shots)

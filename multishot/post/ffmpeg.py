@@ -215,5 +215,10 @@ def _frame_size_cached(path: str, mtime: float) -> tuple[int, int]:
     return int(m.group(3)), int(m.group(4))
 
 
+def frame_size(path: Path) -> tuple[int, int]:
+    """(width, height) of a video's first stream, read from its header (no decoding)."""
+    return _frame_size_cached(str(path), Path(path).stat().st_mtime)
+
+
 def _frame_size(path: Path) -> tuple[int, int]:
     return _frame_size_cached(str(path), Path(path).stat().st_mtime)

@@ -14,8 +14,9 @@ from __future__ import annotations
 import inspect
 import logging
 import time
+from collections.abc import Callable, Sequence
 from importlib.metadata import version
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -143,7 +144,7 @@ class DiffusersBackend:
                                  self._generator(reqs[0].seed), memory, **options)
 
         videos = self._run(cap, work, shot=",".join(r.layout.shot_id for r in reqs))
-        return [list(self._finish(v, r, r.num_frames)) for v, r in zip(videos, reqs)]
+        return [list(self._finish(v, r, r.num_frames)) for v, r in zip(videos, reqs, strict=True)]
 
     # ----------------------------------------------------------------------------------------
     def _role(self, cap: Capability) -> RoleSpec:

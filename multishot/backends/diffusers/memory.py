@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import gc
 import logging
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from .loading import LoadedPipeline
 

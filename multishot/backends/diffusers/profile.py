@@ -74,7 +74,7 @@ class Source(_Strict):
     build: Literal["tiny"] | None = None
 
     @model_validator(mode="after")
-    def _one_source(self) -> "Source":
+    def _one_source(self) -> Source:
         if (self.repo is None) == (self.path is None):
             raise ValueError("give exactly one of `repo` (a Hub model id) or `path` (a local folder)")
         if self.repo is not None:
@@ -116,7 +116,7 @@ class WeightsOverride(_Strict):
     mapping: str
 
     @model_validator(mode="after")
-    def _one_source(self) -> "WeightsOverride":
+    def _one_source(self) -> WeightsOverride:
         if (self.repo is None) == (self.path is None):
             raise ValueError("give exactly one of `repo` (+ `revision`, `filename`) or `path` (a .safetensors file)")
         if self.repo is not None and (not self.revision or not self.filename):
@@ -209,7 +209,7 @@ class Profile(_Strict):
     source_file: str | None = None
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Profile":
+    def _consistent(self) -> Profile:
         if self.backend == "animatic":
             if self.roles:
                 raise ValueError("an animatic profile has no `roles` (it needs no weights)")
@@ -229,8 +229,8 @@ class Profile(_Strict):
                                  f"here; use one of {', '.join(sorted(table))}")
         joint = self.roles.get(Capability.JOINT_SHOTS)
         if joint is not None and joint.pipeline not in JOINT_PIPELINES:
-            raise ValueError(f"roles.joint_shots.pipeline: joint generation drives {', '.join(sorted(JOINT_PIPELINES))}, "
-                             f"not {joint.pipeline}")
+            drives = ", ".join(sorted(JOINT_PIPELINES))
+            raise ValueError(f"roles.joint_shots.pipeline: joint generation drives {drives}, not {joint.pipeline}")
         seen: dict[tuple[Any, ...], Capability] = {}
         for cap, role in self.roles.items():
             other = seen.setdefault(role.load_key(), cap)

@@ -8,7 +8,8 @@ leaving random or base weights in place.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 StateDict = dict[str, Any]
 

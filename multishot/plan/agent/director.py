@@ -87,7 +87,7 @@ def breakdown_problems(b: Breakdown, treatment: Treatment, brief: Brief | None) 
 # -- the rule-based director ---------------------------------------------------------------------
 
 SOLO = ("introduce", "action", "detail", "reaction", "reveal", "action")
-DUO = ("introduce", "dialogue", "reverse", "detail", "reaction", "two-shot", "action", "reveal")
+DUO = ("dialogue", "reverse", "reaction", "detail", "two-shot", "action", "reveal", "introduce")
 LINES_A = ("We can't stay here.", "Did you see it?", "It's time.", "Not tonight.", "You came back.",
            "Listen to me.")
 LINES_B = ("Then we go together.", "I saw it.", "I know.", "Why not?", "I always do.", "I'm listening.")
@@ -157,6 +157,8 @@ def break_down(treatment: Treatment) -> Breakdown:
             else:  # resolve
                 who = cast
                 action = f"{' and '.join(names[c] for c in cast) or place} as the scene settles"
+            if i == 1 and purpose not in ("introduce", "action", "reveal"):
+                action = f"{scene.beat}; {action}"   # the beat is told in the scene's first shot in
             shots.append(ShotIntent(id=f"{scene.id[:24]}-{i + 1:02d}-{purpose}", purpose=purpose,  # type: ignore[arg-type]
                                     characters=who, action=_sentence(action), dialogue=dialogue,
                                     duration=WEIGHT[purpose]))

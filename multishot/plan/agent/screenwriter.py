@@ -220,7 +220,9 @@ def _phrases(tokens: list[str]) -> list[tuple[int, list[str]]]:
 
 
 def _wardrobe(name: str) -> str:
-    return f"in a {_pick(WARDROBE_COLOURS, 'colour', name)} {_pick(WARDROBE, 'garment', name)}, {_pick(HAIR, 'hair', name)}"
+    colour = _pick(WARDROBE_COLOURS, "colour", name)
+    article = "an" if colour[0] in "aeiou" else "a"
+    return f"in {article} {colour} {_pick(WARDROBE, 'garment', name)}, {_pick(HAIR, 'hair', name)}"
 
 
 def read_logline(logline: str) -> _Reading:

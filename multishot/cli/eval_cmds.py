@@ -1,0 +1,53 @@
+"""`multishot eval`: weightless metrics of a rendered film."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+out = Console()
+err = Console(stderr=True)
+
+
+def eval_command(
+    film: Path = typer.Argument(..., help="A render folder (renders/<title>/) or its film.mp4."),
+    shotlist: Optional[Path] = typer.Option(None, "--shotlist", help="Compare against this shot list's plan instead of the render's manifest."),
+    as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
+) -> None:
+    """Measure a rendered film: cut precision/recall and spurious cuts (PySceneDetect), the
+    Transition Control Score (CineTrans, k=1), seam discontinuity, flicker and character
+    consistency. Writes metrics.json beside the film."""
+    from multishot.evaluate.metrics import metrics_table
+    from multishot.graph.evaluation import NotARender, evaluate_render, write_metrics
+    from multishot.shotlist.errors import ShotListError
+
+    override = None
+    try:
+        if shotlist is not None:
+            from multishot.paradigms.base import RenderOptions
+            from multishot.paradigms.runner import prepare
+
+            override = prepare(shotlist, RenderOptions())[0].summary()
+        metrics = evaluate_render(film, override)
+    except ShotListError as error:
+        for problem in error.problems:
+            err.print(f"  {problem}", markup=False, highlight=False)
+        raise typer.Exit(2)
+    except NotARender as error:
+        err.print(f"[bold red]error:[/] {error}")
+        raise typer.Exit(2)
+    folder = film if film.is_dir() else film.parent
+    write_metrics(folder, metrics)
+    if as_json:
+        sys.stdout.write(json.dumps(metrics.to_json()) + "\n")
+    else:
+        out.print(metrics_table(metrics))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("eval")(eval_command)

@@ -1,0 +1,65 @@
+"""Measure a finished render from its folder: the manifest says what was planned (shots, frames,
+transitions), the cached clips say where characters were; evaluate/ does the measuring."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from multishot.evaluate.metrics import CharacterBoxes, FilmMetrics, evaluate_film, layout_timeline
+
+
+class NotARender(ValueError):
+    """The folder or file given to `multishot eval` is not a multishot render."""
+
+
+def find_render(path: Path) -> tuple[Path, Path]:
+    """(render folder, film file) from a film.mp4 or a render folder."""
+    path = Path(path)
+    folder = path if path.is_dir() else path.parent
+    film = path if path.is_file() else folder / "film.mp4"
+    if not (folder / "manifest.json").is_file():
+        raise NotARender(f"{folder} has no manifest.json: pass a folder made by `multishot render` (renders/<title>/)")
+    if not film.is_file():
+        raise NotARender(f"{film} does not exist: the render is not finished (run `multishot render` again)")
+    return folder, film
+
+
+def planned_timeline(manifest: dict[str, Any]):  # type: ignore[no-untyped-def]
+    fps = float(manifest["fps"])
+    rows = [(s["id"], s["frames"] / fps, s["transition"]["type"], s["transition"]["duration"])
+            for s in manifest["shots"]]
+    return layout_timeline(rows)
+
+
+def character_boxes(folder: Path, manifest: dict[str, Any]) -> CharacterBoxes | None:
+    """Per-shot character boxes saved beside each clip by backends that can report them."""
+    per_shot: dict[str, list[dict[str, Any]]] = {}
+    for entry in manifest.get("artifacts", []):
+        if entry["stage"] != "video":
+            continue
+        info = folder / entry["path"] / "info.json"
+        if info.is_file():
+            boxes = json.loads(info.read_text()).get("boxes")
+            if boxes:
+                per_shot[entry["item"]] = [{k: tuple(v) for k, v in frame.items()} for frame in boxes]
+    return CharacterBoxes(per_shot=per_shot) if per_shot else None
+
+
+def evaluate_render(path: Path, manifest_override: dict[str, Any] | None = None) -> FilmMetrics:
+    """Metrics of a render (a folder or its film.mp4) against the plan in its manifest, or
+    against `manifest_override` (the plan rebuilt from a shot list)."""
+    folder, film = find_render(path)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    plan = manifest_override or manifest
+    spans, boundaries = planned_timeline(plan)
+    return evaluate_film(film, boundaries, spans, float(plan["fps"]), boxes=character_boxes(folder, manifest))
+
+
+def write_metrics(folder: Path, metrics: FilmMetrics) -> Path:
+    out = Path(folder) / "metrics.json"
+    tmp = out.with_name(".metrics.json.tmp")
+    tmp.write_text(json.dumps(metrics.to_json(), indent=2))
+    tmp.replace(out)
+    return out

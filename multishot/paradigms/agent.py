@@ -1,0 +1,98 @@
+"""Agent: roles revise the shot list, then another paradigm renders it.
+
+agent roles (director reads purposes → cinematographer fills camera → continuity critic ⇄ revise,
+bounded) → the inner paradigm's stages (`agent` = agent+stitching, `agent+keyframe`, …)
+
+Consistency comes from critique before any GPU time is spent: the continuity gates (180-degree
+rule, character presence, jump cuts, establishing shots, descriptions; plan/agent/critic.py) run on
+the shot list, and the planner — film-grammar rules offline by default, or an LLM at
+`--llm-base-url` — revises it, at most `agent_rounds` times. The result (revised film, transcript,
+findings, per-role token counts) is one cached artifact keyed by the shot list and the planner,
+so a re-render reuses the revision instead of asking a model again. The transcript and the revised
+shot list are published as agent/transcript.json and agent/shotlist.yaml.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from multishot.graph.engine import Stage
+from multishot.paradigms import stitching
+from multishot.paradigms.base import Job, Output, Paradigm
+from multishot.plan.agent import AgentResult, RulePlanner, film_to_yaml, make_planner, review
+from multishot.plan.film_plan import FilmPlan, build_plan
+
+AGENT = Stage("agent", 1, ".json", "roles revise the shot list: revised film, transcript, findings, usage")
+AGENT_SHOTLIST = Stage("agent-shotlist", 1, ".yaml", "the revised shot list, as a shot-list file")
+
+
+def revise_plan(job: Job) -> tuple[FilmPlan, AgentResult]:
+    options = job.options
+    planner = make_planner(options.llm_base_url, options.llm_model)
+    fallback = None if isinstance(planner, RulePlanner) else RulePlanner()
+    film, rounds = job.plan.film, max(0, options.agent_rounds)
+    inputs = {"film": film.model_dump(mode="json"), "planner": planner.identity(), "rounds": rounds}
+    made: list[AgentResult] = []
+
+    def make(tmp: Path) -> dict[str, Any]:
+        result = review(film, planner, rounds=rounds, fallback=fallback)
+        made.append(result)
+        tmp.write_text(json.dumps(result.to_json(), indent=1, ensure_ascii=False), encoding="utf-8")
+        return {"planner": planner.name, "rounds": result.rounds, "findings": len(result.findings)}
+
+    artifact = job.engine.run(AGENT, "film:agent", inputs, make)
+    if made:
+        result = made[0]
+    elif artifact.path.exists():
+        result = AgentResult.from_json(json.loads(artifact.path.read_text(encoding="utf-8")))
+    else:  # a dry run: plan in memory, write nothing
+        result = review(film, planner, rounds=rounds, fallback=fallback)
+
+    def write_shotlist(tmp: Path) -> None:
+        header = f"revised by the agent roles ({planner.name}) from {job.plan.source.name}"
+        tmp.write_text(film_to_yaml(result.film, header), encoding="utf-8")
+
+    shotlist = job.engine.run(AGENT_SHOTLIST, "film:agent-shotlist", {"agent": artifact.key}, write_shotlist)
+    job.engine.publish(artifact, Path("agent") / "transcript.json")
+    job.engine.publish(shotlist, Path("agent") / "shotlist.yaml")
+    before, after = len(job.plan.shots), sum(len(s.shots) for s in result.film.scenes)
+    job.engine.manifest.event(
+        "agent", planner=result.planner, cached=artifact.hit, rounds=result.rounds,
+        usage=result.usage, shots_before=before, shots_after=after,
+        findings=[f.to_json() for f in result.findings])
+    errors = sum(1 for f in result.findings if f.severity == "error")
+    job.reporter.note(f"agent ({planner.name}): {result.rounds} revision round(s), {before} → {after} shots, "
+                      f"{errors} error(s) and {len(result.findings) - errors} warning(s) left")
+    plan = build_plan(result.film, job.plan.source, profile=options.profile)
+    if options.auto_transitions:
+        from multishot.plan.grammar import apply_grammar
+
+        plan = apply_grammar(plan)
+    return plan, result
+
+
+def compose(inner: Paradigm) -> Paradigm:
+    """The agent paradigm in front of `inner`: revise the shot list, then run `inner` on it."""
+
+    def run(job: Job) -> Output:
+        plan, result = revise_plan(job)
+        output = inner.run(replace(job, plan=plan))
+        if output.plan is None:
+            output.plan = plan
+        output.extra["agent"] = {"rounds": result.rounds, "usage": result.usage,
+                                 "findings": [f.to_json() for f in result.findings]}
+        return output
+
+    return Paradigm(
+        name=f"agent+{inner.name}",
+        summary=f"roles revise the shot list (director, cinematographer, continuity critic), then {inner.name}: {inner.summary}",
+        stages=("agent (roles + continuity gates, bounded critique → revise)",) + inner.stages,
+        needs=inner.needs, run=run,
+        chainable=False,  # the roles run once, in front: agent+agent would only repeat them
+    )
+
+
+PARADIGM = compose(stitching.PARADIGM)

@@ -89,7 +89,7 @@ def place_shots(manifest: Mapping[str, Any]) -> list[ShotPlacement]:
         frames = int(shot["frames"])
         n_in = overlaps[i - 1] if i else 0
         n_out = overlaps[i]
-        trim_in = n_in // 2 + (1 if n_in else 0)  # the previous transition's in_offset
+        trim_in = n_in // 2                 # the previous transition's in_offset
         trim_out = n_out - n_out // 2       # this transition's out_offset
         if trim_in + trim_out >= frames or n_in + n_out > frames:
             raise TimelineError(f"shot `{shot['id']}` ({frames} frames) is shorter than its transitions "

@@ -119,13 +119,15 @@ def frame(treatment: Treatment, breakdown: Breakdown,
         order = sorted(dict.fromkeys(order), key=lambda c: film_order.index(c) if c in film_order else len(film_order))
         facing = sides(order, recorded.get(scene_shots.scene, {}))
         previous: Camera | None = None
-        previous_cast: set[str] = set()
+        previous_cast: list[str] = []
         for intent in scene_shots.shots:
             purpose = intent.purpose
             size = "extreme-wide" if (purpose == "establish" and si == 0) else SIZE_FOR[purpose]
             angle = ANGLE_FOR[purpose]
-            if previous is not None and previous.size == size and previous.angle == angle \
-                    and previous_cast == set(intent.characters):
+            if angle == "over-shoulder" and len(intent.characters) < 2:
+                angle = "eye"  # a shoulder needs a second person in the frame
+            same_subject = previous_cast[:1] == intent.characters[:1] and set(previous_cast) == set(intent.characters)
+            if previous is not None and previous.size == size and previous.angle == angle and same_subject:
                 angle = ALTERNATE_ANGLE.get(angle, "low")
             subject = intent.characters[0] if intent.characters else None
             direction = facing.get(subject) if subject else None
@@ -138,7 +140,7 @@ def frame(treatment: Treatment, breakdown: Breakdown,
                             lighting=lighting(scene.time if scene else None, scene.weather if scene else None, purpose),
                             screen_direction=direction)
             cameras.append(camera)
-            previous, previous_cast = camera, set(intent.characters)
+            previous, previous_cast = camera, list(intent.characters)
     return CameraPlan(shots=cameras)
 
 

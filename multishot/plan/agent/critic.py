@@ -233,7 +233,8 @@ def gate_jump_cut(film: Film, options: GateOptions) -> Iterator[Finding]:
         for a, b in zip(scene.shots, scene.shots[1:]):
             if a.transition is not None and a.transition.type != "cut":
                 continue  # a dissolve, wipe or match-cut is a deliberate join, not a jump
-            if a.size == b.size and (a.angle or "eye") == (b.angle or "eye") and set(a.characters) == set(b.characters):
+            same_subject = _subject(a) == _subject(b) and set(a.characters) == set(b.characters)
+            if same_subject and a.size == b.size and (a.angle or "eye") == (b.angle or "eye"):
                 who = ", ".join(display_name(c) for c in b.characters) or f"the {scene.location}"
                 yield Finding("jump-cut", b.id, "warn",
                               f"cut from `{a.id}` to `{b.id}`: same size ({b.size}) and angle "

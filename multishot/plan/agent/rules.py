@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from multishot.plan.agent.base import Transcript, Usage, display_name, validate_film
-from multishot.plan.agent.cinematographer import CameraPlan, Direction, frame, sides
+from multishot.plan.agent.cinematographer import CameraPlan, Direction, frame, lighting, sides
 from multishot.plan.agent.critic import (ESTABLISHING_SIZES, Finding, GateOptions, description_conflicts,
                                          film_length)
 from multishot.plan.agent.director import Breakdown, break_down
@@ -97,6 +97,7 @@ def fix_establishing(data: Data, finding: Finding, film: Film) -> None:
         "id": _unique_id(data, f"{scene['id'][:40]}-establishing"), "size": "wide", "angle": "high",
         "movement": "pan-right", "duration": max(2.0, round(overlap + 0.5, 2)),
         "action": f"{where}{', ' + who + ' in view' if who else ''}", "characters": cast,
+        "lighting": lighting(scene.get("time"), scene.get("weather"), "establish"),
     })
 
 

@@ -1,0 +1,147 @@
+"""`multishot direct` (logline → shot list) and `multishot check` (continuity gates).
+
+Thin, like the rest of the CLI: parse flags, call plan/agent, print with rich.
+Exit codes: 0 ok (warnings may be printed), 2 invalid input or an error-severity finding.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+EXIT_OK, EXIT_INVALID = 0, 2
+out = Console()
+err = Console(stderr=True)
+
+
+def parse_character(value: str) -> tuple[str, str]:
+    """`Mara`, `mara=a woman in a yellow raincoat` or `Mara: a woman…` → (name, description)."""
+    for sep in ("=", ":"):
+        if sep in value:
+            name, description = value.split(sep, 1)
+            return name.strip(), description.strip()
+    return value.strip(), ""
+
+
+def direct(
+    logline: str = typer.Argument(..., help="One or two sentences: who wants what, where."),
+    output: Path = typer.Option(Path("film.yaml"), "--output", "-o", help="Where to write the shot list."),
+    characters: Optional[list[str]] = typer.Option(
+        None, "--characters", "-c",
+        help="A character as `name` or `name=description` (repeatable). Descriptions are used verbatim."),
+    shots: int = typer.Option(8, "--shots", "-n", min=1, max=60, help="Number of shots."),
+    duration: Optional[float] = typer.Option(None, "--duration", "-d", min=0.5,
+                                             help="Film length in seconds (default: 3 s a shot)."),
+    title: Optional[str] = typer.Option(None, "--title", help="Title (default: from the logline)."),
+    style: Optional[str] = typer.Option(None, "--style", help="Global look (default: chosen from the logline)."),
+    resolution: Optional[str] = typer.Option(None, "--resolution", help="WIDTHxHEIGHT (default 832x480)."),
+    fps: Optional[int] = typer.Option(None, "--fps", min=1, max=120, help="Frames per second (default 16)."),
+    rounds: int = typer.Option(3, "--rounds", min=0, max=10, help="Most critique → revise rounds."),
+    llm_base_url: Optional[str] = typer.Option(None, "--llm-base-url", help="An OpenAI-compatible endpoint; default is the offline rule-based planner."),
+    llm_model: Optional[str] = typer.Option(None, "--llm-model", help="The model name at that endpoint. Key: MULTISHOT_LLM_API_KEY or OPENAI_API_KEY."),
+    transcript: Optional[Path] = typer.Option(None, "--transcript", help="Also write the roles' transcript (JSON) here."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
+) -> None:
+    """Write a complete shot list from a logline: screenwriter → director → cinematographer,
+    then the continuity critic and a bounded revise loop. Offline and deterministic by default."""
+    from multishot.plan.agent import Brief, RulePlanner, direct as run_direct, film_to_yaml, make_planner
+    from multishot.shotlist.loader import load_film
+
+    if output.exists() and not force:
+        err.print(f"[bold red]error:[/] {output} exists; use --force to overwrite")
+        raise typer.Exit(EXIT_INVALID)
+    brief = Brief(logline=logline, characters=tuple(parse_character(c) for c in characters or []),
+                  shots=shots, duration=duration, title=title, style=style, resolution=resolution, fps=fps)
+    problems = brief.problems()
+    if problems:
+        for p in problems:
+            err.print(f"[bold red]error:[/] {p}", highlight=False)
+        raise typer.Exit(EXIT_INVALID)
+    planner = make_planner(llm_base_url, llm_model)
+    fallback = None if isinstance(planner, RulePlanner) else RulePlanner()
+    result = run_direct(brief, planner, rounds=rounds, fallback=fallback)
+    header = f"written by `multishot direct` ({planner.name} planner) from the logline:\n{' '.join(logline.split())}"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(f".{output.name}.tmp")
+    tmp.write_text(film_to_yaml(result.film, header), encoding="utf-8")
+    try:
+        load_film(tmp)  # the promise: what we write loads
+    except Exception as error:  # pragma: no cover - a bug, not a user error
+        tmp.unlink(missing_ok=True)
+        err.print(f"[bold red]internal error:[/] the written shot list does not load: {error}")
+        raise typer.Exit(1)
+    tmp.replace(output)
+    if transcript is not None:
+        transcript.write_text(json.dumps(result.to_json(), indent=1, ensure_ascii=False), encoding="utf-8")
+    film = result.film
+    n = sum(len(s.shots) for s in film.scenes)
+    out.print(f"[green]wrote[/] {output} — “{film.title}”, {len(film.scenes)} scenes, {n} shots, "
+              f"{brief.seconds:g}s ({planner.name} planner, {result.rounds} revision round(s))", highlight=False)
+    _print_usage(result.usage)
+    if result.findings:
+        _print_findings(result.findings, str(output))
+    out.print(f"next: multishot render {output} --paradigm agent+keyframe", highlight=False)
+
+
+def check(
+    file: Path = typer.Argument(..., help="A shot-list YAML file."),
+    budget: Optional[float] = typer.Option(None, "--budget", min=0.1, help="Duration budget in seconds to check against."),
+    allow: Optional[list[str]] = typer.Option(
+        None, "--allow", help="Exempt a rule (`jump-cut`) or a rule at a shot or scene (`establishing:cold-open`); repeatable."),
+    as_json: bool = typer.Option(False, "--json", help="Print the findings as JSON lines."),
+) -> None:
+    """Run the continuity gates on a shot list: 180-degree rule, character presence, jump cuts,
+    establishing shots, descriptions, duration budget. Each finding names the shot and the rule;
+    exit code 2 when any is an error (warnings alone exit 0)."""
+    from multishot.cli.main import _print_problems
+    from multishot.plan.agent import RULES, GateOptions, check_film
+    from multishot.shotlist.errors import ShotListError
+    from multishot.shotlist.loader import load_film
+
+    try:
+        film = load_film(file)
+    except ShotListError as error:
+        _print_problems(error)
+        raise typer.Exit(EXIT_INVALID)
+    unknown = [a for a in allow or [] if a.split(":", 1)[0] not in RULES]
+    if unknown:
+        err.print(f"[bold red]error:[/] unknown rule in --allow: {', '.join(unknown)}; rules: {', '.join(RULES)}")
+        raise typer.Exit(EXIT_INVALID)
+    findings = check_film(film, GateOptions(budget=budget, allow=frozenset(allow or [])))
+    if as_json:
+        for f in findings:
+            sys.stdout.write(json.dumps(f.to_json()) + "\n")
+    elif findings:
+        _print_findings(findings, str(file))
+    else:
+        out.print(f"[green]ok[/]: {file} — no continuity findings ({len(RULES)} rules checked)", highlight=False)
+    raise typer.Exit(EXIT_INVALID if any(f.severity == "error" for f in findings) else EXIT_OK)
+
+
+def _print_findings(findings: list, source: str) -> None:  # type: ignore[type-arg]
+    n_err = sum(1 for f in findings if f.severity == "error")
+    table = Table(title=f"{source}: {n_err} error(s), {len(findings) - n_err} warning(s)", show_lines=False)
+    for col in ("severity", "rule", "shot", "finding"):
+        table.add_column(col, overflow="fold")
+    for f in findings:
+        colour = "red" if f.severity == "error" else "yellow"
+        table.add_row(f"[{colour}]{f.severity}[/]", f.rule, f.shot_id, f.message)
+    out.print(table)
+
+
+def _print_usage(usage: dict[str, dict[str, int]]) -> None:
+    if not any(u.get("total_tokens") for u in usage.values()):
+        return
+    parts = [f"{role} {u['calls']} calls / {u['total_tokens']} tokens" for role, u in usage.items() if u.get("calls")]
+    out.print("usage: " + "; ".join(parts), highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("direct")(direct)
+    app.command("check")(check)

@@ -256,7 +256,7 @@ def test_out_of_memory_retries_with_the_next_strategy_and_records_it(
     assert any("out of GPU memory" in r.getMessage() and r.name.startswith("multishot") for r in caplog.records)
     # The fallback sticks: the next shot starts at the lighter strategy, no new event.
     backend.text_to_video(request(seed=5, frames=5))
-    assert len(backend.events) == 1
+    assert len(backend.drain_events()) == 1 and backend.events == []
 
 
 def test_out_of_memory_at_the_lightest_strategy_fails_with_a_sentence(
@@ -364,3 +364,54 @@ def test_download_profile_builds_and_lists_the_tiny_models(tiny_cache: Path, mon
     assert names == set(tiny.MODEL_NAMES)
     assert all(p.is_file() for p in got) and len(got) == len(set(got))
     assert sum(p.name == "model_index.json" for p in got) == 3
+
+
+# --------------------------------------------------------------------------------------------
+# LTX-Video's pipelines (8k+1 frames, multiples of 32, `conditions` for first+last frames)
+# --------------------------------------------------------------------------------------------
+
+
+def test_ltx_pipelines_serve_every_conditioned_role(tmp_path: Path) -> None:
+    """The ltx-video profile's three pipeline classes, as tiny random-weight models in local
+    folders (the layout of diffusers' own LTX tests), through a profile given by path."""
+    import yaml
+    from diffusers import (
+        AutoencoderKLLTXVideo, FlowMatchEulerDiscreteScheduler, LTXConditionPipeline, LTXPipeline,
+        LTXVideoTransformer3DModel,
+    )
+    from transformers import T5Config, T5EncoderModel
+
+    tok = tiny.tokenizer()
+    torch.manual_seed(0)
+    text_encoder = T5EncoderModel(T5Config(vocab_size=len(tok), d_model=32, d_kv=8, d_ff=64, num_layers=2,
+                                           num_heads=4, relative_attention_num_buckets=8))
+    torch.manual_seed(0)
+    transformer = LTXVideoTransformer3DModel(in_channels=8, out_channels=8, patch_size=1, patch_size_t=1,
+                                             num_attention_heads=4, attention_head_dim=8, cross_attention_dim=32,
+                                             num_layers=1, caption_channels=32)
+    torch.manual_seed(0)
+    vae = AutoencoderKLLTXVideo(
+        latent_channels=8, block_out_channels=(8, 8, 8, 8), decoder_block_out_channels=(8, 8, 8, 8),
+        layers_per_block=(1, 1, 1, 1, 1), decoder_layers_per_block=(1, 1, 1, 1, 1),
+        spatio_temporal_scaling=(True, True, False, False), decoder_spatio_temporal_scaling=(True, True, False, False),
+        decoder_inject_noise=(False,) * 5, upsample_residual=(False,) * 4, upsample_factor=(1,) * 4,
+        timestep_conditioning=False, patch_size=1, patch_size_t=1, encoder_causal=True, decoder_causal=False)
+    parts = dict(tokenizer=tok, text_encoder=text_encoder, vae=vae, scheduler=FlowMatchEulerDiscreteScheduler(),
+                 transformer=transformer)
+    LTXPipeline(**parts).save_pretrained(tmp_path / "ltx", safe_serialization=True)
+    LTXConditionPipeline(**parts).save_pretrained(tmp_path / "ltx_cond", safe_serialization=True)
+    base = dict(dtype="float32", width=64, height=64, frames=9, fps=24, steps=2, guidance=3.0,
+                call={"max_sequence_length": 16})
+    roles = {"text_to_video": {**base, "pipeline": "LTXPipeline", "path": "ltx"},
+             "text_to_image": {**base, "pipeline": "LTXPipeline", "path": "ltx", "frames": 1},
+             "image_to_video": {**base, "pipeline": "LTXImageToVideoPipeline", "path": "ltx"},
+             "first_last_to_video": {**base, "pipeline": "LTXConditionPipeline", "path": "ltx_cond"}}
+    (tmp_path / "ltxtiny.yaml").write_text(yaml.safe_dump({"licence": "test", "roles": roles}))
+    backend = DiffusersBackend(str(tmp_path / "ltxtiny.yaml"), device="cpu", cache=PipelineCache())
+    assert len(backend.text_to_video(request(frames=20))) == 20
+    assert backend.text_to_image(request()).shape == (64, 96, 3)
+    i2v = stack(backend.image_to_video(request(frames=12), gradient(0)))
+    flf = stack(backend.first_last_to_video(request(frames=12), gradient(0), gradient(1)))
+    assert i2v.shape == flf.shape == (12, 64, 96, 3) and np.abs(i2v - flf).max() > 0
+    assert backend.cache.pipeline_loads == 3  # LTXPipeline, LTXImageToVideoPipeline, LTXConditionPipeline
+    assert backend.pipeline(Capability.IMAGE_TO_VIDEO).pipe.vae is backend.pipeline(Capability.TEXT_TO_VIDEO).pipe.vae

@@ -302,7 +302,7 @@ def _metrics_section(metrics: Mapping[str, Any] | None, seams: Sequence[SeamView
 def _figure(rel: str | None, label: str, shot_id: str) -> str:
     if rel is None:
         return f"<figure><div class='missing'>no {label} keyframe</div><figcaption>{label}</figcaption></figure>"
-    return (f"<figure><img src='{_e(_url(rel))}' alt='{_e(shot_id)} {label} frame' decoding='async'>"
+    return (f"<figure><img src='{_e(_url(rel))}' alt='{_e(shot_id)} {label} frame'>"
             f"<figcaption>{label}</figcaption></figure>")
 
 

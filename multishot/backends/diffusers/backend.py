@@ -99,6 +99,11 @@ class DiffusersBackend:
         return {"backend": "diffusers", "device": torch.device(self.device).type,
                 "diffusers": version("diffusers"), **profile_identity(self.profile)}
 
+    def drain_events(self) -> list[dict[str, Any]]:
+        """The events recorded since the last call (for the run manifest), clearing them."""
+        events, self.events = self.events, []
+        return events
+
     def pipeline(self, cap: Capability) -> LoadedPipeline:
         """The loaded pipeline serving `cap` (loads on first use)."""
         if cap not in self.capabilities:

@@ -10,9 +10,14 @@ multiple (VAE factor x patch size) and the result is resized to the requested si
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from multishot.backends.base import Frame
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
 
 
 def valid_frame_count(requested: int, temporal_factor: int, cap: int | None = None) -> int:
@@ -66,7 +71,7 @@ def resize_frames(frames: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.stack([cv2.resize(f, (width, height), interpolation=interp) for f in frames])
 
 
-def frame_to_pil(frame: Frame, width: int, height: int):  # -> PIL.Image.Image
+def frame_to_pil(frame: Frame, width: int, height: int) -> Image:
     """A conditioning frame as the PIL image pipelines expect, at the generation size."""
     from PIL import Image
 

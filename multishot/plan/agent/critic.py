@@ -196,6 +196,7 @@ def gate_180(film: Film, options: GateOptions) -> Iterator[Finding]:
     """screen_direction is the way a shot's subject (its first character) faces on screen."""
     for scene in film.scenes:
         side: dict[str, tuple[str, str]] = {}
+        crossed_before = False
         for i, shot in enumerate(scene.shots):
             subject, facing = _subject(shot), shot.screen_direction
             crossed = False
@@ -210,7 +211,9 @@ def gate_180(film: Film, options: GateOptions) -> Iterator[Finding]:
                                   f"the move (a turn, an orbit)", subject=subject)
                 else:
                     side[subject] = (facing, shot.id)
-            if i == 0 or crossed:
+            # one crossing is one finding: its neighbour is not judged against the crossed shot
+            skip, crossed_before = i == 0 or crossed or crossed_before, crossed
+            if skip:
                 continue
             previous = scene.shots[i - 1]
             if not _exchange(previous, shot):

@@ -332,7 +332,7 @@ def main() -> None:
     ap.add_argument("--smoke", action="store_true", help="tiny configs on CPU, seconds")
     ap.add_argument("--part", choices=["all", "1.3b", "14b"], default="all")
     ap.add_argument("--steps", type=int, default=10)
-    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--width", type=int, default=832)
     ap.add_argument("--height", type=int, default=480)
     ap.add_argument("--frames", type=int, default=81)

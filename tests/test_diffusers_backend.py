@@ -415,3 +415,11 @@ def test_ltx_pipelines_serve_every_conditioned_role(tmp_path: Path) -> None:
     assert i2v.shape == flf.shape == (12, 64, 96, 3) and np.abs(i2v - flf).max() > 0
     assert backend.cache.pipeline_loads == 3  # LTXPipeline, LTXImageToVideoPipeline, LTXConditionPipeline
     assert backend.pipeline(Capability.IMAGE_TO_VIDEO).pipe.vae is backend.pipeline(Capability.TEXT_TO_VIDEO).pipe.vae
+
+
+def test_a_role_the_profile_lacks_fails_with_a_sentence(tiny_cache: Path) -> None:
+    from multishot.backends.base import CapabilityError
+
+    backend = DiffusersBackend("wan-2.2-5b", device="cpu", cache=PipelineCache())
+    with pytest.raises(CapabilityError, match="no first_last_to_video role"):
+        backend.first_last_to_video(request(), gradient(0), gradient(1))

@@ -20,9 +20,10 @@ import pytest
 from PIL import Image
 
 from conftest import ROOT, small_film, write_film
-from multishot.evaluate.report import (CONTACT_SHEET_NAME, REPORT_NAME, SEAM_FLAG_RATIO, measure_film,
+from multishot.evaluate.report import (CONTACT_SHEET_NAME, REPORT_NAME, SEAM_FLAG_RATIO, load_metrics,
                                        render_report, seam_views, write_contact_sheet, write_report,
                                        write_review)
+from multishot.graph.evaluation import evaluate_render, write_metrics
 from multishot.paradigms.base import RenderOptions
 from multishot.paradigms.runner import render_file
 
@@ -106,7 +107,8 @@ def render(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     source = write_film(root / "film.yaml", data)
     result = render_file(source, RenderOptions(out_root=root / "renders"))
     manifest = json.loads(result.manifest.read_text())
-    write_review(result.out_dir, manifest, measure=True)
+    write_metrics(result.out_dir, evaluate_render(result.out_dir))  # what `multishot eval` does
+    write_review(result.out_dir, manifest)  # picks metrics.json up
     return result.out_dir, manifest
 
 
@@ -169,6 +171,7 @@ def test_page_content(render: tuple[Path, dict]) -> None:
         assert f"{shot['frames']} frames" in card
         assert ("hit" in card) or ("miss" in card)
     assert "cut precision" in page and "seam colour jump" in page
+    assert "character consistency" in page  # from the boxes `multishot eval` reads
     assert page.count("<article") == len(manifest["shots"])
 
 
@@ -219,7 +222,7 @@ def test_partial_render_page(tmp_path: Path) -> None:
     assert "<video" not in page and "not assembled yet" in page
     assert "no first keyframe" in page and "keyframes/a_first.png" in page
     assert "No metrics for this render" in page
-    assert measure_film(tmp_path, manifest) is None
+    assert load_metrics(tmp_path) is None
     assert render_report(tmp_path, manifest) == page
 
 

@@ -20,13 +20,15 @@ out = Console()
 err = Console(stderr=True)
 
 
-def parse_character(value: str) -> tuple[str, str]:
-    """`Mara`, `mara=a woman in a yellow raincoat` or `Mara: a woman…` → (name, description)."""
+def parse_characters(value: str) -> list[tuple[str, str]]:
+    """`Mara`, `Mara, Tomas`, `mara=a woman in a yellow raincoat, silver braid` or
+    `Mara: a woman…` → [(name, description)]. Commas separate names only when no description
+    is given (descriptions have commas of their own)."""
     for sep in ("=", ":"):
         if sep in value:
             name, description = value.split(sep, 1)
-            return name.strip(), description.strip()
-    return value.strip(), ""
+            return [(name.strip(), description.strip())]
+    return [(name.strip(), "") for name in value.split(",") if name.strip()]
 
 
 def direct(
@@ -34,7 +36,7 @@ def direct(
     output: Path = typer.Option(Path("film.yaml"), "--output", "-o", help="Where to write the shot list."),
     characters: Optional[list[str]] = typer.Option(
         None, "--characters", "-c",
-        help="A character as `name` or `name=description` (repeatable). Descriptions are used verbatim."),
+        help="Characters as `Mara, Tomas` or one as `name=description` (repeatable). Descriptions are used verbatim."),
     shots: int = typer.Option(8, "--shots", "-n", min=1, max=60, help="Number of shots."),
     duration: Optional[float] = typer.Option(None, "--duration", "-d", min=0.5,
                                              help="Film length in seconds (default: 3 s a shot)."),
@@ -42,6 +44,7 @@ def direct(
     style: Optional[str] = typer.Option(None, "--style", help="Global look (default: chosen from the logline)."),
     resolution: Optional[str] = typer.Option(None, "--resolution", help="WIDTHxHEIGHT (default 832x480)."),
     fps: Optional[int] = typer.Option(None, "--fps", min=1, max=120, help="Frames per second (default 16)."),
+    seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Film seed (default 7)."),
     rounds: int = typer.Option(3, "--rounds", min=0, max=10, help="Most critique → revise rounds."),
     llm_base_url: Optional[str] = typer.Option(None, "--llm-base-url", help="An OpenAI-compatible endpoint; default is the offline rule-based planner."),
     llm_model: Optional[str] = typer.Option(None, "--llm-model", help="The model name at that endpoint. Key: MULTISHOT_LLM_API_KEY or OPENAI_API_KEY."),
@@ -56,8 +59,9 @@ def direct(
     if output.exists() and not force:
         err.print(f"[bold red]error:[/] {output} exists; use --force to overwrite")
         raise typer.Exit(EXIT_INVALID)
-    brief = Brief(logline=logline, characters=tuple(parse_character(c) for c in characters or []),
-                  shots=shots, duration=duration, title=title, style=style, resolution=resolution, fps=fps)
+    brief = Brief(logline=logline, characters=tuple(c for value in characters or [] for c in parse_characters(value)),
+                  shots=shots, duration=duration, title=title, style=style, resolution=resolution, fps=fps,
+                  seed=seed)
     problems = brief.problems()
     if problems:
         for p in problems:

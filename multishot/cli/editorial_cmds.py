@@ -46,7 +46,7 @@ def film_dir(target: Path, out_root: Path) -> Path:
             film = load_film(target)
         except ShotListError as error:
             raise _invalid(f"{target} is not a valid shot list ({len(error.problems)} problems; "
-                           f"see `multishot validate {target}`)")
+                           f"see `multishot validate {target}`)") from None
         folder = out_root / slugify(film.title)
         if not (folder / "manifest.json").is_file():
             raise _invalid(f"{target} has not been rendered to {folder} yet; run `multishot render {target}`")
@@ -58,7 +58,7 @@ def _manifest(folder: Path) -> dict:
     try:
         return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
-        raise _invalid(f"cannot read {folder / 'manifest.json'}: {error}")
+        raise _invalid(f"cannot read {folder / 'manifest.json'}: {error}") from None
 
 
 def export_cmd(
@@ -80,7 +80,7 @@ def export_cmd(
     try:
         path = export_timeline(folder, fmt, output)
     except TimelineError as error:
-        raise _invalid(str(error))
+        raise _invalid(str(error)) from None
     out.print(f"wrote {path}")
 
 
@@ -106,7 +106,7 @@ def import_cmd(
         err.print(f"[bold red]cannot import {screenplay}:[/]")
         for problem in error.problems:
             err.print(f"  {problem}", markup=False, highlight=False)
-        raise typer.Exit(EXIT_INVALID)
+        raise typer.Exit(EXIT_INVALID) from None
     if to_stdout:
         sys.stdout.write(text)
         return
@@ -129,16 +129,16 @@ def open_cmd(
     target: Path = typer.Argument(..., help="A render folder (renders/<title>/) or its shot list."),
     out_root: Path = typer.Option(Path("renders"), "--out", help="Where renders live (when TARGET is a shot list)."),
     browser: bool = typer.Option(True, "--browser/--no-browser", help="Open report.html when a desktop is present."),
-    refresh: bool = typer.Option(False, "--refresh", help="Rewrite timeline.otio, contact_sheet.png and report.html from the manifest (and measure the film)."),
+    refresh: bool = typer.Option(False, "--refresh", help="Rewrite timeline.otio, contact_sheet.png and report.html from the manifest (measuring the film unless metrics.json is current)."),
 ) -> None:
     """Say where a render's files are, and open its review page (report.html) in a browser
     when there is a desktop. Renders made before the page existed get one written."""
-    from multishot.evaluate.report import REPORT_NAME, write_review
+    from multishot.evaluate.report import REPORT_NAME
 
     folder = film_dir(target, out_root)
     manifest = _manifest(folder)
     if refresh or not (folder / REPORT_NAME).is_file():
-        write_review(folder, manifest, measure=True)
+        review(folder, manifest)
     shots = manifest.get("shots") or []
     clips = sum((folder / "shots" / f"{s['id']}.mp4").is_file() for s in shots)
     rows = [
@@ -163,6 +163,24 @@ def open_cmd(
         out.print(f"opened {report.as_uri()}")
     elif report.is_file():
         out.print(f"review page: {report.as_uri()}")
+
+
+def review(folder: Path, manifest: dict) -> dict[str, Path]:
+    """Measure the film (as `multishot eval` does; metrics.json is reused when it is newer than
+    the film) and write timeline.otio, contact_sheet.png and report.html."""
+    from multishot.evaluate.report import load_metrics, write_review
+    from multishot.graph.evaluation import NotARender, evaluate_render, write_metrics
+
+    metrics = load_metrics(folder)
+    if metrics is None:
+        try:
+            measured = evaluate_render(folder)
+        except NotARender:  # no film yet: the page shows the shots that are there
+            measured = None
+        if measured is not None:
+            write_metrics(folder, measured)
+            metrics = measured.to_json()
+    return write_review(folder, manifest, metrics)
 
 
 def register(app: typer.Typer) -> None:

@@ -43,6 +43,10 @@ def eval_command(
         raise typer.Exit(2)
     folder = film if film.is_dir() else film.parent
     write_metrics(folder, metrics)
+    if shotlist is None and (folder / "report.html").is_file():  # keep the review page in step
+        from multishot.evaluate.report import write_report
+
+        write_report(folder, json.loads((folder / "manifest.json").read_text()), metrics.to_json())
     if as_json:
         sys.stdout.write(json.dumps(metrics.to_json()) + "\n")
     else:

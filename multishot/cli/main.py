@@ -94,7 +94,7 @@ def render(
     paradigm: Optional[str] = typer.Option(None, "--paradigm", "-p",
                                            help="stitching | keyframe | holistic | transition | agent[+P]. Default: the file's `paradigm:` or stitching."),
     profile: Optional[str] = typer.Option(None, "--profile", help="Model profile (see `multishot profiles list`). Default: the file's `profile:` or animatic."),
-    out_dir: Path = typer.Option(Path("renders"), "--out", "-o", help="Folder for renders/<title>/."),
+    out_dir: Path = typer.Option(Path("renders"), "--out", "-o", help="Folder for renders/TITLE/."),
     only: Optional[list[str]] = typer.Option(None, "--only", help="Render only these shot ids (repeatable); the film is assembled when every other shot is cached."),
     force: bool = typer.Option(False, "--force", help="Re-render everything, ignoring the cache."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be rendered and what is cached; render nothing."),
@@ -105,11 +105,13 @@ def render(
     stream: bool = typer.Option(False, "--stream", help="Holistic: generate shots one at a time, each conditioned on the previous ones."),
     llm_base_url: Optional[str] = typer.Option(None, "--llm-base-url", help="Agent: an OpenAI-compatible endpoint; default is the offline rule-based planner."),
     llm_model: Optional[str] = typer.Option(None, "--llm-model", help="Agent: the model name at that endpoint."),
+    agent_rounds: int = typer.Option(3, "--agent-rounds", min=0, max=20, help="Agent: most critique → revise rounds."),
+    max_joint_shots: int = typer.Option(13, "--max-joint-shots", min=1, max=64, help="Holistic: shots per joint generation before chunking."),
 ) -> None:
-    """Render one or more shot lists to renders/<title>/film.mp4.
+    """Render one or more shot lists to renders/TITLE/film.mp4.
 
-    Outputs per film: film.mp4, shots/<id>.mp4, keyframes/<id>_first.png and _last.png,
-    manifest.json. Re-running reuses everything unchanged; a killed render resumes.
+    Outputs per film: film.mp4, shots/ID.mp4, keyframes/ID_first.png and ID_last.png,
+    manifest.json, metrics.json, timeline.otio, report.html, contact_sheet.png. Re-running reuses everything unchanged; a killed render resumes.
     """
     from multishot.paradigms.base import RenderOptions
     from multishot.paradigms.runner import render_file
@@ -118,7 +120,8 @@ def render(
         paradigm=paradigm, profile=profile, out_root=out_dir,
         only=frozenset(only) if only else None, force=force, dry_run=dry_run,
         smooth=not no_smooth, blend_cuts=blend_cuts, auto_transitions=auto_transitions,
-        stream=stream, llm_base_url=llm_base_url, llm_model=llm_model,
+        stream=stream, llm_base_url=llm_base_url, llm_model=llm_model, agent_rounds=agent_rounds,
+        max_joint_shots=max_joint_shots,
     )
     invalid = _known_input_errors()
     worst = EXIT_OK

@@ -42,6 +42,10 @@ scenes:
     location: square
     time: day
     shots:
+      - id: square
+        size: wide
+        action: the market square, the clock tower at its end
+        duration: 2
       - id: clock
         size: close
         movement: zoom-in

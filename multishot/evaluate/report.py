@@ -257,8 +257,8 @@ SCRIPT = """
 def _metrics_section(metrics: Mapping[str, Any] | None, seams: Sequence[SeamView]) -> str:
     if not metrics:
         return ("<section id='metrics'><h2>Metrics</h2><p class='dim'>No metrics for this render. "
-                "Run <code>multishot eval</code> on it to measure cuts, seams and flicker; the "
-                "page is rewritten with them.</p></section>")
+                "<code>multishot eval</code> measures cuts, seams, flicker and character consistency; "
+                "<code>multishot open --refresh</code> then shows them here.</p></section>")
     c = metrics.get("cuts") or {}
     rows = [
         ("cut precision", _num(c.get("precision")), "detections that match a planned boundary"),
@@ -277,6 +277,9 @@ def _metrics_section(metrics: Mapping[str, Any] | None, seams: Sequence[SeamView
     if metrics.get("consistency_mean") is not None:
         rows.append(("character consistency", _num(metrics.get("consistency_mean"), 3),
                      "mean colour distance of a character across shots (0 = identical)"))
+        for ch in metrics.get("consistency") or []:
+            rows.append((f"· {ch.get('char_id')}", _num(ch.get("pairwise"), 3),
+                         f"in {len(ch.get('shots') or [])} shots: {', '.join(ch.get('shots') or [])}"))
     summary = "".join(f"<tr><td>{_e(a)}</td><td>{_e(b)}</td><td class='dim'>{_e(d)}</td></tr>"
                       for a, b, d in rows)
     seam_rows = []
@@ -396,8 +399,9 @@ def render_report(out_dir: Path, manifest: Mapping[str, Any], metrics: Mapping[s
              ("length", f"{total:.2f}s · {len(views)} shots"),
              ("render", f"{_num(manifest.get('seconds'), 1, 's')} · {made} made, {hits} cached"),
              ("multishot", manifest.get("multishot"))]
-    player = (f"<div class='player'><video id='film' src='{_e(_url(film_rel))}' controls preload='metadata' "
-              f"playsinline></video></div>") if has_film else (
+    poster = f" poster='{_e(_url(views[0].first))}'" if views and views[0].first else ""
+    player = (f"<div class='player'><video id='film' src='{_e(_url(film_rel))}'{poster} controls "
+              f"preload='metadata' playsinline></video></div>") if has_film else (
         "<p class='dim'>The film is not assembled yet (some shots are not rendered); the cards show what is.</p>")
     links = [f"<a href='{_e(_url(film_rel))}'>film.mp4</a>"] if has_film else []
     for name in ("timeline.otio", "manifest.json", CONTACT_SHEET_NAME):
@@ -513,28 +517,12 @@ def load_metrics(out_dir: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def measure_film(out_dir: Path, manifest: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The weightless metrics of the rendered film (one decode; see `evaluate/metrics.py`), laid
-    out from the manifest's shots; None when there is no film. Character consistency needs the
-    per-frame boxes `multishot eval` gathers, so it is left to that command."""
-    from multishot.evaluate.metrics import evaluate_film, layout_timeline
-
-    film = Path(out_dir) / str((manifest.get("outputs") or {}).get("film") or "film.mp4")
-    shots = manifest.get("shots") or []
-    if not film.is_file() or not shots:
-        return None
-    spans, boundaries = layout_timeline([
-        (s["id"], float(s.get("duration_s") or int(s["frames"]) / int(manifest["fps"])),
-         str((s.get("transition") or {}).get("type", "cut")),
-         float((s.get("transition") or {}).get("duration") or 0.0)) for s in shots])
-    return evaluate_film(film, boundaries, spans, float(manifest["fps"])).to_json()
-
-
-def write_review(out_dir: Path, manifest: Mapping[str, Any], metrics: Mapping[str, Any] | None = None,
-                 *, measure: bool = False) -> dict[str, Path]:
+def write_review(out_dir: Path, manifest: Mapping[str, Any],
+                 metrics: Mapping[str, Any] | None = None) -> dict[str, Path]:
     """Everything a person reviews a render with: `timeline.otio` (when the film is complete),
-    `contact_sheet.png` and `report.html`. Metrics: those given, else a fresh `metrics.json`
-    next to the film, else (with `measure`) measured now. Returns {name: path} of what it wrote."""
+    `contact_sheet.png` and `report.html`. Metrics: those given, else `metrics.json` beside the
+    film if it is newer than the film (what `multishot eval` writes), else none. Returns
+    {name: path} of what it wrote."""
     from multishot.post.timeline import write_timeline
 
     out_dir = Path(out_dir)
@@ -545,11 +533,7 @@ def write_review(out_dir: Path, manifest: Mapping[str, Any], metrics: Mapping[st
     if complete and shots:
         written["timeline"] = write_timeline(out_dir, manifest)
     written["contact_sheet"] = write_contact_sheet(out_dir, manifest)
-    if metrics is None:
-        metrics = load_metrics(out_dir)
-    if metrics is None and measure:
-        metrics = measure_film(out_dir, manifest)
-    written["report"] = write_report(out_dir, manifest, metrics)
+    written["report"] = write_report(out_dir, manifest, metrics if metrics is not None else load_metrics(out_dir))
     return written
 
 
@@ -560,6 +544,6 @@ def _atomic_write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-__all__ = ["REPORT_NAME", "CONTACT_SHEET_NAME", "METRICS_NAME", "load_metrics", "measure_film", "write_review", "SEAM_FLAG_RATIO", "SEAM_OUTLIER_FACTOR", "SeamView", "ShotView",
+__all__ = ["REPORT_NAME", "CONTACT_SHEET_NAME", "METRICS_NAME", "load_metrics", "write_review", "SEAM_FLAG_RATIO", "SEAM_OUTLIER_FACTOR", "SeamView", "ShotView",
            "render_report", "seam_views", "shot_views", "write_contact_sheet",
            "write_report"]

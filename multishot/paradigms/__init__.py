@@ -9,15 +9,13 @@ import importlib
 
 from multishot.paradigms.base import Paradigm
 
-#: name -> module path. Names listed in PLANNED are recognised but not built yet.
+#: name -> module path.
 REGISTRY: dict[str, str] = {
     "stitching": "multishot.paradigms.stitching",
     "keyframe": "multishot.paradigms.keyframe",
     "transition": "multishot.paradigms.transition",
     "holistic": "multishot.paradigms.holistic",
-}
-PLANNED: dict[str, str] = {
-    "agent": "director/cinematographer/continuity roles that revise the shot list first",
+    "agent": "multishot.paradigms.agent",
 }
 
 
@@ -30,9 +28,15 @@ def names() -> list[str]:
 
 
 def get_paradigm(name: str) -> Paradigm:
+    """A paradigm by name; `agent+P` composes the agent roles in front of paradigm P."""
+    if name.startswith("agent+"):
+        inner = name[len("agent+"):]
+        if inner == "agent" or inner.startswith("agent+"):
+            raise UnknownParadigm("`agent` runs once, in front of another paradigm: use agent+P")
+        from multishot.paradigms.agent import compose
+
+        return compose(get_paradigm(inner))
     if name in REGISTRY:
         return importlib.import_module(REGISTRY[name]).PARADIGM
-    if name in PLANNED:
-        raise UnknownParadigm(
-            f"paradigm `{name}` ({PLANNED[name]}) is not built yet; available: {', '.join(REGISTRY)}")
-    raise UnknownParadigm(f"unknown paradigm `{name}`; choose one of: {', '.join(REGISTRY)}")
+    raise UnknownParadigm(f"unknown paradigm `{name}`; choose one of: {', '.join(REGISTRY)}, "
+                          "or agent+P (e.g. agent+keyframe)")

@@ -33,6 +33,7 @@ class RenderOptions:
     llm_base_url: str | None = None
     llm_model: str | None = None
     agent_rounds: int = 3
+    review: bool = True           # write metrics.json, timeline.otio, report.html, contact_sheet.png
 
 
 @dataclass

@@ -67,6 +67,42 @@ class BackendPool:
 _POOL = BackendPool()
 
 
+def _review(out_dir: Path, manifest: Manifest) -> dict[str, Path]:
+    """What a person reviews a render with (issue 7): metrics.json (as `multishot eval`),
+    timeline.otio, contact_sheet.png and report.html. The film is already published, so a
+    failure here is recorded in the manifest and reported, never a failed render."""
+    from multishot.evaluate.report import write_review
+    from multishot.graph.evaluation import NotARender, evaluate_render, write_metrics
+
+    data = {**manifest.header, "status": manifest.status, "artifacts": manifest.entries}
+    try:
+        metrics = None
+        try:
+            measured = evaluate_render(out_dir)
+        except NotARender:  # a partial render has no film to measure
+            measured = None
+        written: dict[str, Path] = {}
+        if measured is not None:
+            written["metrics"] = write_metrics(out_dir, measured)
+            metrics = measured.to_json()
+        written.update(write_review(out_dir, data, metrics))
+    except Exception as error:  # noqa: BLE001 - the review must not fail a finished render
+        manifest.event("review-failed", error=f"{type(error).__name__}: {error}")
+        return {}
+    manifest.header.setdefault("outputs", {}).update(
+        {k: str(v.relative_to(out_dir)) for k, v in written.items()})
+    manifest.save()
+    return written
+
+
+def _backend_events(pool: "BackendPool | object", manifest: Manifest) -> None:
+    """Copy what backends reported (e.g. an out-of-memory retry with a lighter strategy)."""
+    for backend in getattr(pool, "_backends", {}).values():
+        drain = getattr(backend, "drain_events", None)
+        for event in (drain() if drain else []):
+            manifest.event("backend", backend=backend.name, **event)
+
+
 def prepare(path: Path, options: RenderOptions) -> tuple[FilmPlan, Paradigm, str]:
     """Load and plan a file; choose the paradigm. Raises ShotListError / UnknownParadigm early,
     before any work or output folder exists."""
@@ -92,7 +128,8 @@ def render_file(path: Path, options: RenderOptions, reporter: Reporter | None = 
         **plan.summary(), "started": time.time(),
     }
     engine = Engine(out_dir, manifest, force=options.force, only=options.only, dry_run=options.dry_run)
-    job = Job(plan, engine, pool or _POOL, options, reporter)
+    pool = pool or _POOL
+    job = Job(plan, engine, pool, options, reporter)
     started = time.perf_counter()
     status = "failed"
     output: Output | None = None
@@ -102,6 +139,7 @@ def render_file(path: Path, options: RenderOptions, reporter: Reporter | None = 
             manifest.header.update(output.plan.summary())
         status = "planned" if options.dry_run else ("complete" if output.film is not None else "partial")
     finally:
+        _backend_events(pool, manifest)
         manifest.status = status
         manifest.header["finished"] = time.time()
         manifest.header["seconds"] = round(time.perf_counter() - started, 3)
@@ -111,10 +149,13 @@ def render_file(path: Path, options: RenderOptions, reporter: Reporter | None = 
         outputs = stages.publish(engine, plan, output.clips, output.film)
         manifest.header["outputs"] = {k: str(v.relative_to(out_dir)) for k, v in outputs.items()}
         manifest.save()
+        if options.review:
+            outputs.update(_review(out_dir, manifest))
+    final = output.plan if output is not None and output.plan is not None else plan
     return RenderResult(
         title=plan.title, source=Path(path), out_dir=out_dir, paradigm=name,
-        film=outputs.get("film"), manifest=manifest.path, shots=len(plan.shots),
-        duration=plan.duration, hits=manifest.hits(), misses=manifest.misses(),
+        film=outputs.get("film"), manifest=manifest.path, shots=len(final.shots),
+        duration=final.duration, hits=manifest.hits(), misses=manifest.misses(),
         seconds=time.perf_counter() - started, status=status, outputs=outputs,
         planned=manifest.entries,
     )

@@ -36,7 +36,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import yaml
 
@@ -407,26 +407,40 @@ def _describe_location(location: str, setting: str) -> str:
 
 
 def _name_pattern(name: str) -> re.Pattern[str]:
+    """`name` in any case, as whole words (finds `Mara` and `MARA` in action)."""
     return re.compile(r"(?<![\w'])" + r"\s+".join(re.escape(w) for w in name.split()) + r"(?![\w'])", re.I)
+
+
+_CAPS_WORD = r"[A-Z][A-Z0-9'’\-]*"
+
+
+def _caps_name(name: str) -> re.Pattern[str]:
+    """`name` in CAPS, widened to up to two CAPS words either side that are not common words
+    (`DICK STEEL` for the cue `STEEL`, `BRICK BRADDOCK` for `BRICK`)."""
+    core = r"\s+".join(re.escape(w) for w in name.upper().split())
+    stop = "|".join(w.upper() for w in sorted(_STOP))
+    extra = rf"(?:(?!(?:{stop})\b){_CAPS_WORD})"
+    return re.compile(rf"(?<![\w'’])(?:{extra}\s+){{0,2}}{core}(?:\s+{extra}){{0,2}}(?![\w'’])")
 
 
 def _introduction(name: str, paragraphs: Iterable[str]) -> str | None:
     """The words that introduce a character in action: `MARA (60s), a keeper in a yellow
     oilskin, climbs …` → `Mara (60s), a keeper in a yellow oilskin`. Only an introduction in
-    CAPS counts (the screenplay convention for a first appearance)."""
-    caps = re.compile(r"(?<![\w'])" + r"\s+".join(re.escape(w) for w in name.upper().split()) + r"(?![\w'])")
+    CAPS counts (the screenplay convention for a first appearance); without an appositive or
+    parenthetical after the name, the sentence it is introduced in."""
+    pattern = _caps_name(name)
     for text in paragraphs:
-        m = caps.search(text)
+        text = " ".join(plain_text(text).split())
+        m = pattern.search(text)
         if not m:
             continue
-        rest = text[m.end():]
-        intro = re.match(r"^\s*(\([^)]*\))?\s*(,[^,.;:!?]*,)?", rest)
-        extra = "".join(g for g in (intro.group(1) if intro else None,
-                                    intro.group(2) if intro else None) if g)
+        full = display_name(name) if m.group(0).upper() == name.upper() else m.group(0).title()
+        intro = re.match(r"^\s*(\([^)]*\))?\s*(,[^,.;:!?]*,)?", text[m.end():])
+        extra = "".join(g for g in ((intro.group(1), intro.group(2)) if intro else ()) if g)
         if extra.strip():
-            return f"{display_name(name)} {extra.strip().rstrip(',')}".replace(" ,", ",")
-        sentence = next((s for s in _sentences(text) if caps.search(s)), text)
-        return " ".join(caps.sub(display_name(name), plain_text(sentence)).split())
+            return f"{full} {extra.strip().rstrip(',')}".replace(" ,", ",")
+        sentence = next((s for s in _sentences(text) if pattern.search(s)), text)
+        return _readable(sentence, [name])
     return None
 
 
@@ -435,12 +449,28 @@ def display_name(name: str) -> str:
     return name.title() if name == name.upper() else name
 
 
-def _readable(text: str, names: dict[str, str]) -> str:
-    """Prompt-friendly action: one line, character names in CAPS written as names."""
+def _readable(text: str, names: Iterable[str]) -> str:
+    """Prompt-friendly action: one line; character names written as names (`DICK STEEL` →
+    `Dick Steel`); other CAPS (sounds and props: `the SCREEN DOOR SLAMS`) in lower case, except
+    `I` and, in mixed-case text, short acronyms (POV, TV)."""
     text = " ".join(plain_text(text).split())
-    for name in names:
-        text = re.sub(r"(?<![\w'])" + re.escape(name.upper()) + r"(?![\w'])", display_name(name), text)
-    return text
+    names = list(names)
+    spans = [(m.start(), m.end()) for n in names for m in _caps_name(n).finditer(text)]
+    shouted = not re.search(r"[a-z]", text)  # a paragraph all in CAPS has no acronyms to keep
+
+    def fix(m: re.Match[str]) -> str:
+        word = m.group(0)
+        if any(a <= m.start() < b for a, b in spans):
+            return word.title()
+        if word == "I" or (not shouted and (len(word) == 1 or (len(word) <= 3 and word.lower() not in _STOP))):
+            return word
+        return word.lower()
+
+    out = re.sub(rf"(?<![\w'’]){_CAPS_WORD}(?![\w'’])", fix, text)
+    for n in names:
+        if n != n.upper():  # a forced mixed-case name keeps its spelling
+            out = re.sub(r"(?<![\w'’])" + re.escape(n) + r"(?![\w'’])", n, out, flags=re.I)
+    return out[:1].upper() + out[1:]
 
 
 def _shot_words(text: str, limit: int) -> str:
@@ -533,14 +563,14 @@ def screenplay_to_data(play: Screenplay, *, fallback_title: str, style: str | No
                                  + slug(location, 24), f"scene-{len(scenes) + 1}")
             scenes.append(_Scene(scene_id, location_ids[key], time, None))
         elif e.kind == "action":
+            raw = " ".join(e.plain().split())
             text = _readable(e.text, names)
-            kind = _transition_type(text) if re.fullmatch(r"(FADE|CUT|DISSOLVE)[A-Z ]*[.:]?", text.upper()) and text == text.upper() else "-"
-            if kind != "-":  # `FADE IN:` / `FADE OUT.` written as action
-                pending = kind
+            if re.fullmatch(r"(FADE (IN|OUT|TO BLACK|TO WHITE)|CUT TO BLACK|SMASH CUT|DISSOLVE)[.:]?", raw):
+                pending = _transition_type(raw)  # `FADE IN:` / `FADE OUT.` written as action
             elif text:
                 current = scene()
                 if current.weather is None:
-                    current.weather = next((w for w in WEATHER if re.search(rf"\b{w}", text, re.I)), None)
+                    current.weather = next((w for w in WEATHER if re.search(rf"\b{w}(s|y)?\b", text, re.I)), None)
                 for piece in _chunks(text, WORDS_PER_SECOND_ACTION, 2.0):
                     who = present(piece)
                     size = "wide" if not who else ("medium" if len(who) == 1 else "full")
@@ -553,7 +583,7 @@ def screenplay_to_data(play: Screenplay, *, fallback_title: str, style: str | No
             dual_block: list[Element] = []
             if i + 1 < len(elements) and elements[i + 1].kind == "character" and elements[i + 1].dual:
                 dual_block, i = _block(elements, i + 1)
-            _dialogue_shots(block, dual_block, by_upper, scene(), add_shot, present)
+            _dialogue_shots(block, dual_block, by_upper, scene(), add_shot)
         elif e.kind == "transition":
             pending = _transition_type(e.text)
         elif e.kind == "lyrics":  # lyrics outside a dialogue block: sung by nobody in particular
@@ -608,7 +638,8 @@ def _block(elements: list[Element], i: int) -> tuple[list[Element], int]:
 
 
 def _dialogue_shots(block: list[Element], dual: list[Element], by_upper: dict[str, str],
-                    scene: _Scene, add_shot: Any, present: Any) -> None:
+                    scene: _Scene, add_shot: Callable[[str, dict[str, Any]], None]) -> None:
+    """Shots for one dialogue block (and the dual block spoken at the same time, if any)."""
     cue = block[0]
     speaker = by_upper[plain_text(cue.text).strip().upper()]
     off = (cue.extension or "").upper().replace(" ", "") in {x.replace(" ", "") for x in OFF_SCREEN}

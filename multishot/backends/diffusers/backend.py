@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from multishot.backends.base import Capability, Frame, ShotRequest
+from multishot.backends.base import Capability, CapabilityError, Frame, ShotRequest
 
 from . import memory
 from .frames import frame_to_pil, generation_size, resample_frames, resize_frames, to_uint8, valid_frame_count
@@ -94,9 +94,7 @@ class DiffusersBackend:
     def identity(self) -> dict[str, Any]:
         # Noise is drawn on the execution device, and CPU and CUDA generators differ, so the
         # device type is part of what the output is.
-        import torch
-
-        return {"backend": "diffusers", "device": torch.device(self.device).type,
+        return {"backend": "diffusers", "device": str(self.device).split(":")[0],
                 "diffusers": version("diffusers"), **profile_identity(self.profile)}
 
     def drain_events(self) -> list[dict[str, Any]]:
@@ -106,8 +104,7 @@ class DiffusersBackend:
 
     def pipeline(self, cap: Capability) -> LoadedPipeline:
         """The loaded pipeline serving `cap` (loads on first use)."""
-        if cap not in self.capabilities:
-            raise KeyError(f"profile `{self.name}` has no role {cap.value}")
+        self._role(cap)
         return self.cache.get(self.profile, cap, self.device)
 
     # ----------------------------------------------------------------------------------------
@@ -154,7 +151,8 @@ class DiffusersBackend:
     # ----------------------------------------------------------------------------------------
     def _role(self, cap: Capability) -> RoleSpec:
         if cap not in self.profile.roles:
-            raise KeyError(f"profile `{self.name}` has no role {cap.value}")
+            raise CapabilityError(f"profile `{self.name}` has no {cap.value} role. Run `multishot profiles list` "
+                                  "to see which profile has it.")
         return self.profile.roles[cap]
 
     def _generator(self, seed: int) -> Any:

@@ -306,21 +306,19 @@ def apply_weights_override(module: Any, path: Path, mapping: str) -> None:
 
 def _make_scheduler(loaded: Any, role: RoleSpec) -> Any:
     """A fresh scheduler per pipeline (schedulers hold per-call state), of the profile's class
-    and shift when it names them."""
+    and shift when it names them (`flow_shift` for UniPC/DPM, `shift` for flow-match Euler)."""
     import diffusers
 
-    cls = getattr(diffusers, role.scheduler) if role.scheduler else type(loaded)
+    cls = getattr(diffusers, role.scheduler, None) if role.scheduler else type(loaded)
     if cls is None:
-        raise ValueError(f"diffusers has no scheduler `{role.scheduler}`")
+        raise ValueError(f"diffusers {diffusers.__version__} has no scheduler `{role.scheduler}`")
     overrides: dict[str, Any] = {}
     if role.flow_shift is not None:
-        config = dict(loaded.config)
-        if "flow_shift" in config or role.scheduler == "UniPCMultistepScheduler":
-            overrides["flow_shift"] = role.flow_shift
-        elif "shift" in config:
-            overrides["shift"] = role.flow_shift
-        else:
+        params = inspect.signature(cls.__init__).parameters
+        key = next((k for k in ("flow_shift", "shift") if k in params), None)
+        if key is None:
             raise ValueError(f"scheduler {cls.__name__} has no flow shift setting; remove `flow_shift`")
+        overrides[key] = role.flow_shift
     return cls.from_config(loaded.config, **overrides)
 
 

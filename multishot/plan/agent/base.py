@@ -24,10 +24,6 @@ if TYPE_CHECKING:
     from multishot.plan.agent.screenwriter import Brief, Treatment
     from multishot.shotlist.schema import Film
 
-#: The roles, in the order they work. The critic is the continuity gates (rules, never a model).
-ROLES = ("screenwriter", "director", "cinematographer", "critic")
-
-
 class Contract(BaseModel):
     """A role's output: strict (unknown keys are errors an LLM is asked to repair), immutable."""
 

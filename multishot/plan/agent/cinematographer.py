@@ -91,17 +91,35 @@ def lighting(time: str | None, weather: str | None, purpose: str) -> str:
     return ", ".join([base] + extra)
 
 
-def sides(order: list[str], recorded: dict[str, Direction]) -> dict[str, Direction]:
-    """Screen direction per character: what is recorded stays; every other character faces
-    away from the last one assigned (so partners face each other), the first one right."""
-    out: dict[str, Direction] = dict(recorded)
+def _opposite(facing: Direction) -> Direction:
+    return "left" if facing == "right" else "right"
+
+
+def sides(order: list[str], recorded: dict[str, Direction],
+          pairs: list[tuple[str, str]] | tuple[()] = ()) -> dict[str, Direction]:
+    """Screen direction per character in a scene. Characters in shot / reverse-shot (`pairs`)
+    must face opposite ways: the pairs are two-coloured from each recorded direction (first
+    recorded wins); anyone unconstrained keeps what is recorded, else faces away from the last
+    character assigned (the first one right), so people in a scene face each other."""
+    neighbours: dict[str, list[str]] = {c: [] for c in order}
+    for a, b in pairs:
+        if a != b:
+            neighbours.setdefault(a, []).append(b)
+            neighbours.setdefault(b, []).append(a)
+    out: dict[str, Direction] = {}
+    seeds = [c for c in order if c in recorded] + [c for c in order if c not in recorded]
     last: Direction | None = None
-    for cid in order:
-        if cid in out:
-            last = out[cid]
+    for seed in seeds:
+        if seed in out:
             continue
-        out[cid] = "right" if last is None else ("left" if last == "right" else "right")
-        last = out[cid]
+        start = recorded.get(seed) or ("right" if last is None else _opposite(last))
+        queue = [(seed, start)]
+        while queue:
+            cid, facing = queue.pop(0)
+            if cid in out:
+                continue
+            out[cid] = last = facing
+            queue += [(n, _opposite(facing)) for n in neighbours.get(cid, []) if n not in out]
     return out
 
 
@@ -117,7 +135,11 @@ def frame(treatment: Treatment, breakdown: Breakdown,
         scene = scenes.get(scene_shots.scene)
         order = [c for i in scene_shots.shots for c in i.characters]
         order = sorted(dict.fromkeys(order), key=lambda c: film_order.index(c) if c in film_order else len(film_order))
-        facing = sides(order, recorded.get(scene_shots.scene, {}))
+        pairs = [(a.characters[0], b.characters[0]) for a, b in zip(scene_shots.shots, scene_shots.shots[1:])
+                 if a.characters and b.characters and a.characters[0] != b.characters[0]
+                 and ({a.purpose, b.purpose} & {"dialogue", "reverse"}
+                      or (b.characters[0] in a.characters and a.characters[0] in b.characters))]
+        facing = sides(order, recorded.get(scene_shots.scene, {}), pairs)
         previous: Camera | None = None
         previous_cast: list[str] = []
         for intent in scene_shots.shots:

@@ -18,13 +18,13 @@ from dataclasses import asdict, dataclass
 from typing import Callable, Iterator, Literal
 
 from multishot.plan.agent.base import display_name
-from multishot.shotlist.schema import HARD_CUTS, Film, Scene, Shot
+from multishot.shotlist.schema import Film, Scene, Shot
 
 Severity = Literal["error", "warn"]
 
 #: rule name -> what it asks for (shown by `multishot check --rules` and in LLM prompts).
 RULES: dict[str, str] = {
-    "establishing": "a scene opens with an establishing size (extreme-wide or wide) unless told otherwise",
+    "establishing": "a scene opens with an establishing size (extreme-wide, wide or full) unless told otherwise",
     "character-presence": "a character appears in a scene only once the scene has shown them, named "
                           "them, or they enter (the action says so)",
     "180-degree": "in a scene each character keeps one screen direction, and in shot/reverse-shot the "
@@ -34,7 +34,9 @@ RULES: dict[str, str] = {
                    "for the same garment or hair)",
     "duration-budget": "the film's length (shot durations minus transition overlaps) fits the budget",
 }
-ESTABLISHING_SIZES = ("extreme-wide", "wide")
+#: Sizes that show where we are. `full` counts, as in plan/grammar.py: a full shot of a small
+#: room shows the room.
+ESTABLISHING_SIZES = ("extreme-wide", "wide", "full")
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,8 @@ _ENTERS = re.compile(
     r"\b(enter|enters|entering|entered|arrive|arrives|arriving|arrived|appear|appears|appearing|"
     r"emerge|emerges|emerging|join|joins|joining|return|returns|returning|approach|approaches|"
     r"(?:steps?|walks?|comes?|runs?|bursts?|rushes?|climbs?|hurries|slips?|wanders?|drives?|rides?)"
-    r"\s+(?:in|into|up|over|through|back)|is\s+(?:here|there|waiting))\b")
+    r"\s+(?:in|into|up|over|through|back|out)|opens?\s+(?:the\s+|a\s+)?(?:\w+\s+)?(?:door|gate|hatch)|at\s+the\s+door|"
+    r"is\s+(?:here|there|waiting))\b")
 _CROSSES = re.compile(r"\b(turn|turns|turning|turned|cross|crosses|crossing|circle|circles|"
                       r"circling|spin|spins|spinning|walks?\s+around|moves?\s+around)\b")
 
@@ -115,18 +118,18 @@ def _same_thing(a: str, b: str) -> bool:
 
 def colour_pairs(text: str) -> list[tuple[str, str, int, int, int]]:
     """(colour, noun, colour start, colour end, word index) for "yellow oilskin raincoat"-style
-    phrases: a colour word followed within three words by something a character wears or has."""
+    phrases: a colour word and each thing a character wears or has in the three words after it
+    (up to the next colour word): yellow → oilskin, yellow → raincoat."""
     ws = words(text)
     out = []
     for i, (w, start, end) in enumerate(ws):
         if w not in COLOURS:
             continue
         for follower, _, _ in ws[i + 1:i + 4]:
+            if follower in COLOURS:
+                break
             if follower in ATTIRE:
                 out.append((_colour(w), follower, start, end, i))
-                break
-            if follower in COLOURS and follower != w:
-                continue
     return out
 
 
@@ -142,7 +145,8 @@ def gate_establishing(film: Film, options: GateOptions) -> Iterator[Finding]:
         if first.size not in ESTABLISHING_SIZES and not told_otherwise:
             yield Finding("establishing", first.id, "error",
                           f"scene `{scene.id}` opens on a {first.size} shot; open with an establishing "
-                          f"size ({' or '.join(ESTABLISHING_SIZES)}) so the audience knows where they are, "
+                          f"size ({', '.join(ESTABLISHING_SIZES[:-1])} or {ESTABLISHING_SIZES[-1]}) so the "
+                          f"audience knows where they are, "
                           f"or allow it (`--allow establishing:{scene.id}`)")
         previous = scene.shots[-1]
 
@@ -182,14 +186,20 @@ def _subject(shot: Shot) -> str | None:
     return shot.characters[0] if shot.characters else None
 
 
-def _exchange(a: Shot, b: Shot) -> bool:
+def is_exchange(a: Shot, b: Shot) -> bool:
     """Shot / reverse-shot: two shots on two different characters who are addressing each other
-    (both speak, or the camera looks over a shoulder, or each shot holds the other character)."""
+    (both speak, or the camera looks over a shoulder, or each shot is a two-shot of the pair —
+    a group shot of three is not a reverse shot)."""
     sa, sb = _subject(a), _subject(b)
     if not sa or not sb or sa == sb:
         return False
     return ((bool(a.dialogue) and bool(b.dialogue)) or "over-shoulder" in (a.angle, b.angle)
-            or (sb in a.characters and sa in b.characters))
+            or (set(a.characters) == set(b.characters) == {sa, sb}))
+
+
+def exchanges(shots: list[Shot]) -> list[tuple[str, str]]:
+    """The pairs of characters in shot / reverse-shot in a run of shots (a scene)."""
+    return [(str(_subject(a)), str(_subject(b))) for a, b in zip(shots, shots[1:]) if is_exchange(a, b)]
 
 
 def gate_180(film: Film, options: GateOptions) -> Iterator[Finding]:
@@ -216,7 +226,7 @@ def gate_180(film: Film, options: GateOptions) -> Iterator[Finding]:
             if skip:
                 continue
             previous = scene.shots[i - 1]
-            if not _exchange(previous, shot):
+            if not is_exchange(previous, shot):
                 continue
             other = _subject(previous)
             if facing and previous.screen_direction and facing == previous.screen_direction:
@@ -255,7 +265,10 @@ def description_conflicts(film: Film, shot: Shot) -> list[tuple[str, str, str, i
     for field in ("action", "relation"):
         text = getattr(shot, field) or ""
         ws = words(text)
+        flagged: set[int] = set()
         for colour, noun, start, end, index in colour_pairs(text):
+            if start in flagged:
+                continue
             owner = None
             for j in range(index - 1, max(-1, index - 7), -1):
                 hit = [cid for cid in film.characters if mentions(ws[j][0], cid)]
@@ -270,6 +283,7 @@ def description_conflicts(film: Film, shot: Shot) -> list[tuple[str, str, str, i
             for canon_noun, canon_colour in canon.get(owner, []):
                 if _same_thing(noun, canon_noun) and canon_colour != colour:
                     out.append((owner, field, colour, start, end, noun, canon_colour))
+                    flagged.add(start)
                     break
     return out
 
@@ -331,7 +345,3 @@ def check_film(film: Film, options: GateOptions | None = None) -> list[Finding]:
 
 def errors(findings: list[Finding]) -> list[Finding]:
     return [f for f in findings if f.severity == "error"]
-
-
-def is_hard(shot: Shot) -> bool:
-    return shot.transition is None or shot.transition.type in HARD_CUTS

@@ -20,10 +20,10 @@ from typing import Any, Sequence
 from multishot.plan.agent.base import Transcript, Usage, display_name, validate_film
 from multishot.plan.agent.cinematographer import CameraPlan, Direction, frame, lighting, sides
 from multishot.plan.agent.critic import (ESTABLISHING_SIZES, Finding, GateOptions, description_conflicts,
-                                         film_length)
+                                         exchanges, film_length, is_exchange)
 from multishot.plan.agent.director import Breakdown, break_down
 from multishot.plan.agent.screenwriter import Brief, Treatment, write
-from multishot.shotlist.schema import SIZES, Film
+from multishot.shotlist.schema import SIZES, Film, Shot
 
 Data = dict[str, Any]
 MIN_SECONDS = 0.25
@@ -136,20 +136,20 @@ def fix_180(data: Data, finding: Finding, film: Film) -> None:
     order: list[str] = []
     for shot in scene["shots"]:
         cast = shot.get("characters") or []
-        for c in cast:
-            if c not in order:
-                order.append(c)
-        if cast and shot.get("screen_direction") and cast[0] not in recorded:
-            partner = next((o for o in order if o != cast[0] and o in recorded), None)
-            facing = shot["screen_direction"]
-            if partner is not None and recorded[partner] == facing:
-                facing = "left" if facing == "right" else "right"
-            recorded[cast[0]] = facing
-    facing_of = sides(order, recorded)
-    for shot in scene["shots"]:
+        order += [c for c in cast if c not in order]
+        if cast and shot.get("screen_direction"):
+            recorded.setdefault(cast[0], shot["screen_direction"])
+    shots = [Shot.model_validate(s) for s in scene["shots"]]
+    facing_of = sides(order, recorded, exchanges(shots))
+    for i, shot in enumerate(scene["shots"]):
         cast = shot.get("characters") or []
         if cast:
             shot["screen_direction"] = facing_of[cast[0]]
+            # Three people talking in turns (an odd cycle of reverse shots) cannot all sit on
+            # one line: that shot's direction is left open for a person to stage.
+            if i and is_exchange(shots[i - 1], shots[i]) and \
+                    scene["shots"][i - 1].get("screen_direction") == shot["screen_direction"]:
+                shot["screen_direction"] = None
 
 
 def fix_jump_cut(data: Data, finding: Finding, film: Film) -> None:
@@ -178,7 +178,7 @@ def fix_budget(data: Data, finding: Finding, film: Film, budget: float | None) -
     overlaps = film_length(current) - sum(sh["duration"] for sh in flat)
     total = sum(sh["duration"] for sh in flat)
     target = budget - overlaps
-    if total <= 0 or target <= MIN_SECONDS * len(flat):
+    if total <= 0 or target < MIN_SECONDS * len(flat):
         return
     factor = target / total
     for sh in flat:

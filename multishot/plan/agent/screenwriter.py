@@ -20,7 +20,7 @@ from pydantic import Field
 from multishot.plan.agent.base import Contract, display_name
 from multishot.plan.agent.critic import ATTIRE
 from multishot.plan.film_plan import slugify
-from multishot.shotlist.schema import Film, Id
+from multishot.shotlist.schema import Film, Format, Id
 
 MIN_SHOT_SECONDS = 0.5
 MAX_SHOTS = 60
@@ -54,6 +54,11 @@ class Brief:
             out.append(f"--shots must be between 1 and {MAX_SHOTS}")
         elif self.seconds / self.shots < MIN_SHOT_SECONDS:
             out.append(f"{self.seconds:g}s for {self.shots} shots leaves under {MIN_SHOT_SECONDS}s a shot")
+        if self.resolution is not None:
+            try:
+                Format(resolution=self.resolution)
+            except ValueError:
+                out.append(f"--resolution `{self.resolution}`: expected WIDTHxHEIGHT with even numbers, e.g. 832x480")
         ids = [character_id(name) for name, _ in self.characters]
         for cid in {c for c in ids if ids.count(c) > 1}:
             out.append(f"character `{cid}` is given twice")
@@ -319,8 +324,13 @@ def _title(logline: str) -> str:
 
 
 def _clause(logline: str) -> str:
+    """The logline as a clause to continue a sentence ("An old keeper…" → "an old keeper…");
+    a name stays capitalised."""
     text = " ".join(logline.split()).strip().rstrip(".!?")
-    return text[:1].lower() + text[1:] if text else "something changes"
+    if not text:
+        return "something changes"
+    first = text.split()[0]
+    return text[:1].lower() + text[1:] if first.lower() in CAPITAL_STOP else text
 
 
 def beat_text(act: str, protagonist: str, logline: str, place: str) -> str:
@@ -342,8 +352,9 @@ def write(brief: Brief) -> Treatment:
     names: dict[str, str] = {}
     for name, description in brief.characters:
         cid = character_id(name)
-        characters[cid] = description.strip() or f"{display_name(cid)}, {_wardrobe(cid)}"
-        names[cid] = display_name(cid)
+        name = " ".join(name.split()) or display_name(cid)
+        characters[cid] = description.strip() or f"{name}, {_wardrobe(cid)}"
+        names[cid] = name
     if not characters:
         for cid, name, description in reading.people:
             characters[cid] = description or f"{name}, {_wardrobe(cid)}"

@@ -1,0 +1,287 @@
+"""Fountain import: the syntax spec's cases (https://fountain.io/syntax), the mapping from
+screenplay to shot list, and a screenplay that imports and renders."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT
+from multishot.paradigms.base import RenderOptions
+from multishot.paradigms.runner import render_file
+from multishot.shotlist import ShotListError, load_film
+from multishot.shotlist.fountain import (Element, import_fountain, parse_fountain, parse_heading,
+                                         plain_text, screenplay_to_data, slug)
+from multishot.shotlist.schema import ID_PATTERN
+
+FIXTURES = Path(__file__).parent / "fixtures" / "fountain"
+
+
+def kinds(text: str) -> list[tuple[str, str]]:
+    return [(e.kind, e.text) for e in parse_fountain(text).elements]
+
+
+# ---- the syntax ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("heading", ["INT. HOUSE - DAY", "EXT. HOUSE - DAY", "EST. HOUSE - DAY",
+                                     "INT./EXT. HOUSE - DAY", "INT/EXT HOUSE - DAY", "I/E HOUSE - DAY",
+                                     "int. house - day", "EXT HOUSE"])
+def test_scene_headings(heading: str) -> None:
+    assert kinds(f"Before.\n\n{heading}\n\nAfter.") == [
+        ("action", "Before."), ("scene_heading", heading), ("action", "After.")]
+
+
+@pytest.mark.parametrize("line", ["INTERCUT WITH THE PHONE.", "EXTRA! EXTRA!", "ESTABLISHING nothing"])
+def test_words_that_only_start_like_headings_are_action(line: str) -> None:
+    assert kinds(f"\n{line}\n\nNext.")[0] == ("action", line)
+
+
+def test_heading_needs_blank_lines_around_it() -> None:
+    assert [k for k, _ in kinds("Action line.\nINT. HOUSE - DAY\n\nMore.")] == ["action", "action"]
+
+
+def test_forced_scene_heading_and_scene_numbers() -> None:
+    play = parse_fountain("\n.SNIPER SCOPE POV\n\nHe waits.\n\nINT. HOUSE - DAY #1A#\n\nIn.\n\n...and then.\n")
+    heading, _, numbered, _, ellipsis = play.elements
+    assert (heading.kind, heading.text, heading.forced) == ("scene_heading", "SNIPER SCOPE POV", True)
+    assert (numbered.text, numbered.scene_number) == ("INT. HOUSE - DAY", "1A")
+    assert ellipsis == Element("action", "...and then.")  # `..` is an ellipsis, not a heading
+
+
+def test_character_dialogue_and_parentheticals() -> None:
+    play = parse_fountain("\nSTEEL (O.S.)\n(quietly)\nThe man's a machine.\nIt's good.\n\nHANS (on the radio)\nWhat?\n")
+    cue, paren, line, hans, what = play.elements
+    assert (cue.kind, cue.text, cue.extension) == ("character", "STEEL", "O.S.")
+    assert (paren.kind, paren.text) == ("parenthetical", "(quietly)")
+    assert (line.kind, line.text) == ("dialogue", "The man's a machine.\nIt's good.")
+    assert (hans.text, hans.extension) == ("HANS", "on the radio")  # lower-case extensions are fine
+    assert what.kind == "dialogue"
+
+
+def test_character_rules() -> None:
+    # a CAPS line followed by a blank line is action, not a character
+    assert kinds("\nTHE DOOR SLAMS.\n\nShe turns.") == [("action", "THE DOOR SLAMS."), ("action", "She turns.")]
+    # names need a letter: R2D2 speaks, 23 does not
+    assert kinds("\nR2D2\nBeep.")[0] == ("character", "R2D2")
+    assert kinds("\n23\nSkidoo.")[0][0] == "action"
+    # forced character (mixed case), forced action (a CAPS line that would be a character)
+    assert kinds("\n@McCLANE\nYippie ki-yay!") == [("character", "McCLANE"), ("dialogue", "Yippie ki-yay!")]
+    assert kinds("\n!SCANNING THE AISLES...\nWhere is that pit boss?") == [
+        ("action", "SCANNING THE AISLES...\nWhere is that pit boss?")]
+
+
+def test_dual_dialogue() -> None:
+    play = parse_fountain("\nBRICK\nScrew retirement.\n\nSTEEL ^\nScrew retirement.\n")
+    assert [(e.kind, e.text, e.dual) for e in play.elements] == [
+        ("character", "BRICK", False), ("dialogue", "Screw retirement.", False),
+        ("character", "STEEL", True), ("dialogue", "Screw retirement.", False)]
+
+
+def test_two_spaces_keep_dialogue_and_action_together() -> None:
+    play = parse_fountain("\nDEALER\nTen.\n  \nFour.\n\nHe deals.\n  \nThen waits.\n")
+    assert [(e.kind, e.text) for e in play.elements] == [
+        ("character", "DEALER"), ("dialogue", "Ten.\n\nFour."), ("action", "He deals.\n\nThen waits.")]
+
+
+def test_lyrics() -> None:
+    assert kinds("\nHANS\n~Happy birthday to you\n~Happy birthday to you\n") == [
+        ("character", "HANS"), ("lyrics", "Happy birthday to you"), ("lyrics", "Happy birthday to you")]
+    assert kinds("~Willy Wonka! The amazing chocolatier!")[0] == ("lyrics", "Willy Wonka! The amazing chocolatier!")
+
+
+def test_transitions() -> None:
+    assert kinds("He leaves.\n\nCUT TO:\n\nINT. HOUSE - DAY\n\nIn.")[1] == ("transition", "CUT TO:")
+    forced = parse_fountain("He leaves.\n\n>Burn to White.\n\nNext.").elements[1]
+    assert (forced.kind, forced.text, forced.forced) == ("transition", "Burn to White.", True)
+    # an uppercase `TO:` line without a blank line after it is not a transition: by the spec's
+    # rules it is a character cue (forced `>` is how to write one there)
+    assert [k for k, _ in kinds("\nCUT TO:\nHe runs.")] == ["character", "dialogue"]
+    assert [k for k, _ in kinds("\n> CUT TO:\nHe runs.")] == ["transition", "action"]
+
+
+def test_centered_page_breaks_sections_synopses() -> None:
+    assert kinds("> THE END <\n\n===\n\n# ACT ONE\n\n## Part\n\n= They meet.\n\n====") == [
+        ("centered", "THE END"), ("page_break", ""), ("section", "ACT ONE"), ("section", "Part"),
+        ("synopsis", "They meet."), ("page_break", "")]
+    sections = [e.depth for e in parse_fountain("# One\n\n### Three").elements]
+    assert sections == [1, 3]
+
+
+def test_notes_and_boneyard_are_removed() -> None:
+    play = parse_fountain(
+        "He sits. [[fix this]] He waits.\n\n"
+        "STEEL\n[[ad lib]]\nHello.\n\n"
+        "/*\nINT. DELETED - NIGHT\n\nGone.\n*/\n\n"
+        "Kept /* inline */ text.\n\n"
+        "[[a note\nover two lines]]\n\nEnd.")
+    assert [(e.kind, e.text) for e in play.elements] == [
+        ("action", "He sits.  He waits."), ("character", "STEEL"), ("dialogue", "Hello."),
+        ("action", "Kept  text."), ("action", "End.")]
+    assert play.notes == ["fix this", "ad lib", "a note over two lines"]
+
+
+def test_title_page() -> None:
+    play = parse_fountain("Title:\n\t_**BRICK & STEEL**_\n\t_**FULL RETIRED**_\nCredit: Written by\n"
+                          "Author: Stu\n\nINT. HOUSE - DAY\n\nIn.")
+    assert play.title_page == {"title": "_**BRICK & STEEL**_\n_**FULL RETIRED**_", "credit": "Written by",
+                               "author": "Stu"}
+    assert [e.kind for e in play.elements] == ["scene_heading", "action"]
+    assert parse_fountain("Something: happens here.\n\nMore.").title_page == {}  # not a title key
+
+
+def test_emphasis_is_removed_from_prompts() -> None:
+    assert plain_text("*italic* **bold** ***both*** _under_ \\*literal\\* snake_case_name") == \
+        "italic bold both under *literal* snake_case_name"
+
+
+def test_syntax_fixture_every_element() -> None:
+    play = parse_fountain((FIXTURES / "syntax.fountain").read_text())
+    counts = {k: sum(e.kind == k for e in play.elements) for k in
+              ("scene_heading", "action", "character", "dialogue", "parenthetical", "lyrics", "transition",
+               "centered", "page_break", "section", "synopsis")}
+    assert counts == {"scene_heading": 3, "action": 5, "character": 8, "dialogue": 7, "parenthetical": 1,
+                      "lyrics": 2, "transition": 2, "centered": 1, "page_break": 1, "section": 1, "synopsis": 1}
+    assert "DELETED" not in str(play.elements) and len(play.notes) == 2
+    assert [e.text for e in play.elements if e.kind == "character" and e.dual] == ["BRICK"]
+
+
+# ---- screenplay → shot list ------------------------------------------------------------------
+
+@pytest.mark.parametrize("heading, expected", [
+    ("INT. LIGHTHOUSE - LAMP ROOM - NIGHT", ("LIGHTHOUSE - LAMP ROOM", "int", "night", False)),
+    ("EXT. CLIFFS - DUSK", ("CLIFFS", "ext", "dusk", False)),
+    ("INT./EXT. CAR - MOVING", ("CAR - MOVING", "int./ext", None, False)),
+    ("INT. HOUSE - CONTINUOUS", ("HOUSE", "int", None, True)),
+    ("SNIPER SCOPE POV", ("SNIPER SCOPE POV", "", None, False)),
+])
+def test_parse_heading(heading: str, expected: tuple) -> None:
+    assert parse_heading(heading) == expected
+
+
+def test_short_film_import(tmp_path: Path) -> None:
+    text, film = import_fountain(FIXTURES / "short_film.fountain", style="35mm film")
+    assert film.title == "The Letter" and film.style == "35mm film"
+    assert set(film.characters) == {"mara", "tomas"}
+    assert film.characters["mara"].description == "Mara (60s), a keeper in a yellow oilskin raincoat"
+    assert film.characters["tomas"].description == "Tomas, a boy in a red knit cap"
+    assert [(s.id, s.location, s.time) for s in film.scenes] == [("cliffs", "cliffs", "dusk"),
+                                                                 ("lamp-room", "lamp-room", "night")]
+    assert film.scenes[0].weather is None  # a raincoat is not rain
+    shots = [shot for _, shot in film.shots()]
+    for scene in film.scenes:
+        assert scene.shots[0].size == "wide"  # first shot of a scene
+    for shot in shots:
+        assert re.fullmatch(ID_PATTERN.strip("^$"), shot.id) and 2 <= shot.duration <= 6
+    by_line = {next(iter(s.dialogue.values())): s for s in shots if s.dialogue}
+    assert by_line["Not tonight."].size == "medium" and by_line["Not tonight."].characters == ["mara"]
+    assert by_line["Not tonight."].transition is not None and by_line["Not tonight."].transition.type == "dissolve"
+    assert by_line["Thank you."].action == "Mara speaks, softly"
+    assert by_line["Thank you."].size == "medium"  # Mara's first line in this scene
+    assert shots[-1].transition is None  # FADE TO BLACK. leads nowhere
+    # the YAML loads with the ordinary loader
+    path = tmp_path / "letter.yaml"
+    path.write_text(text)
+    assert load_film(path) == film
+    assert text.startswith("# Imported from short_film.fountain")
+
+
+def test_dialogue_sizes_and_off_screen_voices() -> None:
+    play = parse_fountain(
+        "INT. ROOM - DAY\n\nMARA and TOMAS sit.\n\nMARA\nOne.\n\nTOMAS\nTwo.\n\nMARA\nThree.\n\n"
+        "NARRATOR (V.O.)\nLong ago.\n")
+    data = screenplay_to_data(play, fallback_title="x")
+    shots = data["scenes"][0]["shots"]
+    assert [s["size"] for s in shots] == ["wide", "medium", "medium", "close", "medium"]
+    assert shots[0]["characters"] == ["mara", "tomas"]
+    narrator = shots[-1]  # heard over the last shot's people, not seen
+    assert narrator["characters"] == ["mara"] and narrator["dialogue"] == {"narrator": "Long ago."}
+    assert narrator["action"] == "Narrator is heard off screen"
+
+
+def test_transitions_map_to_the_shot_list() -> None:
+    def transition_after(line: str) -> object:
+        play = parse_fountain(f"INT. A - DAY\n\nOne.\n\n{line}\n\nINT. B - DAY\n\nTwo.\n")
+        return screenplay_to_data(play, fallback_title="x")["scenes"][0]["shots"][-1].get("transition")
+
+    assert transition_after("CUT TO:") is None  # the default, left out
+    assert transition_after("DISSOLVE TO:") == "dissolve"
+    assert transition_after("MATCH CUT TO:") == "match-cut"
+    assert transition_after("SMASH CUT TO:") is None
+    assert transition_after("> FADE TO BLACK.") == "fade"
+    assert transition_after(">Burn to White.") == "fade-to-white"
+    assert transition_after("WIPE TO:") == "wipe-left"
+
+
+def test_long_paragraphs_and_speeches_split_into_shots() -> None:
+    action = " ".join(f"Sentence {i} has a few more words in it." for i in range(8))
+    speech = " ".join(f"Line {i} is spoken slowly here." for i in range(6))
+    play = parse_fountain(f"EXT. SEA - DAY\n\n{action}\n\nMARA\n{speech}\n")
+    shots = screenplay_to_data(play, fallback_title="x")["scenes"][0]["shots"]
+    assert len(shots) > 3 and all(2 <= s["duration"] <= 6 for s in shots)
+    spoken = " ".join(s["dialogue"]["mara"] for s in shots if "dialogue" in s)
+    assert spoken == speech  # nothing lost in the split
+
+
+def test_ids_are_valid_and_unique_for_any_names() -> None:
+    play = parse_fountain("INT. CAFÉ « LE SÉLECT » - NIGHT\n\nJOSÉ\n¡Hola!\n\nJOSÉ\n¡Hola!\n\nINT. CAFÉ « LE SÉLECT » - DAY\n\n"
+                          "Empty.\n\n李\n你好\n")
+    data = screenplay_to_data(play, fallback_title="x")
+    ids = [s["id"] for sc in data["scenes"] for s in sc["shots"]] + [sc["id"] for sc in data["scenes"]] + \
+        list(data["characters"]) + list(data["locations"])
+    assert all(re.fullmatch(r"[a-z0-9_-]+", i) for i in ids), ids
+    shot_ids = [s["id"] for sc in data["scenes"] for s in sc["shots"]]
+    assert len(set(shot_ids)) == len(shot_ids)
+    assert "jose" in data["characters"] and len(data["locations"]) == 1  # one café, two times of day
+    assert slug("Ça va?") == "ca-va" and slug("李") == ""
+
+
+def test_action_before_any_heading_and_empty_scripts(tmp_path: Path) -> None:
+    data = screenplay_to_data(parse_fountain("FADE IN:\n\nA cold open.\n\nCUT THE ROPE.\n\nFADE OUT.\n"),
+                              fallback_title="Cold")
+    assert data["title"] == "Cold" and data["scenes"][0]["id"] == "opening"
+    assert [s["action"] for s in data["scenes"][0]["shots"]] == ["A cold open.", "Cut the rope."]
+    empty = tmp_path / "empty.fountain"
+    empty.write_text("Title: Nothing\n\n# Act one\n\n= nothing happens\n")
+    with pytest.raises(ShotListError, match="no action or dialogue"):
+        import_fountain(empty)
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "multishot.cli.main", *args], capture_output=True,
+                          text=True, env=env, timeout=120)
+
+
+def test_cli_import(tmp_path: Path) -> None:
+    target = tmp_path / "letter.yaml"
+    done = cli("import", str(FIXTURES / "short_film.fountain"), "-o", str(target))
+    assert done.returncode == 0, done.stderr
+    assert target.is_file() and "2 scenes" in done.stdout and load_film(target).title == "The Letter"
+    again = cli("import", str(FIXTURES / "short_film.fountain"), "-o", str(target))
+    assert again.returncode == 2 and "--force" in again.stderr
+    printed = cli("import", str(FIXTURES / "short_film.fountain"), "-o", "-")
+    body = target.read_text()
+    assert printed.returncode == 0 and printed.stdout.endswith(body[body.index("multishot: 1"):])
+    missing = cli("import", str(tmp_path / "nope.fountain"))
+    assert missing.returncode == 2
+
+
+def test_imported_screenplay_renders(tmp_path: Path) -> None:
+    """The example screenplay imports, validates and renders (small and fast for the test)."""
+    text, film = import_fountain(ROOT / "shotlists" / "lighthouse.fountain")
+    data = yaml.safe_load(text)
+    data["format"] = {"resolution": "160x96", "fps": 8, "seed": 1}
+    for scene in data["scenes"]:
+        for shot in scene["shots"]:
+            shot["duration"] = min(shot["duration"], 2)
+    path = tmp_path / "lighthouse.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    result = render_file(path, RenderOptions(out_root=tmp_path / "renders"))
+    assert result.status == "complete" and result.film is not None and result.film.is_file()
+    assert result.shots == len(film.shots()) >= 10

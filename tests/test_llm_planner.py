@@ -1,0 +1,260 @@
+"""The LLM planner end to end over HTTP, through the official `openai` client.
+
+Why a replay server stands in for a real model: this machine has no network and no model
+weights, and a test must give the same answer every run. What we test is everything on our
+side of the wire — the client's real HTTP request (path, model, messages, API key header), the
+parsing of chat.completion bodies, JSON extraction, validation into the role contracts, the
+repair conversation, the fallbacks and the token accounting — and for that an HTTP server that
+speaks the OpenAI chat-completions protocol and replays fixed answers is exactly as good as a
+model, and better: it can answer with malformed JSON and schema-invalid shot lists on cue. The
+answers (tests/fixtures/llm/*.json) are chat.completion bodies in the OpenAI wire format,
+written by hand the way a model answers (fenced JSON, prose around it, truncated output), not
+captured from a live model. The server binds 127.0.0.1 on a free port, serves a bounded number
+of requests, and stops itself.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from multishot.plan.agent import Brief, RulePlanner, direct, film_to_yaml, review
+from multishot.plan.agent.critic import check_film
+from multishot.plan.agent.llm import LLMPlanner, extract_json
+from multishot.shotlist import load_film, parse_film
+
+FIXTURES = Path(__file__).parent / "fixtures" / "llm"
+MODEL = "replay-7b-instruct"
+
+
+class ReplayServer:
+    """An OpenAI-compatible `/v1/chat/completions` endpoint that answers from a queue of
+    recorded bodies, records every request, and stops after `limit` requests or `seconds`."""
+
+    def __init__(self, responses: list[dict[str, Any]], *, seconds: float = 60.0) -> None:
+        self.queue = list(responses)
+        self.requests: list[dict[str, Any]] = []
+        self.limit = len(responses) + 3  # a few extra requests get 500s, then it stops
+        self.deadline = time.monotonic() + seconds
+        self.stopped = threading.Event()
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                server.requests.append({"path": self.path, "body": body,
+                                        "authorization": self.headers.get("Authorization")})
+                if self.path != "/v1/chat/completions":
+                    status, payload = 404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error"}}
+                elif server.queue:
+                    answer = server.queue.pop(0)
+                    status, payload = answer["status"], answer["body"]
+                else:
+                    status, payload = 500, {"error": {"message": "replay queue is empty", "type": "server_error"}}
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.httpd = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.timeout = 0.05
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        while not self.stopped.is_set() and time.monotonic() < self.deadline and len(self.requests) < self.limit:
+            self.httpd.handle_request()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    def __enter__(self) -> "ReplayServer":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=5)
+        self.httpd.server_close()
+
+
+def fixture(name: str) -> list[dict[str, Any]]:
+    return json.loads((FIXTURES / f"{name}.json").read_text())["responses"]
+
+
+def tokens(responses: list[dict[str, Any]], indices: list[int]) -> tuple[int, int]:
+    usages = [responses[i]["body"]["usage"] for i in indices]
+    return sum(u["prompt_tokens"] for u in usages), sum(u["completion_tokens"] for u in usages)
+
+
+BRIEF = Brief("Mara finds a letter on the cliffs and brings it to Tomas in the lamp room.",
+              characters=(("mara", "a woman in a yellow oilskin raincoat, silver braid"),), shots=4, duration=10)
+
+
+def test_direct_over_http_repairs_bad_answers_and_revises(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MULTISHOT_LLM_API_KEY", "sk-test-replay")
+    responses = fixture("direct_repair")
+    with ReplayServer(responses) as server:
+        planner = LLMPlanner(server.base_url, MODEL)
+        result = direct(BRIEF, planner, rounds=3, fallback=RulePlanner())
+    film = result.film
+    # six exchanges: screenwriter ×2 (malformed JSON → repaired), director ×2 (schema-invalid →
+    # repaired), cinematographer ×1, director revise ×1 (the critic found Tomas never entered)
+    assert len(server.requests) == 6
+    assert all(r["path"] == "/v1/chat/completions" and r["body"]["model"] == MODEL for r in server.requests)
+    assert all(r["authorization"] == "Bearer sk-test-replay" for r in server.requests)
+    repair = server.requests[1]["body"]["messages"]
+    assert repair[-2]["role"] == "assistant" and "not valid JSON" in repair[-1]["content"]
+    schema_repair = server.requests[3]["body"]["messages"][-1]["content"]
+    assert "scenes[0].shots[1].purpose" in schema_repair and "'close-up'" in schema_repair
+    revise_request = json.loads(server.requests[5]["body"]["messages"][1]["content"])
+    assert [(f["rule"], f["shot_id"]) for f in revise_request["findings"]] == [("character-presence", "gift")]
+
+    # the result: valid, within budget, no findings, the given description verbatim
+    assert result.findings == [] and check_film(film) == []
+    assert parse_film(film_to_yaml(film), Path("film.yaml")) == film
+    assert [s.id for _, s in film.shots()] == ["cliff-wide", "find-letter", "room", "gift"]
+    assert film.characters["mara"].description == "a woman in a yellow oilskin raincoat, silver braid"
+    assert film.title == "The Letter" and film.scenes[1].shots[1].action.startswith("Tomas enters")
+
+    # per-role calls and tokens, as the manifest records them
+    usage = result.usage
+    assert (usage["screenwriter"]["calls"], usage["screenwriter"]["repairs"]) == (2, 1)
+    assert (usage["director"]["calls"], usage["director"]["repairs"]) == (3, 1)
+    assert (usage["cinematographer"]["calls"], usage["cinematographer"]["repairs"]) == (1, 0)
+    for role, indices in (("screenwriter", [0, 1]), ("director", [2, 3, 5]), ("cinematographer", [4])):
+        assert (usage[role]["prompt_tokens"], usage[role]["completion_tokens"]) == tokens(responses, indices)
+    assert all(usage[r]["fallbacks"] == 0 for r in ("screenwriter", "director", "cinematographer"))
+    replies = [e for e in result.transcript if e["event"] == "reply"]
+    assert [e["ok"] for e in replies] == [False, True, False, True, True, True]
+
+
+def test_direct_command_over_http(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from multishot.cli.main import app
+
+    out = tmp_path / "film.yaml"
+    with ReplayServer(fixture("direct_repair")) as server:
+        result = CliRunner().invoke(app, [
+            "direct", BRIEF.logline, "-o", str(out), "--shots", "4", "--duration", "10",
+            "-c", "mara=a woman in a yellow oilskin raincoat, silver braid",
+            "--llm-base-url", server.base_url, "--llm-model", MODEL], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "llm planner" in result.stdout and "screenwriter 2 calls / 1436 tokens" in result.stdout
+    assert load_film(out).title == "The Letter"
+
+
+def _rules_film() -> Any:
+    return direct(BRIEF, RulePlanner(), rounds=3).film
+
+
+def test_unusable_answers_fall_back_to_the_rules_without_crashing() -> None:
+    with ReplayServer(fixture("garbage")) as server:
+        planner = LLMPlanner(server.base_url, MODEL, repairs=2)
+        result = direct(BRIEF, planner, rounds=3, fallback=RulePlanner())
+    assert len(server.requests) == 9  # three roles × (one answer + two repairs), then the rules
+    for role in ("screenwriter", "director", "cinematographer"):
+        assert (result.usage[role]["calls"], result.usage[role]["repairs"], result.usage[role]["fallbacks"]) == (3, 2, 1)
+    assert result.film == _rules_film()  # every role fell back: exactly the rule planner's film
+    assert [e["role"] for e in result.transcript if e["event"] == "fallback"] == [
+        "screenwriter", "director", "cinematographer"]
+
+
+def test_server_error_and_unreachable_endpoint_fall_back(tmp_path: Path) -> None:
+    with ReplayServer(fixture("http_500")) as server:
+        failing = direct(BRIEF, LLMPlanner(server.base_url, MODEL), rounds=3, fallback=RulePlanner())
+    assert len(server.requests) == 1  # no transport retries, and no more calls once it failed
+    assert failing.usage["screenwriter"]["errors"] == 1 and failing.film == _rules_film()
+    assert any("InternalServerError" in e.get("error", "") for e in failing.transcript)
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    down = direct(BRIEF, LLMPlanner(f"http://127.0.0.1:{port}/v1", MODEL, timeout=5), rounds=3,
+                  fallback=RulePlanner())
+    assert down.usage["screenwriter"]["errors"] == 1 and down.film == _rules_film()
+
+
+REVIEW_FILM = """\
+multishot: 1
+title: LLM Review
+format: {resolution: 160x96, fps: 8, seed: 5}
+characters:
+  ada: {description: a courier in a green cycling jacket}
+locations:
+  street: {description: a narrow cobbled street}
+  square: {description: a market square with a clock tower}
+scenes:
+  - id: ride
+    location: street
+    time: dawn
+    shots:
+      - {id: opening, size: wide, duration: 1}
+      - {id: ada-rides, size: medium, characters: [ada], duration: 1, action: Ada pedals hard}
+  - id: arrival
+    location: square
+    time: day
+    shots:
+      - {id: clock, size: close, characters: [ada], duration: 1, action: Ada looks up at the clock}
+"""
+
+
+def test_review_repairs_an_invalid_shot_list_answer(tmp_path: Path) -> None:
+    source = tmp_path / "film.yaml"
+    source.write_text(REVIEW_FILM)
+    with ReplayServer(fixture("review")) as server:
+        result = review(load_film(source), LLMPlanner(server.base_url, MODEL), rounds=2, fallback=RulePlanner())
+    assert len(server.requests) == 3
+    repair = server.requests[2]["body"]["messages"][-1]["content"]
+    assert "'establishing-wide'" in repair and "shot id `clock` is used twice" in repair
+    film = result.film
+    assert [s.id for _, s in film.shots()] == ["opening", "ada-rides", "square-wide", "clock"]
+    assert film.scenes[0].shots[1].movement == "truck-right"  # the model's camera filled what was unset
+    assert result.findings == [] and result.usage["director"]["repairs"] == 1
+
+
+def test_agent_paradigm_over_http_renders_and_caches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from multishot.paradigms.base import RenderOptions
+    from multishot.paradigms.runner import render_file
+    from test_agent import _agent_paradigm
+
+    source = tmp_path / "film.yaml"
+    source.write_text(REVIEW_FILM)
+    _agent_paradigm("agent", monkeypatch)
+    responses = fixture("review")
+    with ReplayServer(responses) as server:
+        options = RenderOptions(paradigm="agent", profile="animatic", out_root=tmp_path / "renders",
+                                llm_base_url=server.base_url, llm_model=MODEL)
+        first = render_file(source, options)
+        events = [e for e in json.loads(first.manifest.read_text())["events"] if e["kind"] == "agent"]
+        second = render_file(source, options)
+    assert first.status == second.status == "complete" and first.film is not None
+    assert len(server.requests) == 3  # the second render reused the cached revision: no calls
+    usage = events[0]["usage"]
+    assert usage["cinematographer"]["calls"] == 1 and usage["director"]["calls"] == 2
+    assert (usage["director"]["prompt_tokens"], usage["director"]["completion_tokens"]) == tokens(responses, [1, 2])
+    assert events[0]["planner"]["model"] == MODEL and events[0]["cached"] is False
+    again = [e for e in json.loads(second.manifest.read_text())["events"] if e["kind"] == "agent"]
+    assert again[0]["cached"] is True and second.misses == 0
+
+
+def test_json_is_found_in_what_models_actually_write() -> None:
+    assert extract_json('Here you go:\n```json\n{"a": 1}\n```\nAnything else?') == {"a": 1}
+    assert extract_json('{"a": {"b": [1, 2]}} trailing words') == {"a": {"b": [1, 2]}}
+    with pytest.raises(json.JSONDecodeError):
+        extract_json("no object here")
+    with pytest.raises(json.JSONDecodeError):
+        extract_json('```json\n{"a": [1, 2\n```')

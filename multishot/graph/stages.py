@@ -27,7 +27,7 @@ CLIP_ARGS: tuple[str, ...] = ("-c:v", "libx264", "-preset", "ultrafast", "-crf",
                               "-map_metadata", "-1")
 
 VIDEO = Stage("video", 1, "", "generate one shot's clip (text-to-video, image-to-video or first-last infill)")
-KEYFRAME = Stage("keyframe", 1, ".png", "one still: a shot's first or last keyframe")
+KEYFRAME = Stage("keyframe", 2, ".png", "one still: a shot's first or last keyframe")
 IDENTITY = Stage("identity", 1, ".png", "a character's identity image for the character bank")
 SMOOTH = Stage("smooth", 2, ".json", "colour-match the incoming shot of a seam to the outgoing one")
 BRIDGE = Stage("bridge", 1, ".mp4", "a generated in-between segment across a seam")
@@ -176,10 +176,12 @@ def render_keyframe(engine: Engine, backend: Backend, spec: ShotSpec, which: str
 
     def make(tmp: Path) -> None:
         req = _with_references(spec.request(num_frames=1, zoom=zoom, seed=seed, prompt=prompt), refs)
-        if anchor is not None and hasattr(backend, "image_to_video"):
-            frames = list(backend.image_to_video(
-                _replace_frames(req, max(2, spec.fps // 4)), load_png(anchor.path)))
-            image = frames[-1]
+        if anchor is not None:
+            # Match cut: the keyframe is the first step of an image-to-video move away from the
+            # outgoing frame under the incoming shot's prompt, so it keeps that frame's
+            # composition while taking on the new content (an SDEdit-like transfer).
+            frames = list(backend.image_to_video(_replace_frames(req, 9), load_png(anchor.path)))
+            image = frames[1]
         else:
             image = backend.text_to_image(req)
         save_png(image, tmp)

@@ -148,6 +148,21 @@ class DiffusersBackend:
         videos = self._run(cap, work, shot=",".join(r.layout.shot_id for r in reqs))
         return [list(self._finish(v, r, r.num_frames)) for v, r in zip(videos, reqs, strict=True)]
 
+    def summarize(self, reqs: Sequence[ShotRequest], frames: Sequence[Sequence[Frame]]) -> Any:
+        """Memory for the next joint generation (holistic chunks, streaming): the summary frames
+        of these already rendered shots, encoded at the joint role's generation size."""
+        if not reqs:
+            return None
+        role = self._role(Capability.JOINT_SHOTS)
+
+        def work(pipe: Any) -> Any:
+            from .joint import encode_summaries
+
+            gw, gh = self._size(role, reqs[0], pipe)
+            return encode_summaries(pipe, frames, [r.shot_prompt or r.prompt for r in reqs], gh, gw)
+
+        return self._run(Capability.JOINT_SHOTS, work, shot="memory:" + ",".join(r.layout.shot_id for r in reqs))
+
     # ----------------------------------------------------------------------------------------
     def _role(self, cap: Capability) -> RoleSpec:
         if cap not in self.profile.roles:

@@ -384,3 +384,43 @@ def joint_denoise(
     clean latents, from which `JointResult.memory()` builds the next chunk's memory."""
     return joint_denoise_latents(pipe, shot_prompts, global_prompt, negative, frames_per_shot, height, width,
                                  steps, guidance, generator, memory, **options).frames
+
+
+@torch.no_grad()
+def encode_summaries(
+    pipe: Any,
+    shots: Sequence[Sequence[np.ndarray]],
+    prompts: Sequence[str],
+    height: int,
+    width: int,
+    *,
+    take: Literal["first", "last", "first+last"] = "first",
+    mode: MemoryMode = "renoise",
+) -> SummaryMemory:
+    """Memory from frames already rendered (and cached) rather than from latents in hand.
+
+    Each summary frame is VAE-encoded on its own: Wan's causal VAE turns a single frame into
+    exactly one latent frame (as the first frame of any clip), normalised the way the pipeline
+    normalises its latents. Building memory from the cached frames means a resumed render, or
+    a streaming render continued in a later session, conditions exactly as an uninterrupted one.
+    """
+    from diffusers.utils.torch_utils import get_module_execution_device
+    from PIL import Image
+
+    vae = pipe.vae
+    device = get_module_execution_device(vae)
+    z = vae.config.z_dim
+    mean = torch.tensor(vae.config.latents_mean).view(1, z, 1, 1, 1).to(device, torch.float32)
+    inv_std = 1.0 / torch.tensor(vae.config.latents_std).view(1, z, 1, 1, 1).to(device, torch.float32)
+    picks: list[torch.Tensor] = []
+    counts: list[int] = []
+    for frames in shots:
+        last = len(frames) - 1
+        indices = {"first": [0], "last": [last], "first+last": sorted({0, last})}[take]
+        for i in indices:
+            image = np.array(Image.fromarray(np.asarray(frames[i])).resize((width, height), Image.BICUBIC))
+            x = torch.from_numpy(image).to(device, torch.float32).permute(2, 0, 1)[None, :, None] / 127.5 - 1.0
+            latent = vae.encode(x.to(vae.dtype)).latent_dist.mode().to(torch.float32)
+            picks.append((latent - mean) * inv_std)
+        counts.append(len(indices))
+    return SummaryMemory(torch.cat(picks, dim=2), tuple(counts), tuple(prompts), mode)

@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 from PIL import Image
 
-from multishot.backends.base import Backend, Frame, ShotRequest
+from multishot.backends.base import Backend, Capability, Frame, ShotRequest
 from multishot.graph.engine import Artifact, Engine, RenderStopped, Stage
 from multishot.plan.film_plan import FilmPlan, ShotSpec
 from multishot.post.assemble import Clip, Seam, assemble
@@ -27,7 +27,7 @@ CLIP_ARGS: tuple[str, ...] = ("-c:v", "libx264", "-preset", "ultrafast", "-crf",
                               "-map_metadata", "-1")
 
 VIDEO = Stage("video", 1, "", "generate one shot's clip (text-to-video, image-to-video or first-last infill)")
-KEYFRAME = Stage("keyframe", 2, ".png", "one still: a shot's first or last keyframe")
+KEYFRAME = Stage("keyframe", 3, ".png", "one still: a shot's first or last keyframe")
 IDENTITY = Stage("identity", 1, ".png", "a character's identity image for the character bank")
 SMOOTH = Stage("smooth", 2, ".json", "colour-match the incoming shot of a seam to the outgoing one")
 BRIDGE = Stage("bridge", 1, ".mp4", "a generated in-between segment across a seam")
@@ -176,6 +176,18 @@ def render_keyframe(engine: Engine, backend: Backend, spec: ShotSpec, which: str
 
     def make(tmp: Path) -> None:
         req = _with_references(spec.request(num_frames=1, zoom=zoom, seed=seed, prompt=prompt), refs)
+        lead = refs.get(spec.characters[0].id) if spec.characters and refs else None
+        if anchor is None and lead is not None and Capability.IMAGE_TO_VIDEO in backend.capabilities:
+            # Character bank → keyframe: grow the keyframe out of the lead character's identity
+            # image by image-to-video under the keyframe's prompt and take the last frame. The
+            # video model's temporal consistency carries the identity into the new framing; the
+            # image is also in req.references for backends with native image conditioning.
+            from dataclasses import replace
+
+            still = replace(req, num_frames=17, layout=replace(req.layout, movement=None))  # a still, not the move
+            frames = list(backend.image_to_video(still, load_png(lead.path)))
+            save_png(frames[-1], tmp)
+            return
         if anchor is not None:
             # Match cut: the keyframe is the first step of an image-to-video move away from the
             # outgoing frame under the incoming shot's prompt, so it keeps that frame's

@@ -4,12 +4,14 @@ plan → character bank → first and last keyframe of every shot → first-last
 
 Consistency comes from the character bank: one identity image per character (the shot list's
 `reference`, or one generated once from the description with a fixed seed), passed to every
-keyframe that shows the character. How a backend uses it: the animatic draws the figure from
-the same identity (exact); the diffusers backend conditions keyframes on the bank image where
-its profile has an image-conditioned role (image-to-image / IP-Adapter), else through the
-verbatim description (see backends/diffusers). Keyframes are framed by shot size and movement:
-a dolly-in's end keyframe is tighter than its start. A `match-cut` composes the next shot's
-first keyframe on this shot's last keyframe.
+keyframe that shows the character. The mechanism (graph/stages.py `render_keyframe`): where the
+profile has image-to-video, a keyframe is grown out of its lead character's bank image by
+image-to-video under the keyframe's prompt (last frame kept) — the video model's temporal
+consistency carries the identity into the new framing; the bank images also travel in the
+request for backends with native image conditioning (IP-Adapter style). The animatic draws every
+figure from the same identity, so its keyframes are exact. Keyframes are framed by shot size and
+movement: a dolly-in's end keyframe is tighter than its start. A `match-cut` composes the next
+shot's first keyframe on this shot's last keyframe.
 """
 
 from __future__ import annotations

@@ -94,3 +94,24 @@ def test_colour_match_moves_incoming_toward_outgoing() -> None:
 def test_wrong_seam_count_is_an_error(tmp_path: Path, clips: list[Clip]) -> None:
     with pytest.raises(ValueError, match="one seam"):
         assemble(clips, [Seam()], tmp_path / "x.mp4", width=W, height=H, fps=FPS)
+
+
+def test_system_ffprobe_agrees_with_probe(tmp_path: Path, clips: list[Clip]) -> None:
+    """probe() counts frames by decoding with the bundled ffmpeg (imageio-ffmpeg ships no
+    ffprobe); where a system ffprobe exists, it must agree."""
+    import json
+    import shutil
+    import subprocess
+
+    ffprobe = shutil.which("ffprobe")
+    if ffprobe is None:
+        pytest.skip("no system ffprobe on this machine; probe() decodes with the bundled ffmpeg")
+    out = tmp_path / "film.mp4"
+    n = assemble(clips, [Seam("dissolve", 8), Seam("wipe-up", 4)], out, width=W, height=H, fps=FPS)
+    facts = json.loads(subprocess.run(
+        [ffprobe, "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
+         "stream=nb_read_frames,codec_name,pix_fmt,duration", "-of", "json", str(out)],
+        capture_output=True, text=True, check=True).stdout)["streams"][0]
+    assert int(facts["nb_read_frames"]) == n == probe(out).frames
+    assert facts["codec_name"] == "h264" and facts["pix_fmt"] == "yuv420p"
+    assert float(facts["duration"]) == pytest.approx(n / FPS, abs=1 / FPS)

@@ -260,7 +260,20 @@ def torch_dtype(name: str) -> Any:
     return {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}[name]
 
 
+def _quiet_library_progress() -> None:
+    """multishot shows its own progress; the libraries' per-load tqdm bars would interleave with
+    it. MULTISHOT_VERBOSE=1 keeps them."""
+    if os.environ.get("MULTISHOT_VERBOSE"):
+        return
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()
+
+
 def _import_class(library: str, name: str) -> type:
+    _quiet_library_progress()
     if library not in ALLOWED_LIBRARIES:
         raise ValueError(f"model_index.json names a component class from `{library}`; multishot only loads "
                          f"classes from {', '.join(ALLOWED_LIBRARIES)} (no remote code)")

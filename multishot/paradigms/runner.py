@@ -6,6 +6,7 @@ and the promise that a failure leaves everything already rendered in the cache.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,6 +94,15 @@ def _review(out_dir: Path, manifest: Manifest) -> dict[str, Path]:
         {k: str(v.relative_to(out_dir)) for k, v in written.items()})
     manifest.save()
     return written
+
+
+def review_render(out_dir: Path) -> dict[str, Path]:
+    """Write (or refresh) the review outputs of a finished render folder."""
+    manifest_path = Path(out_dir) / "manifest.json"
+    data = json.loads(manifest_path.read_text())
+    manifest = Manifest(manifest_path, header={k: v for k, v in data.items() if k not in ("status", "artifacts", "events")},
+                        entries=data.get("artifacts", []), events=data.get("events", []), status=data.get("status", "complete"))
+    return _review(Path(out_dir), manifest)
 
 
 def _backend_events(pool: "BackendPool | object", manifest: Manifest) -> None:

@@ -161,22 +161,6 @@ def test_direct_command_rejects_bad_input(tmp_path: Path, args: list[str], messa
 
 # -- the paradigm --------------------------------------------------------------------------------
 
-def _agent_paradigm(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Route `agent[+P]` to compose(P) in the runner when the registry does not know it yet
-    (the registry line belongs to the lead); with the line in place this changes nothing."""
-    from multishot.paradigms import UnknownParadigm, get_paradigm, runner
-    from multishot.paradigms.agent import compose
-
-    try:
-        get_paradigm(name)
-    except UnknownParadigm:
-        def routed(n: str) -> Any:
-            if n == "agent" or n.startswith("agent+"):
-                return compose(get_paradigm(n.partition("+")[2] or "stitching"))
-            return get_paradigm(n)
-        monkeypatch.setattr(runner, "get_paradigm", routed)
-
-
 HAND_WRITTEN = """\
 multishot: 1
 title: Agent Test
@@ -229,13 +213,12 @@ def test_compose_hands_the_revised_plan_to_the_inner_paradigm(tmp_path: Path) ->
     assert [s.id for s in seen[1].shots] == ids
 
 
-def test_agent_then_stitching_renders_on_the_animatic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_agent_then_stitching_renders_on_the_animatic(tmp_path: Path) -> None:
     from multishot.paradigms.base import RenderOptions
     from multishot.paradigms.runner import render_file
 
     source = tmp_path / "film.yaml"
     source.write_text(HAND_WRITTEN)
-    _agent_paradigm("agent", monkeypatch)
     options = RenderOptions(paradigm="agent", profile="animatic", out_root=tmp_path / "renders")
     result = render_file(source, options)
     assert result.status == "complete" and result.film is not None and result.film.is_file()
@@ -247,10 +230,9 @@ def test_agent_then_stitching_renders_on_the_animatic(tmp_path: Path, monkeypatc
     assert again.misses == 0  # the agent revision and every clip come from the cache
 
 
-def test_direct_then_render_agent_keyframe_from_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_direct_then_render_agent_keyframe_from_the_command_line(tmp_path: Path) -> None:
     """The issue's "done when": `multishot direct "…"` then `multishot render film.yaml
     --paradigm agent+keyframe --profile animatic`, offline."""
-    _agent_paradigm("agent+keyframe", monkeypatch)
     out = tmp_path / "film.yaml"
     made = invoke("direct", "A courier races the dawn to deliver one last letter.", "-o", str(out),
                   "--shots", "5", "--duration", "5", "--resolution", "160x96", "--fps", "8")

@@ -226,14 +226,12 @@ def test_review_repairs_an_invalid_shot_list_answer(tmp_path: Path) -> None:
     assert result.findings == [] and result.usage["director"]["repairs"] == 1
 
 
-def test_agent_paradigm_over_http_renders_and_caches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_agent_paradigm_over_http_renders_and_caches(tmp_path: Path) -> None:
     from multishot.paradigms.base import RenderOptions
     from multishot.paradigms.runner import render_file
-    from test_agent import _agent_paradigm
 
     source = tmp_path / "film.yaml"
     source.write_text(REVIEW_FILM)
-    _agent_paradigm("agent", monkeypatch)
     responses = fixture("review")
     with ReplayServer(responses) as server:
         options = RenderOptions(paradigm="agent", profile="animatic", out_root=tmp_path / "renders",

@@ -184,3 +184,25 @@ def test_ci_smoke_every_paradigm_renders_the_example_with_tiny(tmp_path: Path) -
         assert run.returncode == 0, run.stderr[-2000:]
         summary = json.loads(run.stdout.strip().splitlines()[-1])
         assert summary["status"] == "complete" and Path(summary["film"]).is_file()
+
+
+def test_holistic_chunks_by_the_profiles_token_budget(tmp_path: Path, film_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A profile's `max_joint_tokens` splits a scene into chunks (with room kept for memory)."""
+    import yaml as _yaml
+
+    tiny = _yaml.safe_load((ROOT / "multishot/backends/diffusers/profiles/tiny.yaml").read_text())
+    tiny["name"] = "tiny-budget"
+    tiny["roles"]["joint_shots"] = {**tiny["roles"]["joint_shots"], "max_joint_tokens": 90}
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / "tiny-budget.yaml").write_text(_yaml.safe_dump(tiny))
+    monkeypatch.setenv("MULTISHOT_PROFILE_PATH", str(tmp_path / "profiles"))
+    result = render_file(film_file, RenderOptions(out_root=tmp_path / "r", paradigm="holistic",
+                                                  profile="tiny-budget", review=False))
+    assert result.status == "complete"
+    from multishot.paradigms.base import Job
+    from multishot.paradigms.holistic import groups
+
+    plan, _, _ = prepare(film_file, RenderOptions(profile="tiny-budget"))
+    backend = get_backend("tiny-budget")
+    sizes = [len(g) for g in groups(Job(plan, None, lambda p: backend, RenderOptions(profile="tiny-budget")))]  # type: ignore[arg-type]
+    assert sum(sizes) == 5 and len(sizes) > 2  # 2 scenes, and the budget splits at least one

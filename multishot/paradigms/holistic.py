@@ -24,14 +24,16 @@ from multishot.graph import stages
 from multishot.graph.engine import RenderStopped
 from multishot.paradigms.base import Job, Output, Paradigm
 from multishot.plan.film_plan import ShotSpec
+from multishot.backends.chunks import plan_chunks
 from multishot.post.ffmpeg import read_video
 
 MEMORY_SHOTS = 2  # how many of the previous group's last shots a group remembers
 
 
 def groups(job: Job) -> list[list[ShotSpec]]:
-    """Consecutive shots with one profile and one scene, chunked to at most max_joint_shots
-    (evenly: 14 shots → 7 + 7). Streaming: every shot alone."""
+    """Consecutive shots with one profile and one scene, chunked to at most max_joint_shots and
+    the profile's token budget, evenly (14 shots → 7 + 7, never 13 + 1: a lone shot would lose
+    the joint context). Streaming: every shot alone."""
     if job.options.stream:
         return [[spec] for spec in job.plan.shots]
     runs: list[list[ShotSpec]] = []
@@ -41,11 +43,15 @@ def groups(job: Job) -> list[list[ShotSpec]]:
         else:
             runs.append([spec])
     out: list[list[ShotSpec]] = []
-    limit = max(1, job.options.max_joint_shots)
     for run_ in runs:
-        n_chunks = -(-len(run_) // limit)
-        size = -(-len(run_) // n_chunks)
-        out.extend(run_[i:i + size] for i in range(0, len(run_), size))
+        budget, tokens, per_frame = None, [], 0
+        measure = getattr(job.backend(run_[0].profile), "joint_tokens", None)
+        if measure is not None:
+            budget, tokens, per_frame = measure([s.request() for s in run_])
+        reserve = MEMORY_SHOTS * per_frame  # memory: one summary latent frame per remembered shot
+        for chunk in plan_chunks(len(run_), max(1, job.options.max_joint_shots), budget,
+                                 tokens or 1, reserve_tokens=reserve):
+            out.append([run_[i] for i in chunk])
     return out
 
 

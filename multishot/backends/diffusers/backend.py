@@ -148,6 +148,23 @@ class DiffusersBackend:
         videos = self._run(cap, work, shot=",".join(r.layout.shot_id for r in reqs))
         return [list(self._finish(v, r, r.num_frames)) for v, r in zip(videos, reqs, strict=True)]
 
+    def joint_tokens(self, reqs: Sequence[ShotRequest]) -> tuple[int | None, list[int], int]:
+        """(the profile's token budget for one joint pass, video tokens of each shot, tokens of
+        one latent frame) for the holistic paradigm's chunking; (None, [], 0) without a budget."""
+        role = self._role(Capability.JOINT_SHOTS)
+        if role.max_joint_tokens is None or not reqs:
+            return None, [], 0
+        pipe = self.pipeline(Capability.JOINT_SHOTS).pipe
+        p_t, p_h, p_w = pipe.transformer.config.patch_size
+        out, per_frame = [], 0
+        for r in reqs:
+            gw, gh = self._size(role, r, pipe)
+            n = valid_frame_count(r.num_frames, temporal_factor(pipe), role.max_frames)
+            s = pipe.vae_scale_factor_spatial
+            per_frame = max(per_frame, (gh // (s * p_h)) * (gw // (s * p_w)))
+            out.append(((n - 1) // temporal_factor(pipe) + 1) * (gh // (s * p_h)) * (gw // (s * p_w)))
+        return role.max_joint_tokens, out, per_frame
+
     def summarize(self, reqs: Sequence[ShotRequest], frames: Sequence[Sequence[Frame]]) -> Any:
         """Memory for the next joint generation (holistic chunks, streaming): the summary frames
         of these already rendered shots, encoded at the joint role's generation size."""

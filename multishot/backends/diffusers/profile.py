@@ -162,6 +162,9 @@ class RoleSpec(Source):
     size_policy: Literal["request", "fit"] = "request"
     #: Cap on generated frames; longer requests are resampled up (only sensible for `tiny`).
     max_frames: int | None = Field(default=None, gt=0)
+    #: Joint generation: most video tokens in one joint pass (the rest is split into chunks
+    #: with memory); None = no token limit, only the paradigm's shot limit (13).
+    max_joint_tokens: int | None = Field(default=None, gt=0)
     #: Extra keyword arguments for the pipeline call (e.g. max_sequence_length).
     call: dict[str, int | float | str | bool] = Field(default_factory=dict)
     memory: tuple[MemoryStrategy, ...] = ("none",)

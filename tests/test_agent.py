@@ -119,6 +119,21 @@ def test_roles_converge_on_any_hand_written_shot_list(scenes: list[list[_Shot]],
     assert original <= {shot.id for _, shot in result.film.shots()}
 
 
+def test_budget_rescaling_keeps_a_shot_between_two_dissolves_renderable() -> None:
+    """Rescaling to the budget shortened 0.5 s shots with 0.25 s dissolves on both sides below
+    the sum of the two, a shot list the loader refuses (and the assembler cannot build), so the
+    whole revision round was dropped and the scene kept its missing establishing shot."""
+    def shot(size: str, duration: float, dissolve: bool = False) -> _Shot:
+        return _Shot(size=size, angle=None, cast=(), facing=None, action="", duration=duration, dissolve=dissolve)
+
+    film = _film([[shot("extreme-wide", 0.5), shot("extreme-wide", 0.5), shot("extreme-wide", 0.5),
+                   shot("extreme-wide", 0.5, True), shot("extreme-wide", 0.5, True), shot("extreme-wide", 4.0)],
+                  [shot("medium", 0.5), shot("extreme-wide", 0.5)]])
+    result = review(film, RulePlanner(), rounds=4, gates=GateOptions(budget=8.0))
+    assert [f for f in result.findings if f.severity == "error"] == []
+    assert parse_film(film_to_yaml(result.film), Path("x.yaml")) == result.film
+
+
 # -- the command ---------------------------------------------------------------------------------
 
 def invoke(*args: str) -> Any:

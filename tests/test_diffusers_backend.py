@@ -121,6 +121,16 @@ def test_first_last_to_video_depends_on_both_keyframes(backend: DiffusersBackend
     assert np.abs(base - new_first).max() > 0
 
 
+@pytest.mark.parametrize("frames", [1, 2])
+def test_conditioned_roles_make_one_and_two_frame_clips(backend: DiffusersBackend, frames: int) -> None:
+    """A one-frame shot (0.0625 s at 16 fps) infilled between its keyframes, or a one-frame
+    bridge, used to crash Wan's first-last layout (`negative dimension -1`)."""
+    req = request(seed=3, frames=frames)
+    infill = stack(backend.first_last_to_video(req, gradient(0), gradient(1)))
+    grown = stack(backend.image_to_video(req, gradient(0)))
+    assert infill.shape == grown.shape == (frames, 64, 96, 3)
+
+
 def test_image_to_video_depends_on_the_first_frame(backend: DiffusersBackend) -> None:
     req = request(seed=5, frames=9)
     a = stack(backend.image_to_video(req, gradient(0)))

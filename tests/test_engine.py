@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from conftest import ROOT, small_film, write_film
 from multishot.paradigms.base import RenderOptions
@@ -110,3 +111,44 @@ def test_dry_run_writes_nothing(tmp_path: Path, film_file: Path) -> None:
     assert result.status == "planned"
     assert not (tmp_path / "r").exists()
     assert {e["cache"] for e in result.planned} == {"planned"}
+
+
+@pytest.mark.parametrize("paradigm", ["stitching", "keyframe", "transition"])
+def test_only_shot_by_shot_builds_the_film_a_full_render_makes(tmp_path: Path, paradigm: str) -> None:
+    """`--only` in batches, in any order, ends in the same film. It used to fail with exit 1 at
+    the first seam, keyframe or character-bank image of a shot not named, or (transition) to
+    silently render nothing for a shot composed on a match-cut."""
+    data = small_film()
+    data["scenes"][0]["shots"][0]["transition"] = "match-cut"                        # wide → mara
+    data["scenes"][0]["shots"][1]["transition"] = {"type": "bridge", "duration": 0.5}  # mara → tomas
+    film = write_film(tmp_path / "film.yaml", data)
+    full = render_file(film, RenderOptions(out_root=tmp_path / "full", paradigm=paradigm, review=False))
+    assert full.status == "complete"
+
+    def part(*ids: str):  # type: ignore[no-untyped-def]
+        return render_file(film, RenderOptions(out_root=tmp_path / "parts", paradigm=paradigm, review=False,
+                                               only=frozenset(ids)))
+
+    first = part("mara")  # composed on `wide`, which is not rendered yet
+    made = {item for stage, item in misses(first.manifest) if stage == "video"}
+    assert made == (set() if paradigm == "transition" else {"mara"})
+    for ids in (("wide", "tomas"), ("both",), ("lens",), ("mara",)):
+        result = part(*ids)
+        assert result.status in ("partial", "complete")
+    assert result.status == "complete"
+    assert np.array_equal(read_video(result.film), read_video(full.film))
+
+
+def test_force_with_only_rerenders_the_named_shot_and_its_seams(tmp_path: Path, film_file: Path) -> None:
+    render_file(film_file, RenderOptions(out_root=tmp_path / "s"))
+    again = render_file(film_file, RenderOptions(out_root=tmp_path / "s", force=True, only=frozenset({"mara"})))
+    assert again.status == "complete"
+    assert misses(again.manifest) == {("video", "mara"), ("smooth", "wide>mara"), ("smooth", "mara>tomas"),
+                                      ("assemble", "film")}
+    # holistic: the named shot is in the second joint group; the first group is kept from the cache
+    opts = {"out_root": tmp_path / "h", "paradigm": "holistic", "review": False}
+    render_file(film_file, RenderOptions(**opts))
+    forced = render_file(film_file, RenderOptions(**opts, force=True, only=frozenset({"lens"})))
+    assert forced.status == "complete"
+    assert ("video", "lens") in misses(forced.manifest)
+    assert not {item for _, item in misses(forced.manifest)} & {"wide", "mara", "tomas"}

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import ROOT, small_film, write_film
 from multishot.backends.registry import get_backend
@@ -59,6 +61,28 @@ def test_seam_smoothing_lowers_discontinuity_on_the_same_shots(tmp_path: Path) -
     assert same_scene(smooth) < 0.9 * same_scene(raw)
 
 
+@pytest.mark.parametrize("blend", [3, 12])
+def test_blend_cuts_fit_inside_short_shots(tmp_path: Path, blend: int) -> None:
+    """`--blend-cuts N` with shots shorter than 2N frames (and a dissolve beside a blended cut)
+    used to stop the render (`generator raised StopIteration`)."""
+    data = small_film()
+    data["scenes"][0]["shots"] = [
+        {"id": "a", "duration": 1, "action": "the sea"},
+        {"id": "b", "duration": 0.125, "action": "a flash"},     # 1 frame
+        {"id": "c", "duration": 0.25, "action": "a gull"},       # 2 frames
+        {"id": "d", "duration": 1, "action": "the sea", "transition": {"type": "dissolve", "duration": 0.75}},
+        {"id": "e", "duration": 1, "action": "the lamp"},
+    ]
+    film = write_film(tmp_path / "f.yaml", data)
+    result = render_file(film, RenderOptions(out_root=tmp_path, blend_cuts=blend, review=False))
+    assert result.status == "complete"
+    frames = read_video(result.film)
+    plan, _, _ = prepare(film, RenderOptions())
+    assert frames.shape[0] == plan.total_frames
+    unblended = render_file(film, RenderOptions(out_root=tmp_path / "raw", review=False))
+    assert not np.array_equal(frames, read_video(unblended.film))  # the cuts that have room are blended
+
+
 def test_keyframes_frame_a_dolly_in_tighter_at_the_end(tmp_path: Path, film_file: Path) -> None:
     result = render_file(film_file, RenderOptions(out_root=tmp_path, paradigm="keyframe", review=False))
     data = json.loads(result.manifest.read_text())
@@ -91,6 +115,92 @@ def test_grammar_chooses_by_film_rules(tmp_path: Path) -> None:
     assert chosen["wide"].type == "cut"
 
 
+def one_shot_scenes(times: list[str], duration: float = 1) -> dict:
+    """Scenes of one short shot each whose `time` changes every scene: film grammar asks for a
+    1 s dissolve or fade on both sides of every middle shot."""
+    data = small_film()
+    data["scenes"] = [{"id": f"s{i}", "location": "cliffs", "time": t, "shots": [
+        {"id": f"shot{i}", "size": "wide", "duration": duration, "action": "the sea"}]} for i, t in enumerate(times)]
+    return data
+
+
+@pytest.mark.parametrize("paradigm", ["transition", "stitching"])
+def test_grammar_transitions_leave_every_shot_a_frame_of_its_own(tmp_path: Path, paradigm: str) -> None:
+    """A middle shot used to be overlapped by both of its time-jump dissolves at once, and the
+    render failed (`clip.mp4 is shorter than its transitions`) on a valid shot list."""
+    film = write_film(tmp_path / "f.yaml", one_shot_scenes(["dawn", "day", "dusk", "night"]))
+    plan, _, _ = prepare(film, RenderOptions(auto_transitions=True))
+    ins = [0] + [s.overlap_frames() for s in plan.shots[:-1]]
+    assert all(i + s.overlap_frames() < s.num_frames for i, s in zip(ins, plan.shots))
+    assert [s.transition.type for s in plan.shots] == ["dissolve", "dissolve", "fade", "cut"]
+    result = render_file(film, RenderOptions(out_root=tmp_path, paradigm=paradigm, auto_transitions=True,
+                                             review=False))
+    assert result.status == "complete"
+    assert read_video(result.film).shape[0] == plan.total_frames
+
+
+def test_grammar_drops_a_transition_with_no_room_to_a_cut(tmp_path: Path) -> None:
+    film = write_film(tmp_path / "f.yaml", one_shot_scenes(["dawn", "day", "dusk"], duration=0.25))  # 2 frames
+    plan, _, _ = prepare(film, RenderOptions(auto_transitions=True))
+    middle = plan.shots[1]
+    assert plan.shots[0].overlap_frames() == 1
+    assert middle.transition.type == "cut" and "no room" in middle.transition.reason
+
+
+def test_action_pacing_shortens_and_never_lengthens(tmp_path: Path) -> None:
+    data = small_film()
+    data["scenes"][0]["shots"] = [
+        {"id": f"run{i}", "size": "wide", "duration": d, "action": "Mara runs"} for i, d in enumerate([0.5, 0.5, 3, 3])]
+    film = write_film(tmp_path / "f.yaml", data)
+    plain, _, _ = prepare(film, RenderOptions())
+    paced, _, _ = prepare(film, RenderOptions(auto_transitions=True))
+    before = {s.id: s.num_frames for s in plain.shots}
+    after = {s.id: s.num_frames for s in paced.shots}
+    assert after["run0"] == before["run0"] == 4 and after["run1"] == before["run1"] == 4  # not stretched to 1 s
+    assert after["run3"] < before["run3"]  # the climax is shorter
+    assert all(after[k] <= before[k] for k in before)
+
+
+@settings(max_examples=300, deadline=None)
+@given(fps=st.sampled_from([8, 16, 24, 25, 30]),
+       shots=st.lists(st.tuples(st.integers(1, 40), st.sampled_from(["cut", "dissolve", "fade", "match-cut", "bridge"]),
+                                st.integers(1, 40), st.sampled_from(["dawn", "day", "night"]), st.booleans(),
+                                st.booleans()), min_size=1, max_size=7))
+def test_any_shot_list_that_loads_plans_a_film_that_assembles(fps: int, shots: list) -> None:  # type: ignore[type-arg]
+    """The promise behind `validate`: what loads renders. The transitions on both sides of a
+    shot fit in it, with and without film grammar (which adds transitions and shortens action
+    runs)."""
+    import yaml
+
+    from multishot.plan.film_plan import build_plan
+    from multishot.plan.grammar import apply_grammar
+    from multishot.post.timeline import place_shots
+    from multishot.shotlist import ShotListError
+    from multishot.shotlist.loader import parse_film
+
+    scenes: list[dict] = []
+    for i, (frames, kind, overlap, time, action, new_scene) in enumerate(shots):
+        if not scenes or new_scene:
+            scenes.append({"id": f"c{len(scenes)}", "location": "x", "time": time, "shots": []})
+        shot: dict = {"id": f"s{i}", "duration": frames / 8, "action": "Mara runs" if action else "the sea"}
+        if kind != "cut":
+            shot["transition"] = {"type": kind, "duration": overlap / 16}
+        scenes[-1]["shots"].append(shot)
+    text = yaml.safe_dump({"multishot": 1, "title": "p", "format": {"resolution": "64x32", "fps": fps},
+                           "locations": {"x": {"description": "a field"}}, "scenes": scenes})
+    try:
+        film = parse_film(text, Path("/nonexistent/p.yaml"))
+    except ShotListError:
+        return
+    plain = build_plan(film, Path("/nonexistent/p.yaml"))
+    for plan in (plain, apply_grammar(plain)):
+        ins = [0] + [spec.overlap_frames() for spec in plan.shots[:-1]]
+        for came_in, spec in zip(ins, plan.shots):
+            assert came_in + spec.overlap_frames() <= spec.num_frames, (spec.id, came_in, spec.overlap_frames())
+        assert plan.total_frames >= len(plan.shots)
+        place_shots(plan.summary())  # the editor's timeline (review, export) lays it out too
+
+
 def test_transition_paradigm_match_cut_and_bridge(tmp_path: Path) -> None:
     data = small_film()
     data["scenes"][0]["shots"][0]["transition"] = "match-cut"
@@ -111,6 +221,34 @@ def test_transition_paradigm_match_cut_and_bridge(tmp_path: Path) -> None:
     film_frames = read_video(out / "film.mp4")
     start = 16 + 16 - 4  # wide (16) + mara (16) − the bridge's 4-frame overlap
     assert np.abs(film_frames[start:start + 4].astype(int) - bridge.astype(int)).mean() < 4
+
+
+@pytest.mark.parametrize("paradigm, transition", [("stitching", "bridge"), ("keyframe", "match-cut")])
+def test_a_transition_the_profile_cannot_make_is_refused_before_any_work(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, paradigm: str, transition: str) -> None:
+    """A bridge needs first-last-to-video (and a keyframe match-cut image-to-video) of the
+    profile; without it the render used to generate every shot first and fail at the seam."""
+    from multishot.backends.base import CapabilityError
+    from multishot.paradigms.runner import BackendPool
+
+    tiny = (ROOT / "multishot" / "backends" / "diffusers" / "profiles" / "tiny.yaml").read_text()
+    drop = "  image_to_video:" if transition == "match-cut" else "  first_last_to_video:"
+    cut = tiny.index(drop)
+    rest = tiny[cut + len(drop):]
+    following = rest.find("\n  first_last_to_video:")
+    lacking = tiny[:cut] + (rest[following + 1:] if following >= 0 else "")
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    (profiles / "tiny-lacking.yaml").write_text(lacking.replace("name: tiny", "name: tiny-lacking"))
+    monkeypatch.setenv("MULTISHOT_PROFILE_PATH", str(profiles))
+    data = small_film()
+    data["scenes"][0]["shots"][0]["transition"] = {"type": transition, "duration": 0.5}
+    film = write_film(tmp_path / "f.yaml", data)
+    with pytest.raises(CapabilityError, match="first_last_to_video" if transition == "bridge" else "image_to_video"):
+        render_file(film, RenderOptions(out_root=tmp_path / "r", paradigm=paradigm, profile="tiny-lacking",
+                                        review=False), pool=BackendPool())
+    manifest = json.loads((tmp_path / "r" / "small-film" / "manifest.json").read_text())
+    assert manifest["artifacts"] == []
 
 
 class RecordingBackend:

@@ -132,3 +132,83 @@ def test_plan_timing_and_prompt_domains(tmp_path: Path) -> None:
     assert plan.total_frames == 32 + 24 - 8
     assert "a woman in a yellow raincoat" in a.prompt  # canonical description, verbatim
     assert "black cliffs, grey sea" in a.prompt and "wide shot" in a.prompt
+
+
+THREE = """\
+multishot: 1
+title: Three
+format: {resolution: 160x96, fps: FPS}
+locations:
+  x: {description: a field}
+scenes:
+  - id: s
+    location: x
+    shots:
+      - {id: a, duration: 1, transition: {type: dissolve, duration: IN}}
+      - {id: b, duration: MID, transition: {type: wipe-left, duration: OUT}}
+      - {id: c, duration: 1}
+"""
+
+
+def three(fps: int, into: float, mid: float, out: float) -> str:
+    return (THREE.replace("FPS", str(fps)).replace("IN", str(into)).replace("MID", str(mid))
+            .replace("OUT", str(out)))
+
+
+@pytest.mark.parametrize("fps, into, mid, out", [
+    (8, 0.9, 1, 0.9),       # each shorter than the shot, together 1.8 s of a 1 s shot
+    (8, 0.5, 1, 0.625),     # 1.125 s of a 1 s shot
+    (10, 0.56, 1.04, 0.46), # 1.02 s < 1.04 s, but 6 + 5 frames > the shot's 10
+])
+def test_a_shot_between_two_transitions_must_hold_both(tmp_path: Path, fps: int, into: float,
+                                                          mid: float, out: float) -> None:
+    """Each transition alone fits, so only the sum on the middle shot is wrong; it used to
+    validate and then fail the render with `clip.mp4 is shorter than its transitions`."""
+    msgs = problems(tmp_path, three(fps, into, mid, out))
+    assert len(msgs) == 1, msgs
+    assert ":11: scenes[0].shots[1].transition: shot `b`" in msgs[0]
+    assert "together they must fit in the shot" in msgs[0]
+
+
+def test_a_transition_may_not_take_a_whole_shot_once_counted_in_frames(tmp_path: Path) -> None:
+    """0.06 s < 0.0625 s, but at 16 fps both are one frame: the shot would be all transition,
+    which the editor's timeline (timeline.otio, `multishot export`) cannot lay out."""
+    msgs = problems(tmp_path, three(16, 0.06, 1, 0.25).replace("{id: a, duration: 1,", "{id: a, duration: 0.0625,"))
+    assert len(msgs) == 1 and "must be shorter than both shots it joins" in msgs[0], msgs
+    assert "at 16 fps it takes 1 frames of 1 and 16" in msgs[0]
+
+
+@pytest.mark.parametrize("out", [0.375, 0.5])  # the second: a shot seen only through its transitions
+def test_a_shot_between_two_transitions_that_fit_loads_and_plans(tmp_path: Path, out: float) -> None:
+    film = load_film(write(tmp_path, three(8, 0.5, 1, out)))
+    plan = build_plan(film, tmp_path / "film.yaml")
+    b = plan.shots[1]
+    assert plan.shots[0].overlap_frames() + b.overlap_frames() <= b.num_frames
+
+
+def test_titles_make_distinct_ascii_folder_names() -> None:
+    from multishot.plan.film_plan import slugify
+
+    assert slugify("The Lighthouse Keeper") == "the-lighthouse-keeper"
+    assert slugify("Ölfeld — Zoë") == "olfeld-zoe"  # accents folded, not dropped
+    night, sea = slugify("夜"), slugify("夜の海")
+    assert night.startswith("untitled-") and sea.startswith("untitled-") and night != sea
+    assert slugify("夜の海") == sea  # stable: a re-render finds its folder
+    for title in ("../../etc", "a/b", "!!!", "x" * 200, "夜/..", "  "):
+        slug = slugify(title)
+        assert slug and "/" not in slug and slug not in (".", "..") and len(slug) <= 89
+        assert slug.strip("-") == slug
+
+
+def test_a_reference_must_be_a_readable_image(tmp_path: Path) -> None:
+    """A broken reference used to validate and then fail the keyframe render at the bank."""
+    from PIL import Image
+
+    (tmp_path / "refs").mkdir()
+    (tmp_path / "refs" / "mara.png").write_text("not an image")
+    text = GOOD.replace("{description: a woman in a yellow raincoat}",
+                        "{description: a woman, reference: refs/mara.png}")
+    msgs = problems(tmp_path, text)
+    assert len(msgs) == 1 and "characters.mara.reference: file `refs/mara.png` is not an image" in msgs[0], msgs
+    Image.new("RGBA", (24, 32), (200, 180, 20, 255)).save(tmp_path / "refs" / "mara.png")
+    assert load_film(write(tmp_path, text)).characters["mara"].reference == "refs/mara.png"

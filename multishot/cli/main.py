@@ -6,6 +6,7 @@ paradigm or profile, missing model in offline mode).
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
 from pathlib import Path
@@ -71,8 +72,9 @@ def _print_problems(error: ShotListError) -> None:
 def _known_input_errors() -> tuple[type[BaseException], ...]:
     from multishot.backends.base import CapabilityError
     from multishot.paradigms import UnknownParadigm
+    from multishot.paradigms.base import OutputUnusable, UnknownShot
 
-    errors: list[type[BaseException]] = [UnknownParadigm, CapabilityError]
+    errors: list[type[BaseException]] = [UnknownParadigm, UnknownShot, OutputUnusable, CapabilityError]
     try:
         from multishot.backends.registry import ProfileError  # type: ignore[attr-defined]
 
@@ -127,10 +129,11 @@ def render(
     )
     invalid = _known_input_errors()
     worst = EXIT_OK
+    claimed: dict[Path, Path] = {}  # output folder -> the shot list of this batch writing it
     for file in files:
         try:
             with RichReporter(err, enabled=not as_json) as reporter:
-                result = render_file(file, options, reporter)
+                result = render_file(file, options, reporter, claimed=claimed)
         except ShotListError as error:
             _print_problems(error)
             worst = max(worst, EXIT_INVALID)
@@ -230,6 +233,7 @@ def plan(
         raise typer.Exit(EXIT_INVALID)
     except _known_input_errors() as error:
         raise _invalid(str(error))
+    film_plan = result.plan or film_plan  # as the paradigm will render it (grammar, agent roles)
     out.print(f"[bold]{film_plan.title}[/] — paradigm [cyan]{name}[/]: {par.summary}")
     out.print("stage graph: " + " → ".join(par.stages))
     out.print(f"{len(film_plan.shots)} shots, {film_plan.total_frames} frames at {film_plan.fps} fps = "
@@ -327,8 +331,21 @@ def _register_command_modules() -> None:
 _register_command_modules()
 
 
+#: OSErrors that mean a path the user gave cannot be used (invalid input, exit 2); any other
+#: (a full disk, an I/O error) is a failure (exit 1).
+_PATH_ERRORS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EISDIR, errno.ENOENT,
+                          errno.EEXIST, errno.ENAMETOOLONG})
+
+
 def run() -> None:
-    app()
+    """The `multishot` entry point: a file that cannot be read or written is said in one
+    sentence (which file, why), never as a Python traceback."""
+    try:
+        app()
+    except OSError as error:
+        where = f" {error.filename}" if error.filename else ""
+        err.print(f"[bold red]error:[/] cannot use{where}: {error.strerror or error}", markup=True, highlight=False)
+        raise SystemExit(EXIT_INVALID if error.errno in _PATH_ERRORS else EXIT_FAILED) from None
 
 
 if __name__ == "__main__":

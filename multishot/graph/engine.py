@@ -75,9 +75,21 @@ class Engine:
         return self.cache_dir / stage.name / f"{key}{stage.ext}"
 
     def allowed(self, item: str) -> bool:
-        """May this item be (re)computed now? --only limits work to the named shots (and the
-        seams and film that need nothing else)."""
-        return self.only is None or item in self.only or item.startswith("film")
+        """May this item be computed now? --only limits work to the named shots: a shot's own
+        items (`id`, `id:first`, …), and the seams (`a>b`) and film, which paradigms reach only
+        once every clip they join exists, so they need nothing --only excludes."""
+        if self.only is None or item.startswith("film") or ">" in item:
+            return True
+        return item.split(":", 1)[0] in self.only
+
+    def forced(self, item: str) -> bool:
+        """Does --force re-make this item? With --only, just what belongs to or touches the
+        named shots (a re-rendered shot's seams, and the film)."""
+        if not self.force or self.dry_run:
+            return False
+        if self.only is None or item.startswith("film"):
+            return True
+        return any(part.split(":", 1)[0] in self.only for part in item.split(">"))
 
     def run(self, stage: Stage, item: str, inputs: dict[str, Any],
             make: Callable[[Path], dict[str, Any] | None], *, seed: int | None = None,
@@ -86,8 +98,7 @@ class Engine:
         no complete artifact with that key exists. `make` may return info for the manifest."""
         key = artifact_key(stage.name, stage.version, inputs)
         path = self.path_for(stage, key)
-        hit = path.exists() and not (self.force and self.allowed(item) and not self.dry_run
-                                     and not self.manifest.made_this_run(path))
+        hit = path.exists() and not (self.forced(item) and not self.manifest.made_this_run(path))
         if hit:
             artifact = Artifact(stage.name, item, key, path, True)
         elif self.dry_run:

@@ -17,6 +17,8 @@ class NotARender(ValueError):
 def find_render(path: Path) -> tuple[Path, Path]:
     """(render folder, film file) from a film.mp4 or a render folder."""
     path = Path(path)
+    if not path.exists():
+        raise NotARender(f"{path} does not exist: pass a folder made by `multishot render` (renders/<title>/)")
     folder = path if path.is_dir() else path.parent
     film = path if path.is_file() else folder / "film.mp4"
     if not (folder / "manifest.json").is_file():

@@ -139,7 +139,7 @@ def cached_clip(engine: Engine, backend: Backend, spec: ShotSpec, origin: dict[s
     inputs = {"spec": spec.cache_fields(), "backend": backend.identity(), "mode": "joint", **origin}
     key = artifact_key(VIDEO.name, VIDEO.version, inputs)
     path = engine.path_for(VIDEO, key)
-    if path.exists() and not engine.force:
+    if path.exists() and not engine.forced(spec.id):
         return ShotClip(spec, engine.run(VIDEO, spec.id, inputs, lambda tmp: None, seed=spec.seed))
     return None
 
@@ -165,9 +165,10 @@ def _boxes(backend: Backend, req: ShotRequest) -> dict[str, Any] | None:
 
 def render_keyframe(engine: Engine, backend: Backend, spec: ShotSpec, which: str, *, zoom: float,
                     references: dict[str, Artifact] | None = None, prompt: str | None = None,
-                    anchor: Artifact | None = None) -> Artifact:
+                    anchor: Artifact | None = None, allow: bool = False) -> Artifact:
     """A still for the start or end of a shot, framed by `zoom` (a dolly-in ends tighter).
-    `anchor` (match-cut) is an image the keyframe is composed on."""
+    `anchor` (match-cut) is an image the keyframe is composed on. `allow`: made even where
+    --only excludes the shot, because a shot it names needs it (a match-cut's anchor)."""
     refs = references or {}
     seed = spec.seed + (0 if which == "first" else 1)
     inputs = {"spec": spec.cache_fields(), "backend": backend.identity(), "which": which,
@@ -198,7 +199,7 @@ def render_keyframe(engine: Engine, backend: Backend, spec: ShotSpec, which: str
             image = backend.text_to_image(req)
         save_png(image, tmp)
 
-    return engine.run(KEYFRAME, f"{spec.id}:{which}", inputs, make, seed=seed, shots=(spec.id,))
+    return engine.run(KEYFRAME, f"{spec.id}:{which}", inputs, make, seed=seed, shots=(spec.id,), allow=allow)
 
 
 def _replace_frames(req: ShotRequest, n: int) -> ShotRequest:
@@ -207,9 +208,11 @@ def _replace_frames(req: ShotRequest, n: int) -> ShotRequest:
     return replace(req, num_frames=n)
 
 
-def render_identity(engine: Engine, backend: Backend, plan: FilmPlan, character_id: str) -> Artifact:
+def render_identity(engine: Engine, backend: Backend, plan: FilmPlan, character_id: str, *,
+                    allow: bool = False) -> Artifact:
     """The character bank's identity image: the given reference, or one generated once from the
-    description with a fixed seed and reused by every keyframe that shows the character."""
+    description with a fixed seed and reused by every keyframe that shows the character.
+    `allow`: a shot --only names shows the character, so it may be made."""
     character = plan.film.characters[character_id]
     ref = None
     for spec in plan.shots:
@@ -243,7 +246,7 @@ def render_identity(engine: Engine, backend: Backend, plan: FilmPlan, character_
             fps=plan.fps, seed=1000 + (hash_id(character_id) % 10_000), layout=layout)
         save_png(backend.text_to_image(req), tmp)
 
-    return engine.run(IDENTITY, character_id, inputs, make)
+    return engine.run(IDENTITY, character_id, inputs, make, allow=allow)
 
 
 def hash_id(text: str) -> int:
@@ -302,6 +305,13 @@ def assemble_film(engine: Engine, plan: FilmPlan, clips: list[ShotClip], *,
     for i, clip in enumerate(clips[:-1]):
         t = clip.spec.transition
         soft = blend_cuts if (t.type == "cut" and clip.spec.scene_id == clips[i + 1].spec.scene_id) else 0
+        if soft:
+            # A short shot lends at most half of what its other seam's overlap leaves to a blend,
+            # so the blends and overlaps on both sides of it always fit inside it.
+            nxt = clips[i + 1].spec
+            taken_in = clips[i - 1].spec.overlap_frames() if i else 0
+            taken_out = nxt.overlap_frames() if i + 2 < len(clips) else 0
+            soft = min(soft, (clip.spec.num_frames - taken_in) // 2, (nxt.num_frames - taken_out) // 2)
         seams.append({"kind": t.type, "overlap": clip.spec.overlap_frames(), "blend": soft,
                       "smooth": smoothing[i].key if i in smoothing else None,
                       "bridge": bridges[i].key if i in bridges else None})
@@ -360,9 +370,10 @@ def per_shot(specs: Sequence[ShotSpec], render: Callable[[ShotSpec], ShotClip]) 
 STILL = Stage("still", 1, ".png", "a frame taken from a rendered clip, as an artifact of its own")
 
 
-def last_frame_artifact(engine: Engine, clip: ShotClip) -> Artifact:
-    """The clip's last frame as an artifact (what a match-cut composes on)."""
+def last_frame_artifact(engine: Engine, clip: ShotClip, *, allow: bool = False) -> Artifact:
+    """The clip's last frame as an artifact (what a match-cut composes on); `allow` when the
+    incoming shot that needs it is one --only names."""
     import shutil
 
     return engine.run(STILL, f"{clip.spec.id}:last", {"clip": clip.artifact.key},
-                      lambda tmp: shutil.copyfile(clip.last_png, tmp), shots=(clip.spec.id,))
+                      lambda tmp: shutil.copyfile(clip.last_png, tmp), shots=(clip.spec.id,), allow=allow)

@@ -21,7 +21,7 @@ from typing import Any
 
 from multishot.graph.engine import Stage
 from multishot.paradigms import stitching
-from multishot.paradigms.base import Job, Output, Paradigm
+from multishot.paradigms.base import Job, Output, Paradigm, check_only
 from multishot.plan.agent import AgentResult, RulePlanner, film_to_yaml, make_planner, review
 from multishot.plan.film_plan import FilmPlan, build_plan
 
@@ -79,6 +79,7 @@ def compose(inner: Paradigm) -> Paradigm:
 
     def run(job: Job) -> Output:
         plan, result = revise_plan(job)
+        check_only(job.options.only, plan)
         output = inner.run(replace(job, plan=plan))
         if output.plan is None:
             output.plan = plan

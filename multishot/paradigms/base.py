@@ -36,6 +36,33 @@ class RenderOptions:
     review: bool = True           # write metrics.json, timeline.otio, report.html, contact_sheet.png
 
 
+class UnknownShot(ValueError):
+    """`--only` names a shot the film does not have (invalid input: exit code 2)."""
+
+
+class OutputUnusable(ValueError):
+    """The output folder cannot be written, or a batch would write two films into one folder
+    (invalid input: exit code 2, said before any work)."""
+
+
+def check_only(only: frozenset[str] | None, plan: FilmPlan) -> None:
+    """Refuse `--only` ids the plan does not have, before any work: a typo would otherwise
+    render nothing and still exit 0."""
+    if not only:
+        return
+    ids = [spec.id for spec in plan.shots]
+    unknown = sorted(only - set(ids))
+    if unknown:
+        import difflib
+
+        hints = []
+        for shot_id in unknown:
+            guess = difflib.get_close_matches(shot_id, ids, n=1, cutoff=0.6)
+            hints.append(f"`{shot_id}`" + (f" (did you mean `{guess[0]}`?)" if guess else ""))
+        raise UnknownShot(f"--only names no shot of “{plan.title}”: {', '.join(hints)}; "
+                          f"its shots are: {', '.join(ids)}")
+
+
 @dataclass
 class Job:
     """Everything a paradigm run gets."""

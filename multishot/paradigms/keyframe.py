@@ -33,35 +33,58 @@ def keyframe_zooms(spec: ShotSpec) -> tuple[float, float]:
 
 def run(job: Job) -> Output:
     plan, engine = job.plan, job.engine
-    for spec in plan.shots:
-        require(job.backend(spec.profile),
-                [Capability.TEXT_TO_IMAGE, Capability.FIRST_LAST_TO_VIDEO], f"keyframe (shot `{spec.id}`)")
+    for i, spec in enumerate(plan.shots):
+        needs = [Capability.TEXT_TO_IMAGE, Capability.FIRST_LAST_TO_VIDEO]
+        if i and plan.shots[i - 1].transition.type == "match-cut":  # composed by image-to-video
+            needs.append(Capability.IMAGE_TO_VIDEO)
+        require(job.backend(spec.profile), needs, f"keyframe (shot `{spec.id}`)")
 
-    # 1. The character bank: one identity image per character that appears.
-    cast = sorted({c.id for spec in plan.shots for c in spec.characters})
-    bank: dict[str, Artifact] = {cid: stages.render_identity(engine, job.backend(), plan, cid) for cid in cast}
+    # 1. The character bank: one identity image per character that appears, made on first need.
+    bank: dict[str, Artifact] = {}
 
-    # 2. Keyframes: the first and last still of every shot, each given its characters' bank images.
+    def identity(cid: str, allow: bool) -> Artifact:
+        if cid not in bank:
+            bank[cid] = stages.render_identity(engine, job.backend(), plan, cid, allow=allow)
+        return bank[cid]
+
+    # 2. Keyframes: the first and last still of every shot, each given its characters' bank
+    # images. With --only, a named shot's stills (and what they are composed on: its characters'
+    # identities, a match-cut's previous last keyframe) are made; other shots use the cache or wait.
+    stills: dict[tuple[str, str], Artifact] = {}
+
+    def keyframe(spec: ShotSpec, which: str, allow: bool) -> Artifact:
+        if (spec.id, which) in stills:
+            return stills[(spec.id, which)]
+        refs = {c.id: identity(c.id, allow) for c in spec.characters}
+        zoom_first, zoom_last = keyframe_zooms(spec)
+        anchor = None
+        if which == "first" and spec.index and plan.shots[spec.index - 1].transition.type == "match-cut":
+            anchor = keyframe(plan.shots[spec.index - 1], "last", allow)
+        stills[(spec.id, which)] = stages.render_keyframe(
+            engine, job.backend(spec.profile), spec, which, zoom=zoom_first if which == "first" else zoom_last,
+            references=refs, anchor=anchor, allow=allow)
+        return stills[(spec.id, which)]
+
     task = job.reporter.task("keyframes", 2 * len(plan.shots))
     keys: dict[str, tuple[Artifact, Artifact]] = {}
-    previous: ShotSpec | None = None
     for spec in plan.shots:
-        backend = job.backend(spec.profile)
-        refs = {c.id: bank[c.id] for c in spec.characters}
-        zoom_first, zoom_last = keyframe_zooms(spec)
-        anchor = keys[previous.id][1] if previous and previous.transition.type == "match-cut" else None
-        first = stages.render_keyframe(engine, backend, spec, "first", zoom=zoom_first, references=refs, anchor=anchor)
-        last = stages.render_keyframe(engine, backend, spec, "last", zoom=zoom_last, references=refs)
-        keys[spec.id] = (first, last)
+        allow = engine.allowed(spec.id)
+        try:
+            keys[spec.id] = (keyframe(spec, "first", allow), keyframe(spec, "last", allow))
+        except stages.RenderStopped:
+            pass  # excluded by --only and not cached: the infill below skips the shot
         task.advance(2)
-        previous = spec
     task.done()
 
     # 3. Infill: every shot's motion generated between its two keyframes.
+    def infill(spec: ShotSpec) -> stages.ShotClip:
+        if spec.id not in keys:
+            raise stages.RenderStopped(f"the keyframes of `{spec.id}` are not rendered yet")
+        return stages.render_video(engine, job.backend(spec.profile), spec, mode="first_last",
+                                   first=keys[spec.id][0], last=keys[spec.id][1], on_frame=task.advance)
+
     task = job.reporter.task("infill", sum(s.num_frames for s in plan.shots))
-    clips, skipped = stages.per_shot(plan.shots, lambda spec: stages.render_video(
-        engine, job.backend(spec.profile), spec, mode="first_last",
-        first=keys[spec.id][0], last=keys[spec.id][1], on_frame=task.advance))
+    clips, skipped = stages.per_shot(plan.shots, infill)
     task.done()
     if skipped:
         return Output(clips, None, {"skipped": skipped})

@@ -7,6 +7,7 @@ and the promise that a failure leaves everything already rendered in the cache.
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from multishot.graph.engine import Engine
 from multishot.graph.manifest import Manifest
 from multishot.graph.progress import Reporter, SilentReporter
 from multishot.paradigms import get_paradigm
-from multishot.paradigms.base import Job, Output, Paradigm, RenderOptions
+from multishot.paradigms.base import Job, Output, OutputUnusable, Paradigm, RenderOptions, check_only
 from multishot.plan.film_plan import FilmPlan, build_plan
 from multishot.shotlist.loader import load_film
 
@@ -40,6 +41,9 @@ class RenderResult:
     status: str
     outputs: dict[str, Path] = field(default_factory=dict)
     planned: list[dict[str, Any]] = field(default_factory=list)
+    #: The plan as the paradigm rendered (or, in a dry run, would render) it: after the agent
+    #: roles' revision and film-grammar transitions, which `multishot plan` shows.
+    plan: FilmPlan | None = None
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -124,21 +128,48 @@ def prepare(path: Path, options: RenderOptions) -> tuple[FilmPlan, Paradigm, str
         from multishot.plan.grammar import apply_grammar
 
         plan = apply_grammar(plan)
+    if paradigm.chainable:  # the agent roles may add shots: they check --only on their revision
+        check_only(options.only, plan)
     return plan, paradigm, name
 
 
+def claim_output(out_dir: Path, source: Path, claimed: dict[Path, Path] | None = None) -> None:
+    """Make sure the film's folder can be written, and (in a batch: `claimed` maps folders to
+    the shot lists rendering into them) that no other shot list of the batch writes there:
+    two titles that sanitise alike would otherwise overwrite each other's film."""
+    if claimed is not None:
+        other = claimed.setdefault(out_dir.resolve(), source.resolve())
+        if other != source.resolve():
+            raise OutputUnusable(f"{source} and {other} both render into {out_dir} (their titles make the same "
+                                 "folder name): give one another title, or render it with another --out")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / f".write-test.{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise OutputUnusable(f"cannot write the render into {out_dir}: {error.strerror or error}; "
+                             "choose another folder with --out") from None
+
+
 def render_file(path: Path, options: RenderOptions, reporter: Reporter | None = None,
-                pool: BackendPool | None = None) -> RenderResult:
+                pool: BackendPool | None = None, *, claimed: dict[Path, Path] | None = None) -> RenderResult:
+    """Render one shot list. Invalid input (the shot list, paradigm, profiles, --only, the
+    output folder) is refused before any folder is made or work is done."""
     reporter = reporter or SilentReporter()
     plan, paradigm, name = prepare(Path(path), options)
     out_dir = Path(options.out_root) / plan.slug
+    pool = pool or _POOL
+    for profile in sorted({plan.default_profile, *(spec.profile for spec in plan.shots)}):
+        pool(profile)  # an unknown profile raises here; creating a backend loads no weights
+    if not options.dry_run:
+        claim_output(out_dir, Path(path), claimed)
     manifest = Manifest(out_dir / "manifest.json", write=not options.dry_run)
     manifest.header = {
         "multishot": __version__, "source": str(Path(path).resolve()), "paradigm": name,
         **plan.summary(), "started": time.time(),
     }
     engine = Engine(out_dir, manifest, force=options.force, only=options.only, dry_run=options.dry_run)
-    pool = pool or _POOL
     job = Job(plan, engine, pool, options, reporter)
     started = time.perf_counter()
     status = "failed"
@@ -167,5 +198,5 @@ def render_file(path: Path, options: RenderOptions, reporter: Reporter | None = 
         film=outputs.get("film"), manifest=manifest.path, shots=len(final.shots),
         duration=final.duration, hits=manifest.hits(), misses=manifest.misses(),
         seconds=time.perf_counter() - started, status=status, outputs=outputs,
-        planned=manifest.entries,
+        planned=manifest.entries, plan=final,
     )

@@ -19,7 +19,10 @@ from multishot.paradigms.base import Job, Output, Paradigm
 def run(job: Job) -> Output:
     plan, engine = job.plan, job.engine
     for spec in plan.shots:
-        require(job.backend(spec.profile), [Capability.TEXT_TO_VIDEO], f"stitching (shot `{spec.id}`)")
+        needs = [Capability.TEXT_TO_VIDEO]
+        if spec.transition.type == "bridge":  # generated from this shot's profile, after every shot
+            needs.append(Capability.FIRST_LAST_TO_VIDEO)
+        require(job.backend(spec.profile), needs, f"stitching (shot `{spec.id}`)")
 
     total = sum(s.num_frames for s in plan.shots)
     task = job.reporter.task("shots", total)

@@ -34,13 +34,15 @@ def run(job: Job) -> Output:
     task = job.reporter.task("shots", sum(s.num_frames for s in plan.shots))
     clips: list[stages.ShotClip] = []
     skipped: list[str] = []
-    for spec in plan.shots:
+    for i, spec in enumerate(plan.shots):
         backend = job.backend(spec.profile)
         try:
-            previous = clips[-1] if clips and clips[-1].spec.index == spec.index - 1 else None
-            if previous is not None and previous.spec.transition.type == "match-cut":
+            if i and plan.shots[i - 1].transition.type == "match-cut":
+                previous = clips[-1] if clips and clips[-1].spec.index == spec.index - 1 else None
+                if previous is None:  # --only skipped the shot this one is composed on
+                    raise stages.RenderStopped(f"`{spec.id}` is composed on `{plan.shots[i - 1].id}`, not rendered yet")
                 # The incoming shot's first keyframe is composed on the outgoing shot's last frame.
-                anchor = stages.last_frame_artifact(engine, previous)
+                anchor = stages.last_frame_artifact(engine, previous, allow=engine.allowed(spec.id))
                 first = stages.render_keyframe(engine, backend, spec, "first", zoom=1.0, anchor=anchor)
                 clips.append(stages.render_video(engine, backend, spec, mode="image", first=first,
                                                  on_frame=task.advance))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -25,9 +26,17 @@ def stable_seed(film_seed: int, shot_id: str) -> int:
 
 
 def slugify(title: str) -> str:
-    """A folder name from a title: lowercase ASCII, dashes, never empty, never a path."""
-    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
-    return slug[:80] or "untitled"
+    """A folder name from a title: lowercase ASCII, dashes, never empty, never a path.
+
+    Accents are folded (`Ölfeld` → `olfeld`, not `lfeld`); a title with nothing ASCII left
+    (`夜の海`) gets `untitled-` and a hash of the title, so two such films never share a folder."""
+    folded = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")[:80].strip("-")
+    if slug:
+        return slug
+    if not title.strip():
+        return "untitled"
+    return "untitled-" + hashlib.sha256(title.strip().encode("utf-8")).hexdigest()[:8]
 
 
 @dataclass(frozen=True)

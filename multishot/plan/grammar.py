@@ -77,7 +77,8 @@ def _pacing(plan: FilmPlan) -> dict[str, float]:
         if len(run) >= 3:
             for k, spec in enumerate(run):
                 factor = 1.0 - 0.4 * k / (len(run) - 1)
-                new = max(1.0, round(spec.shot.duration * factor * spec.fps) / spec.fps)
+                # never under 1 s, and never longer than the shot already is
+                new = min(spec.shot.duration, max(1.0, round(spec.shot.duration * factor * spec.fps) / spec.fps))
                 if abs(new - spec.shot.duration) > 1e-9:
                     paced[spec.id] = new
         run.clear()
@@ -128,11 +129,29 @@ def apply_grammar(plan: FilmPlan) -> FilmPlan:
     for spec, choice in zip(plan.shots, choices):
         frames = spec.num_frames if choice.duration is None else max(1, round(choice.duration * spec.fps))
         shots.append(replace(spec, num_frames=frames))
-    result = []
-    for i, (spec, choice) in enumerate(zip(shots, choices)):
-        t = plan_transitions(plan)[spec.id]
+    transitions = [plan_transitions(plan)[spec.id] for spec in shots]
+
+    def wanted(i: int) -> int:  # frames the transition out of shot i asks for
+        t = transitions[i]
+        return round(t.duration * shots[i].fps) if i + 1 < len(shots) and not t.is_hard else 0
+
+    result: list[ShotSpec] = []
+    for i, spec in enumerate(shots):
+        t = transitions[i]
         if t.duration and i + 1 < len(shots):
-            limit = (min(spec.num_frames, shots[i + 1].num_frames) - 1) / spec.fps
-            t = replace(t, duration=min(t.duration, max(limit, 0.0)))
+            # The transitions on both sides of a shot must fit in it (pacing may have shortened
+            # it): the transition out of a shot takes only what the one into it left, and leaves
+            # the next shot up to half of itself for the transition out of that one. Transitions
+            # film grammar adds also leave each shot a frame of its own; the shot list's own ones
+            # are kept as the loader accepted them.
+            keep = 0 if spec.shot.transition is not None else 1
+            taken = result[-1].overlap_frames() if result else 0
+            nxt = shots[i + 1].num_frames - keep
+            frames = max(0, min(spec.num_frames - 1, shots[i + 1].num_frames - 1,
+                                spec.num_frames - taken - keep, nxt - min(wanted(i + 1), nxt // 2)))
+            if frames == 0:
+                t = TransitionPlan("cut", 0.0, f"{t.reason}; no room for a {t.type}: cut")
+            else:
+                t = replace(t, duration=min(t.duration, frames / spec.fps))
         result.append(replace(spec, transition=t))
     return replace(plan, shots=tuple(result))

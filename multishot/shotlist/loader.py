@@ -254,7 +254,10 @@ def check_references(data: dict[str, Any], lines: dict[Loc, int], path: Path) ->
             add(("scenes", si, "location"), f"unknown location `{loc_id}`" + near(loc_id, locs))
         for hi, shot in enumerate(as_list(scene.get("shots"))):
             flat.append((("scenes", si, "shots", hi), as_dict(shot)))
+    fps = as_dict(data.get("format")).get("fps", 16)
+    fps = fps if isinstance(fps, int) and not isinstance(fps, bool) and fps > 0 else 16
     shot_ids: set[str] = set()
+    incoming = 0.0  # seconds of this shot already taken by the transition into it
     for n, (base, shot) in enumerate(flat):
         shot_id = shot.get("id")
         if isinstance(shot_id, str) and shot_id in shot_ids:
@@ -268,6 +271,7 @@ def check_references(data: dict[str, Any], lines: dict[Loc, int], path: Path) ->
                 add(base + ("dialogue", speaker), f"unknown character `{speaker}`" + near(str(speaker), chars))
         transition = shot.get("transition")
         t_type = transition if isinstance(transition, str) else as_dict(transition).get("type")
+        came_in, incoming = incoming, 0.0
         if t_type is None or t_type in HARD_CUTS or t_type not in TRANSITIONS:
             continue
         overlap = as_dict(transition).get("duration", DEFAULT_TRANSITION_SECONDS)
@@ -275,15 +279,32 @@ def check_references(data: dict[str, Any], lines: dict[Loc, int], path: Path) ->
             add(base + ("transition",), f"`{t_type}` leads into the next shot, but this is the last shot")
             continue
         durations = [s.get("duration") for s in (shot, flat[n + 1][1])]
-        if all(isinstance(d, (int, float)) for d in durations + [overlap]) and overlap >= min(durations):
+        if not all(isinstance(d, (int, float)) and not isinstance(d, bool) for d in durations + [overlap]):
+            continue
+        frames, next_frames = (max(1, round(d * fps)) for d in durations)
+        out_frames = round(overlap * fps)
+        if overlap >= min(durations) or out_frames >= min(frames, next_frames):
+            at_fps = (f"; at {fps} fps it takes {out_frames} frames of {frames} and {next_frames}"
+                      if overlap < min(durations) else "")
             add(base + ("transition",),
                 f"a {overlap:g}s {t_type} must be shorter than both shots it joins "
-                f"({durations[0]:g}s and {durations[1]:g}s)")
+                f"({durations[0]:g}s and {durations[1]:g}s){at_fps}")
+            continue
+        incoming = overlap
+        # A shot between two overlapping transitions gives frames to both: together they may
+        # cover it (a shot seen only through its transitions), never more than it, counted in
+        # frames as the film is assembled.
+        in_frames = round(came_in * fps)
+        if came_in and (came_in + overlap > durations[0] or in_frames + out_frames > frames):
+            add(base + ("transition",),
+                f"shot `{shot_id}` ({durations[0]:g}s, {frames} frames at {fps} fps) is overlapped by "
+                f"{came_in:g}s ({in_frames} frames) of the transition into it and {overlap:g}s "
+                f"({out_frames} frames) of this {t_type}; together they must fit in the shot")
     root = path.resolve().parent
     for cid, character in characters.items():
         reference = as_dict(character).get("reference")
         if isinstance(reference, str):
-            problem = check_path(reference, root)
+            problem = check_path(reference, root) or check_image(reference, root)
             if problem:
                 add(("characters", cid, "reference"), problem)
     return problems
@@ -305,4 +326,17 @@ def check_path(value: str, root: Path) -> str | None:
             return f"path `{value}` leaves the shot list's folder; use a path inside it or an absolute path"
     if not target.is_file():
         return f"file `{value}` not found (looked at {target})"
+    return None
+
+
+def check_image(value: str, root: Path) -> str | None:
+    """A reference must be an image Pillow can read (PNG, JPEG, WebP, …): a broken one would
+    otherwise pass validation and fail the render at the character bank."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(resolve_path(value, root)) as img:
+            img.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+        return f"file `{value}` is not an image that can be read ({type(err).__name__}: {err})"
     return None

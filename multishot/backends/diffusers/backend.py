@@ -210,7 +210,10 @@ class DiffusersBackend:
 
         def work(pipe: Any) -> np.ndarray:
             gw, gh = self._size(role, req, pipe)
-            n_gen = valid_frame_count(count, temporal_factor(pipe), role.max_frames)
+            # First-last models need both ends in the clip (Wan's FLF2V lays out first, n - 2
+            # free frames, last): a one-frame request is generated longer and resampled.
+            wanted = max(count, 2) if last is not None else count
+            n_gen = valid_frame_count(wanted, temporal_factor(pipe), role.max_frames)
             accepted = set(inspect.signature(pipe.__call__).parameters)
             kwargs: dict[str, Any] = dict(
                 prompt=req.prompt, negative_prompt=req.negative, height=gh, width=gw,

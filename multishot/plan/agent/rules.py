@@ -15,6 +15,8 @@ Fixes never touch character or location descriptions, so prompts stay verbatim.
 
 from __future__ import annotations
 
+import math
+
 from typing import Any, Sequence
 
 from multishot.plan.agent.base import Transcript, Usage, display_name, validate_film
@@ -183,15 +185,40 @@ def fix_budget(data: Data, finding: Finding, film: Film, budget: float | None) -
     factor = target / total
     for sh in flat:
         sh["duration"] = max(MIN_SECONDS, round(sh["duration"] * factor, 2))
+    fps = film.format.fps
     for a, b in zip(flat, flat[1:]):
         t = a.get("transition")
         if isinstance(t, dict) and t.get("type") not in ("cut", "match-cut"):
             limit = min(a["duration"], b["duration"])
-            if t.get("duration", 0.5) >= limit:
+            overlap = t.get("duration", 0.5)
+            if overlap >= limit or round(overlap * fps) >= max(1, round(limit * fps)):
                 if limit > 0.2:
                     t["duration"] = round(limit / 2, 2)
                 else:
                     a["transition"] = None
+    # A shot between two soft transitions must hold both (in seconds and in frames, as the
+    # loader checks): where the rescaled shot no longer does, each gets at most half of it, or
+    # a one-frame shot cuts out.
+    for before, shot in zip(flat, flat[1:-1]):
+        t_in, t_out = _soft(before.get("transition")), _soft(shot.get("transition"))
+        if t_in is None or t_out is None:
+            continue
+        d_in, d_out = t_in.get("duration", 0.5), t_out.get("duration", 0.5)
+        frames = max(1, round(shot["duration"] * fps))
+        if d_in + d_out <= shot["duration"] and round(d_in * fps) + round(d_out * fps) <= frames:
+            continue
+        half = math.floor(min(frames // 2 / fps, shot["duration"] / 2) * 100) / 100
+        if round(half * fps) < 1:
+            shot["transition"] = None
+            continue
+        t_in["duration"], t_out["duration"] = min(d_in, half), min(d_out, half)
+
+
+def _soft(transition: object) -> dict | None:
+    """The transition when it overlaps the shots it joins (not a cut or a match-cut)."""
+    if isinstance(transition, dict) and transition.get("type", "cut") not in ("cut", "match-cut"):
+        return transition
+    return None
 
 
 FIXERS = {"establishing": fix_establishing, "character-presence": fix_presence,

@@ -344,3 +344,17 @@ def test_holistic_chunks_by_the_profiles_token_budget(tmp_path: Path, film_file:
     backend = get_backend("tiny-budget")
     sizes = [len(g) for g in groups(Job(plan, None, lambda p: backend, RenderOptions(profile="tiny-budget")))]  # type: ignore[arg-type]
     assert sum(sizes) == 5 and len(sizes) > 2  # 2 scenes, and the budget splits at least one
+
+
+def test_holistic_generates_bridges_between_joint_clips(tmp_path: Path) -> None:
+    data = small_film()
+    data["scenes"][0]["shots"][1]["transition"] = {"type": "bridge", "duration": 0.5}
+    film = write_film(tmp_path / "f.yaml", data)
+    result = render_file(film, RenderOptions(out_root=tmp_path, paradigm="holistic", profile="tiny", review=False))
+    entries = json.loads(result.manifest.read_text())["artifacts"]
+    bridges = [e for e in entries if e["stage"] == "bridge"]
+    assert result.status == "complete" and [b["item"] for b in bridges] == ["mara>tomas"]
+    bridge = read_video(result.out_dir / bridges[0]["path"]).astype(int)
+    frames = read_video(result.out_dir / "film.mp4").astype(int)
+    start = 16 + 16 - 4
+    assert np.abs(frames[start:start + 4] - bridge).mean() < 4

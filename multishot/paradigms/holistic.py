@@ -66,7 +66,10 @@ def _summarize(backend: Backend, group: list[ShotSpec], clips: list[stages.ShotC
 def run(job: Job) -> Output:
     plan, engine = job.plan, job.engine
     for spec in plan.shots:
-        require(job.backend(spec.profile), [Capability.JOINT_SHOTS], f"holistic (shot `{spec.id}`)")
+        needs = [Capability.JOINT_SHOTS]
+        if spec.transition.type == "bridge":
+            needs.append(Capability.FIRST_LAST_TO_VIDEO)
+        require(job.backend(spec.profile), needs, f"holistic (shot `{spec.id}`)")
 
     task = job.reporter.task("joint", len(plan.shots))
     clips: list[stages.ShotClip] = []
@@ -97,8 +100,12 @@ def run(job: Job) -> Output:
     if skipped or len(clips) < len(plan.shots):
         return Output(clips, None, {"skipped": skipped or [s.id for s in plan.shots[len(clips):]]})
 
+    # Bridges are generated between the joint clips; a match-cut stays a hard cut here (the joint
+    # model already sees both shots; the transition paradigm composes match cuts explicitly).
+    bridges = {i: stages.render_bridge(engine, job.backend(a.spec.profile), a, b)
+               for i, (a, b) in enumerate(zip(clips, clips[1:])) if a.spec.transition.type == "bridge"}
     task = job.reporter.task("assemble", plan.total_frames)
-    film = stages.assemble_film(engine, plan, clips, on_frame=lambda n: task.advance())
+    film = stages.assemble_film(engine, plan, clips, bridges=bridges, on_frame=lambda n: task.advance())
     task.done()
     return Output(clips, film)
 

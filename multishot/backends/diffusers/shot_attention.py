@@ -40,7 +40,7 @@ from typing import Any, Callable, Iterable, Iterator, Literal, Sequence
 import torch
 import torch.nn.functional as F
 
-SummaryMode = Literal["first", "first+last", "none", "all"]
+SummaryMode = Literal["first", "first+last", "none", "all", "video_first"]
 SelfMode = Literal["sparse", "full", "isolated"]
 CrossMode = Literal["window", "dense"]
 RopeMode = Literal["global", "per_shot"]
@@ -85,10 +85,21 @@ class JointLayout:
     frames: tuple[int, ...]
     #: Post-patchify (height, width) of one latent frame; tokens per frame = h * w.
     grid: tuple[int, int]
-    #: Which frames of a shot the other shots see: "first" latent frame (HoloCine's default
-    #: summary, the establishing frame), "first+last" (adds where the shot ends, useful for
-    #: continuity into the next shot), "none" (shots isolated) or "all" (dense joint attention).
+    #: Which frames of a shot the other shots see: "first" latent frame (HoloCine's summary,
+    #: the establishing frame), "first+last" (adds where the shot ends, useful for continuity
+    #: into the next shot), "none" (shots isolated), "all" (dense joint attention) or
+    #: "video_first": every query sees latent frame 0 of the whole video (the first shot's
+    #: first frame) and nothing else of other shots -- CineTrans's "Visible-First-Frame" mask
+    #: (arXiv 2508.11484), a boolean OR, so shot 0 does not see its own first frame twice.
     summary: SummaryMode = "first"
+    #: With summary "first": whether a shot's own first frame is ALSO in the pool it reads (so
+    #: its keys appear twice, +ln 2 on their logits). HoloCine's varlen packing does exactly
+    #: this (pool = first frame of every shot, own included); False is multishot's variant.
+    pool_includes_own: bool = False
+    #: Cross-attention in blocks outside `blocks`: "window" (every block windowed, HoloCine and
+    #: multishot's default) or "dense" (the whole text context, as CineTrans does outside its
+    #: mask band).
+    cross_outside: Literal["window", "dense"] = "window"
     #: Keep every s-th summary token along h and w (s*s fewer summary tokens). 1 keeps all; 2
     #: cuts the pool 4x, which brings 13-shot cost close to 13 independent shots.
     summary_stride: int = 1
@@ -123,12 +134,14 @@ class JointLayout:
             raise ValueError(f"n_memory={self.n_memory} must leave at least one shot in {self.frames}")
         if self.summary_stride < 1:
             raise ValueError("summary_stride must be >= 1")
-        if self.summary not in ("first", "first+last", "none", "all"):
+        if self.summary not in ("first", "first+last", "none", "all", "video_first"):
             raise ValueError(f"unknown summary mode {self.summary!r}")
         if self.rope not in ("global", "per_shot"):
             raise ValueError(f"unknown rope mode {self.rope!r}")
         if self.text_spans is not None and len(self.text_spans) != len(self.frames):
             raise ValueError("text_spans needs one entry per item (memory items included)")
+        if self.cross_outside not in ("window", "dense"):
+            raise ValueError(f"unknown cross_outside {self.cross_outside!r}")
 
     # -- sizes ------------------------------------------------------------------------------
     @property
@@ -188,6 +201,8 @@ class JointLayout:
             return tuple(range(f * h * w))
         if self.summary == "none":
             return ()
+        if self.summary == "video_first":
+            return tuple(range(h * w)) if item == self.n_memory else ()
         frames = [0] if self.summary == "first" else sorted({0, f - 1})
         s = self.summary_stride
         return tuple(fr * h * w + y * w + x for fr in frames for y in range(0, h, s) for x in range(0, w, s))
@@ -202,6 +217,25 @@ class JointLayout:
         if self.blocks is None or block in self.blocks:
             return "sparse"
         return self.outside
+
+    def cross_mode(self, block: int) -> CrossMode:
+        """Windowed in the band (every block when `blocks` is None), `cross_outside` elsewhere."""
+        if self.blocks is None or block in self.blocks:
+            return "window"
+        return self.cross_outside
+
+    def keys_of(self, item: int) -> list[int]:
+        """Sequence positions item `item`'s queries attend to in a sparse block, in the order
+        the plan gathers them (own tokens first). Duplicates are intended where the rule has
+        them (`pool_includes_own`)."""
+        starts = self.starts
+        own = list(range(starts[item], starts[item] + self.item_tokens[item]))
+        pool: list[int] = []
+        for j in range(self.n_items):
+            if j == item and not (self.pool_includes_own and self.summary == "first" and item >= self.n_memory):
+                continue
+            pool.extend(starts[j] + t for t in self.summary_local(j))
+        return own + pool
 
     def attention_pairs(self) -> int:
         """Query-key pairs the sparse self-attention computes (per head), for cost estimates."""
@@ -290,11 +324,10 @@ def _self_plan(layout: JointLayout, mode: SelfMode, device: torch.device) -> tup
     q_ranges = [(s, s + n) for s, n in zip(starts, sizes)]
     if mode == "isolated" or layout.summary == "none" and layout.n_memory == 0:
         return _make_groups(q_ranges, [None] * layout.n_items, device)
-    summ = [[starts[j] + t for t in layout.summary_local(j)] for j in range(layout.n_items)]
     kv_lists: list[list[int] | None] = []
     for i, (s, e) in enumerate(q_ranges):
-        pool = [t for j in range(layout.n_items) if j != i for t in summ[j]]
-        kv_lists.append(list(range(s, e)) + pool if pool else None)
+        keys = layout.keys_of(i)
+        kv_lists.append(keys if len(keys) > e - s else None)
     return _make_groups(q_ranges, kv_lists, device)
 
 
@@ -413,21 +446,24 @@ def window_cross_attention(
 
 
 def build_mask(layout: JointLayout, mode: SelfMode = "sparse") -> torch.Tensor:
-    """The explicit (L, L) boolean mask of the sparse rule (True = may attend). Tests only: at
-    film sizes it is hundreds of GB."""
+    """The explicit (L, L) mask of the sparse rule. Tests only: at film sizes it is hundreds of
+    GB. Boolean (True = may attend) unless a key is listed twice for a query
+    (`pool_includes_own`); then it is the additive float mask ``log(count)`` (-inf where
+    unseen), which is what attending to a duplicated key computes."""
     L = layout.num_tokens
     item = torch.repeat_interleave(torch.arange(layout.n_items), torch.tensor(layout.item_tokens))
-    mask = item[:, None] == item[None, :]
     if mode == "full":
         return torch.ones(L, L, dtype=torch.bool)
-    if mode == "sparse":
-        visible = torch.zeros(L, dtype=torch.bool)
-        for j, s in enumerate(layout.starts):
-            loc = layout.summary_local(j)
-            if loc:
-                visible[torch.tensor(loc) + s] = True
-        mask |= visible[None, :]
-    return mask
+    if mode == "isolated":
+        return item[:, None] == item[None, :]
+    counts = torch.zeros(L, L)
+    for i, s in enumerate(layout.starts):
+        keys = torch.tensor(layout.keys_of(i))
+        row = torch.zeros(L).index_add_(0, keys, torch.ones(len(keys)))
+        counts[s:s + layout.item_tokens[i]] = row
+    if counts.max() <= 1:
+        return counts > 0
+    return torch.where(counts > 0, counts.log(), torch.tensor(float("-inf")))
 
 
 def build_cross_mask(layout: JointLayout) -> torch.Tensor:
@@ -488,6 +524,9 @@ def flex_shot_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, layou
     CPU where it is slow but exact). Same (B, L, H, D) contract."""
     from torch.nn.attention.flex_attention import flex_attention
 
+    if layout.pool_includes_own and layout.summary == "first":
+        raise ValueError("FlexAttention's boolean block mask cannot count a key twice (pool_includes_own); "
+                         "use impl='sdpa'")
     block_mask = _flex_block_mask(layout, q.device)
     fn = _compiled_flex() if q.is_cuda else flex_attention
     out = fn(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), block_mask=block_mask)
@@ -541,6 +580,18 @@ def _dispatch(backend: Any, parallel_config: Any = None) -> AttnFn:
     return fn
 
 
+@dataclass
+class CallState:
+    """What the current transformer call is, shared by all processors of one installation.
+
+    HoloCine (arXiv 2510.20822) windows only the *positive* prompt's cross-attention; its
+    negative prompt is one ordinary prompt read densely by every video token. With a single
+    HoloCine-style context the two have the same length, so the processors cannot tell them
+    apart by shape: `watch_negative` marks each call from its `encoder_hidden_states`."""
+
+    negative: bool = False
+
+
 #: The per-shot RoPE table of the current forward (key, (cos, sin)); see ShotAttnProcessor._rope.
 _PER_SHOT_ROPE: dict[str, tuple[Any, tuple[torch.Tensor, torch.Tensor]]] = {}
 
@@ -563,12 +614,14 @@ class ShotAttnProcessor:
         cross_mode: CrossMode = "window",
         impl: Literal["sdpa", "flex"] = "sdpa",
         max_kv_rows: int | None = None,
+        state: CallState | None = None,
     ) -> None:
         self.layout = layout
         self.self_mode = self_mode
         self.cross_mode = cross_mode
         self.impl = impl
         self.max_kv_rows = max_kv_rows
+        self.state = state or CallState()
 
     # RoPE ----------------------------------------------------------------------------------
     def _rope(self, rotary_emb: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -639,7 +692,8 @@ class ShotAttnProcessor:
             encoder_hidden_states = encoder_hidden_states[:, n_img:]
 
         T = encoder_hidden_states.shape[1]
-        windowed = self.cross_mode == "window" and T == lay.text_total and attention_mask is None
+        windowed = (self.cross_mode == "window" and not self.state.negative and T == lay.text_total
+                    and attention_mask is None)
         if not windowed and T not in (lay.text_total, lay.text_tokens):
             raise ValueError(
                 f"cross-attention context has {T} text tokens; the joint layout expects {lay.text_total} "
@@ -690,13 +744,43 @@ class ShotAttentionHandle:
 
     _saved: list[tuple[Any, Any]] = field(default_factory=list)
     processors: list[ShotAttnProcessor] = field(default_factory=list)
+    state: CallState = field(default_factory=CallState)
+    _hooks: list[Any] = field(default_factory=list)
 
     def restore(self) -> None:
+        for hook in self._hooks:
+            hook.remove()
+        self._hooks.clear()
         for module, proc in reversed(self._saved):
             module.set_processor(proc)
         self._saved.clear()
         self.processors.clear()
         _PER_SHOT_ROPE.clear()
+
+    @contextlib.contextmanager
+    def negative(self, flag: bool = True) -> Iterator[None]:
+        """Calls inside read the text densely (the negative prompt), whatever its length."""
+        old, self.state.negative = self.state.negative, flag
+        try:
+            yield
+        finally:
+            self.state.negative = old
+
+    def watch_negative(self, transformers: Any | Iterable[Any], negative_embeds: torch.Tensor | None) -> None:
+        """Mark every call whose ``encoder_hidden_states`` equal `negative_embeds` as the
+        negative pass (a forward pre-hook per transformer, removed by `restore`). The pipeline
+        passes the very tensors it was given, so equality is exact; comparing contents rather
+        than identity survives the pipeline's dtype casts."""
+        models = [transformers] if hasattr(transformers, "blocks") else [t for t in transformers if t is not None]
+
+        def mark(_module: Any, args: tuple, kwargs: dict[str, Any]) -> None:
+            ehs = kwargs.get("encoder_hidden_states", args[2] if len(args) > 2 else None)
+            neg = negative_embeds
+            self.state.negative = bool(
+                neg is not None and ehs is not None and ehs.shape == neg.shape
+                and torch.equal(ehs, neg.to(device=ehs.device, dtype=ehs.dtype)))
+
+        self._hooks.extend(m.register_forward_pre_hook(mark, with_kwargs=True) for m in models)
 
     def set_layout(self, layout: JointLayout) -> None:
         """Point every installed processor at a new layout (e.g. the next chunk of a film)
@@ -726,7 +810,8 @@ def install_shot_attention(
     Self-attention is sparse on `blocks` (default: ``layout.blocks``, None = all) and
     ``layout.outside`` elsewhere; cross-attention is windowed on every block, because a block
     that read every shot's prompt would leak shot j's text into shot i. A configured attention
-    backend (``transformer.set_attention_backend``) carries over to the new processors."""
+    backend (``transformer.set_attention_backend``) carries over to the new processors.
+    Outside the band, cross-attention follows ``layout.cross_outside`` (CineTrans: dense)."""
     models = [transformer] if hasattr(transformer, "blocks") else [t for t in transformer if t is not None]
     chosen = None if blocks is None else tuple(blocks)
     if chosen is not None:
@@ -734,11 +819,12 @@ def install_shot_attention(
     handle = ShotAttentionHandle()
     for model in models:
         for b, block in enumerate(model.blocks):
-            for name, self_mode in (("attn1", layout.self_mode(b)), ("attn2", "sparse")):
+            block_cross = "dense" if cross_mode == "dense" else layout.cross_mode(b)
+            for name, self_mode, cmode in (("attn1", layout.self_mode(b), cross_mode), ("attn2", "sparse", block_cross)):
                 module = getattr(block, name)
                 old = module.processor
-                proc = ShotAttnProcessor(layout, self_mode=self_mode, cross_mode=cross_mode, impl=impl,
-                                         max_kv_rows=max_kv_rows)
+                proc = ShotAttnProcessor(layout, self_mode=self_mode, cross_mode=cmode, impl=impl,
+                                         max_kv_rows=max_kv_rows, state=handle.state)
                 proc._attention_backend = getattr(old, "_attention_backend", None)
                 proc._parallel_config = getattr(old, "_parallel_config", None)
                 handle._saved.append((module, old))

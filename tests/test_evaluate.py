@@ -26,6 +26,8 @@ from multishot.evaluate import (
     metrics_table,
     transition_control_score,
 )
+from multishot.evaluate.cuts import TCS_K
+from multishot.evaluate.report import _metrics_section
 from multishot.evaluate.timeline import ShotSpan, frame_at
 from multishot.post.ffmpeg import FFmpegError, write_video
 
@@ -159,6 +161,130 @@ def test_transition_control_score_peaks_at_the_planned_count() -> None:
     assert transition_control_score(0, 4) == 0.0
     # Larger k punishes the same miss harder.
     assert transition_control_score(3, 4, k=3.0) < transition_control_score(3, 4, k=1.0)
+
+
+# Hand-computed x^k e^{-k(x-1)} (docs/tcs.md): ln 1.5 = 0.405465, ln 2 = 0.693147,
+# ln(2/3) = -0.405465, ln 0.75 = -0.287682, ln 1.25 = 0.223144, ln(4/3) = 0.287682.
+#   x = 1.5 : k=1.6 e^(0.648744 - 0.8)      = 0.859628   k=1 1.5 e^-0.5     = 0.909796
+#   x = 2   : k=1.6 e^(1.109035 - 1.6)      = 0.612036   k=1 2 e^-1         = 0.735759
+#   x = 2/3 : k=1.6 e^(-0.648744 + 0.533333) = 0.891000  k=1 (2/3) e^(1/3) = 0.930408
+#   x = 0.5 : k=1.6 e^(-1.109035 + 0.8)     = 0.734155   k=1 0.5 e^0.5      = 0.824361
+#   x = 0.75: k=1.6 e^(-0.460292 + 0.4)     = 0.941490   k=1 0.75 e^0.25    = 0.963019
+#   x = 1.25: k=1.6 e^(0.357030 - 0.4)      = 0.957940   k=1 1.25 e^-0.25   = 0.973501
+#   x = 4/3 : k=1.6 e^(0.460291 - 0.533333) = 0.929562
+TCS_HAND = {  # (detected shots, planned shots): (k = 1.6, k = 1)
+    (3, 2): (0.859628, 0.909796),
+    (4, 2): (0.612036, 0.735759),
+    (2, 3): (0.891000, 0.930408),
+    (2, 4): (0.734155, 0.824361),
+    (3, 4): (0.941490, 0.963019),
+    (5, 4): (0.957940, 0.973501),
+}
+
+
+def test_tcs_uses_the_papers_exponent_by_default() -> None:
+    assert TCS_K == 1.6
+    for (seen, planned), (paper, k1) in TCS_HAND.items():
+        assert transition_control_score(seen, planned) == pytest.approx(paper, abs=2e-6)
+        assert transition_control_score(seen, planned, k=1.0) == pytest.approx(k1, abs=2e-6)
+        # The paper's exponent punishes every miscount harder than k = 1 does.
+        assert paper < k1 < 1.0
+
+
+def test_tcs_exponent_effect_is_asymmetric() -> None:
+    # One shot too many of two (x = 1.5) costs more than one too few of three (x = 2/3) ...
+    assert transition_control_score(3, 2) < transition_control_score(2, 3)
+    # ... and doubling the shots (x = 2) costs more than halving them (x = 0.5).
+    assert transition_control_score(4, 2) < transition_control_score(2, 4)
+    # k = 1.6 widens the gap between the two extras: 0.860 - 0.612 vs 0.910 - 0.736.
+    gap_paper = transition_control_score(3, 2) - transition_control_score(4, 2)
+    gap_k1 = transition_control_score(3, 2, k=1.0) - transition_control_score(4, 2, k=1.0)
+    assert gap_paper == pytest.approx(0.247592, abs=2e-6) and gap_k1 == pytest.approx(0.174037, abs=2e-6)
+
+
+def test_tcs_is_zero_when_planned_cuts_never_happen() -> None:
+    # CineTrans's model without mask or tuning does not cut and scores 0, not the formula's value.
+    assert transition_control_score(1, 2) == 0.0
+    assert transition_control_score(1, 4, k=1.0) == 0.0
+    assert transition_control_score(1, 2, zero_without_cuts=False) == pytest.approx(0.734155, abs=2e-6)
+    # A one-shot plan shown as one shot is right.
+    assert transition_control_score(1, 1) == 1.0
+    with pytest.raises(ValueError):
+        transition_control_score(1, 0)
+
+
+# 16 fps, four shots with hard cuts planned at frames 16, 32 and 48.
+HARD = [PlannedBoundary(1.0, "cut", 0.0, "a", "b"), PlannedBoundary(2.0, "cut", 0.0, "b", "c"),
+        PlannedBoundary(3.0, "cut", 0.0, "c", "d")]
+
+
+@pytest.mark.parametrize("detected, recall, spurious, tcs, tcs_k1", [
+    ([16, 32, 48], 1.0, 0, 1.0, 1.0),                      # perfect cuts
+    ([15, 33, 50], 1.0, 0, 1.0, 1.0),                      # off by 1-2 frames: inside tolerance
+    ([16, 32], 2 / 3, 0, 0.941490, 0.963019),              # a cut missing: 3 shots of 4
+    ([16, 32, 40, 48], 1.0, 1, 0.957940, 0.973501),        # a cut inside shot c: 5 of 4
+    ([16, 24, 32, 40, 48], 1.0, 2, 0.859628, 0.909796),    # two extra cuts: 6 of 4, x = 1.5
+    ([], 0.0, 0, 0.0, 0.0),                                # no cut at all: no transition control
+])
+def test_match_cuts_reports_tcs_at_the_papers_k_and_at_k1(detected: list[int], recall: float,
+                                                         spurious: int, tcs: float, tcs_k1: float) -> None:
+    r = match_cuts(detected, HARD, fps=16, tolerance_frames=2)
+    assert r.recall == pytest.approx(recall) and len(r.spurious) == spurious
+    assert r.tcs_k == TCS_K
+    assert r.tcs == pytest.approx(tcs, abs=2e-6)
+    assert r.tcs_k1 == pytest.approx(tcs_k1, abs=2e-6)
+    assert r.tcs_raw == pytest.approx(tcs, abs=2e-6)  # hard cuts only: both counts agree
+
+
+def test_cut_off_by_more_than_the_tolerance_is_a_miss_and_an_extra_that_tcs_cannot_see() -> None:
+    # The cut planned at 48 lands at 53: recall and precision drop, but the film still shows
+    # four shots, so TCS (a count, in the paper as here) stays 1 at every k.
+    r = match_cuts([16, 32, 53], HARD, fps=16, tolerance_frames=2)
+    assert r.recall == pytest.approx(2 / 3) and r.spurious == [53]
+    assert r.precision == pytest.approx(2 / 3)
+    assert r.tcs == r.tcs_k1 == r.tcs_raw == 1.0
+
+
+def test_gradual_aware_tcs_and_plain_count_differ_on_a_dissolve() -> None:
+    bounds = [PlannedBoundary(1.0, "cut", 0.0, "a", "b"),
+              PlannedBoundary(2.0, "gradual", 0.5, "b", "c")]  # dissolve frames 32..39 at 16 fps
+    # The detector fires twice inside the dissolve: one transition for `tcs`, two for the plain
+    # count (4 shots of 3: x = 4/3).
+    r = match_cuts([16, 33, 38], bounds, fps=16, tolerance_frames=1)
+    assert r.detected_shots == 3 and r.visible_planned_shots == 3 and r.tcs == 1.0
+    assert r.tcs_raw == pytest.approx(0.929562, abs=2e-6)
+    # The detector misses the dissolve: neither side of `tcs` counts it; the plain count is 2 of 3.
+    r = match_cuts([16], bounds, fps=16, tolerance_frames=1)
+    assert r.tcs == 1.0 and r.tcs_raw == pytest.approx(0.891000, abs=2e-6)
+
+
+def test_tcs_shows_both_exponents_in_the_table_json_and_report(tmp_path: Path) -> None:
+    spans, bounds = four_shots()
+    same = {"a": "amber", "b": "green", "c": "green", "d": "violet"}
+    m = evaluate_film(render(tmp_path / "merged.mp4", spans, lambda s, k, f: pattern(same[s], f)),
+                      bounds, spans, FPS)
+    c = m.cuts
+    assert c.tcs_k == TCS_K
+    assert c.tcs == pytest.approx(transition_control_score(c.detected_shots, c.visible_planned_shots))
+    assert c.tcs_k1 == pytest.approx(
+        transition_control_score(c.detected_shots, c.visible_planned_shots, k=1.0))
+    assert 0.0 < c.tcs < c.tcs_k1 < 1.0
+
+    data = json.loads(json.dumps(m.to_json()))["cuts"]
+    assert data["tcs_k"] == 1.6 and data["tcs"] == pytest.approx(c.tcs)
+    assert data["tcs_k1"] == pytest.approx(c.tcs_k1)
+
+    out = io.StringIO()
+    Console(file=out, width=200).print(metrics_table(m))
+    text = out.getvalue()
+    assert "TCS (k=1.6)" in text and f"{c.tcs:.3f}" in text
+    assert "TCS (k=1)" in text and f"{c.tcs_k1:.3f}" in text
+
+    html = _metrics_section(m.to_json(), [])
+    assert "TCS (k=1.6)" in html and f"{c.tcs:.3f}" in html and f"{c.tcs_k1:.3f}" in html
+    # Metrics written before the paper's k (k = 1, no tcs_k1) still render, labelled by their k.
+    old = {"cuts": {"tcs": 0.5, "tcs_k": 1.0}}
+    assert "TCS (k=1)" in _metrics_section(old, []) and "0.500" in _metrics_section(old, [])
 
 
 def test_gradual_window_absorbs_its_detections_and_hard_cuts_pair_once() -> None:

@@ -15,12 +15,22 @@ gradual transitions are NOT counted in recall: `recall` is over hard cuts only, 
 `gradual_rate` reports separately how many gradual transitions the detector noticed. Detections
 that match nothing are `spurious` (a cut inside a shot: the generator jumped).
 
-Transition Control Score (CineTrans, arXiv 2508.11484): with x = detected shot count / planned
-shot count, TCS = x^k / e^{k(x-1)}, which is 1 at x = 1 and falls off for too few or too many
-shots. The paper's value of k was not found in the stored copies we could search (only the
-abstract and reviews, which confirm the metric but not its constant), so k = 1 by default.
-`tcs` counts shots gradual-aware (an unseen gradual transition lowers neither count);
-`tcs_raw` is the paper's plain count: PySceneDetect's cuts + 1 over planned shots.
+Transition Control Score (CineTrans, arXiv 2508.11484; docs/tcs.md): with x = detected shot
+count / planned shot count, TCS = x^k / e^{k(x-1)}, which is 1 at x = 1 and falls off for too
+few or too many shots. No text or code we could reach states k: the paper's repository ships no
+evaluation code, and the exact definitions sit in its Appendix F, which we could not read. Its
+metric figure (also `static/teaser/Metric.png` on the project page) plots the curve: on the
+too-many-shots side it draws the family k = 1, 1.3, 1.6, 2 and highlights k = 1.6 (a pixel fit of
+the highlighted curve gives 1.60, median error 0.002; its too-few side is drawn steeper, k ~ 1.9).
+`TCS_K` = 1.6 is that k; `tcs_k1` keeps k = 1, this project's earlier figure, beside it.
+
+The paper's "w/o mask, w/o tuning" row (a model that does not cut) scores exactly 0, which the
+formula alone cannot give with shot counts (one shot of 2 planned still scores 0.73 at k = 1.6),
+so, by that inference, a film with planned cuts and no cut seen scores 0.
+
+`tcs` counts shots gradual-aware (an unseen gradual transition lowers neither count; a gradual
+window's detections count once, as the paper's TransNetV2 counts a dissolve once); `tcs_raw` is
+the plain count: PySceneDetect's cuts + 1 over planned shots. Both use `TCS_K`.
 
 Decoding happens once, through `multishot.post.ffmpeg.read_frames` (the project's one ffmpeg
 door), fed to PySceneDetect through its own `VideoStream` interface rather than `open_video`
@@ -56,6 +66,10 @@ DETECTORS = ("adaptive", "content", "histogram", "hash")
 MIN_SHOT_S = 0.25
 
 FrameHook = Callable[[int, np.ndarray], None]
+
+#: CineTrans's TCS exponent, read off the paper's metric figure (see the module docstring and
+#: docs/tcs.md): the highlighted curve of the family k = 1, 1.3, 1.6, 2 is k = 1.6.
+TCS_K = 1.6
 
 
 def make_detector(name: str, fps: float, min_shot_s: float = MIN_SHOT_S) -> SceneDetector:
@@ -179,13 +193,21 @@ def detect_cuts_in_file(path: Path, fps: float, detector: str = "adaptive",
     return detect_cuts(stream, detector, min_shot_s)
 
 
-def transition_control_score(detected_shots: int, planned_shots: int, k: float = 1.0) -> float:
-    """CineTrans's TCS (arXiv 2508.11484): x^k / e^{k(x-1)}, x = detected / planned shots."""
+def transition_control_score(detected_shots: int, planned_shots: int, k: float = TCS_K,
+                             *, zero_without_cuts: bool = True) -> float:
+    """CineTrans's TCS (arXiv 2508.11484): x^k / e^{k(x-1)}, x = detected / planned shots.
+
+    `k` defaults to the paper's 1.6 (`TCS_K`). With `zero_without_cuts` (inferred from the
+    paper's 0 for a model that does not cut), a film that was to cut (planned_shots > 1) but
+    shows one shot scores 0 rather than the formula's (1/planned)^k e^{k(1 - 1/planned)}.
+    """
     if planned_shots <= 0:
         raise ValueError("planned_shots must be positive")
-    x = detected_shots / planned_shots
-    if x <= 0:
+    if detected_shots <= 0:
         return 0.0
+    if zero_without_cuts and detected_shots == 1 and planned_shots > 1:
+        return 0.0
+    x = detected_shots / planned_shots
     return float(math.exp(k * math.log(x) - k * (x - 1.0)))
 
 
@@ -228,9 +250,13 @@ class CutReport:
     detected_shots: int
     visible_planned_shots: int
     planned_shots: int
+    #: Transition Control Score at `tcs_k` (the paper's 1.6), gradual-aware counts.
     tcs: float
+    #: The same counts, plain: PySceneDetect's cuts + 1 over planned shots, at `tcs_k`.
     tcs_raw: float
-    tcs_k: float = 1.0
+    tcs_k: float = TCS_K
+    #: `tcs`'s counts at k = 1 (the secondary figure; k = 1 was this project's first choice).
+    tcs_k1: float | None = None
 
     @property
     def spurious_times(self) -> list[float]:
@@ -238,7 +264,7 @@ class CutReport:
 
 
 def match_cuts(detected: Sequence[int], boundaries: Sequence[PlannedBoundary], fps: float,
-               tolerance_frames: int = 2, tcs_k: float = 1.0,
+               tolerance_frames: int = 2, tcs_k: float = TCS_K,
                detector: str = "adaptive") -> CutReport:
     """Score detected cut frames against the planned boundaries (see the module docstring)."""
     remaining = sorted(set(int(d) for d in detected))
@@ -294,4 +320,5 @@ def match_cuts(detected: Sequence[int], boundaries: Sequence[PlannedBoundary], f
         tcs=transition_control_score(detected_shots, visible_planned, tcs_k),
         tcs_raw=transition_control_score(len(set(detected)) + 1, planned_shots, tcs_k),
         tcs_k=tcs_k,
+        tcs_k1=transition_control_score(detected_shots, visible_planned, 1.0),
     )

@@ -27,7 +27,7 @@ from multishot.evaluate.consistency import (
     CharacterConsistency,
     mean_consistency,
 )
-from multishot.evaluate.cuts import CutReport, FrameStream, detect_cuts, match_cuts
+from multishot.evaluate.cuts import TCS_K, CutReport, FrameStream, detect_cuts, match_cuts
 from multishot.evaluate.flicker import ShotFlicker, mean_flicker, mean_luma, shot_flicker
 from multishot.evaluate.seams import SeamScore, mean_ratios, seam_discontinuity
 from multishot.evaluate.timeline import (
@@ -83,7 +83,7 @@ def evaluate_film(film_path: Path, boundaries: Sequence[PlannedBoundary],
                   shots: Sequence[tuple[str, float, float]], fps: float,
                   boxes: CharacterBoxes | Mapping[str, Sequence[Mapping[str, Box]]] | None = None,
                   *, detector: str = "adaptive", tolerance_frames: int = 2,
-                  tcs_k: float = 1.0, decode_width: int | None = 320) -> FilmMetrics:
+                  tcs_k: float = TCS_K, decode_width: int | None = 320) -> FilmMetrics:
     """Measure a rendered film against its plan: cuts, seams, flicker, character consistency.
 
     `shots` are `(shot_id, start_s, end_s)` spans (overlapping by their transitions);
@@ -196,8 +196,10 @@ def metrics_table(metrics: FilmMetrics) -> Table:
     spurious = ", ".join(f"{t:.2f}s" for t in c.spurious_times[:6]) or "none"
     table.add_row("spurious cuts", str(len(c.spurious)), f"cuts inside shots: {spurious}")
     table.add_row(f"TCS (k={c.tcs_k:g})", _fmt(c.tcs, 3),
-                  f"{c.detected_shots} shots seen / {c.visible_planned_shots} expected; "
-                  f"raw {_fmt(c.tcs_raw, 3)} ({len(c.detected) + 1}/{c.planned_shots})")
+                  f"CineTrans's transition control: {c.detected_shots} shots seen / "
+                  f"{c.visible_planned_shots} expected (1 is right); "
+                  f"plain count {_fmt(c.tcs_raw, 3)} ({len(c.detected) + 1}/{c.planned_shots})")
+    table.add_row("TCS (k=1)", _fmt(c.tcs_k1, 3), "the same counts at k = 1")
     table.add_row("seam colour jump", _fmt(metrics.seam_colour, 1, "×"),
                   "Lab-histogram distance across seams / in-shot motion (lower is smoother)")
     table.add_row("seam structure jump", _fmt(metrics.seam_structure, 1, "×"),

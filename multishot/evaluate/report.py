@@ -267,13 +267,16 @@ def _metrics_section(metrics: Mapping[str, Any] | None, seams: Sequence[SeamView
         ("gradual seen", _num(c.get("gradual_rate")),
          f"{c.get('gradual_found', '–')} of {c.get('gradual_total', '–')} gradual transitions visible"),
         ("spurious cuts", str(len(c.get("spurious") or [])), "cuts detected inside shots"),
-        ("TCS", _num(c.get("tcs"), 3), "shots seen vs. shots expected (1 is right)"),
+        (f"TCS (k={c.get('tcs_k', 1.0):g})", _num(c.get("tcs"), 3),
+         "CineTrans's transition control: shots seen vs. shots expected (1 is right)"),
         ("seam colour jump", _num(metrics.get("seam_colour"), 1, "×"),
          "Lab-histogram distance across seams / in-shot motion (lower is smoother)"),
         ("seam structure jump", _num(metrics.get("seam_structure"), 1, "×"), "1-SSIM across seams / in-shot motion"),
         ("flicker", _num(metrics.get("flicker_mean")), "mean |Δ luma| per frame inside shots"),
         ("flicker jitter", _num(metrics.get("jitter_mean")), "the part a smooth change does not explain"),
     ]
+    if c.get("tcs_k1") is not None:  # metrics written before the paper's k carry only one TCS
+        rows.insert(5, ("TCS (k=1)", _num(c.get("tcs_k1"), 3), "the same counts at k = 1"))
     if metrics.get("consistency_mean") is not None:
         rows.append(("character consistency", _num(metrics.get("consistency_mean"), 3),
                      "mean colour distance of a character across shots (0 = identical)"))

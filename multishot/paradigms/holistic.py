@@ -17,6 +17,7 @@ the next render goes on from the cache. Memory is rebuilt from the cached frames
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from multishot.backends.base import Backend, Capability, require
@@ -30,15 +31,20 @@ from multishot.post.ffmpeg import read_video
 MEMORY_SHOTS = 2  # how many of the previous group's last shots a group remembers
 
 
-def groups(job: Job) -> list[list[ShotSpec]]:
-    """Consecutive shots with one profile and one scene, chunked to at most max_joint_shots and
-    the profile's token budget, evenly (14 shots → 7 + 7, never 13 + 1: a lone shot would lose
-    the joint context). Streaming: every shot alone."""
+def groups(job: Job, shots: list[ShotSpec] | None = None,
+           joins: Callable[[ShotSpec, ShotSpec], bool] | None = None) -> list[list[ShotSpec]]:
+    """Consecutive shots with one profile and one scene (and, with `joins`, only across seams
+    it accepts), chunked to at most max_joint_shots and the profile's token budget, evenly
+    (14 shots → 7 + 7, never 13 + 1: a lone shot would lose the joint context). Streaming:
+    every shot alone."""
+    shots = job.plan.shots if shots is None else shots
     if job.options.stream:
-        return [[spec] for spec in job.plan.shots]
+        return [[spec] for spec in shots]
     runs: list[list[ShotSpec]] = []
-    for spec in job.plan.shots:
-        if runs and runs[-1][-1].scene_id == spec.scene_id and runs[-1][-1].profile == spec.profile:
+    for spec in shots:
+        prev = runs[-1][-1] if runs else None
+        if (prev is not None and prev.scene_id == spec.scene_id and prev.profile == spec.profile
+                and prev.index == spec.index - 1 and (joins is None or joins(prev, spec))):
             runs[-1].append(spec)
         else:
             runs.append([spec])
@@ -63,20 +69,16 @@ def _summarize(backend: Backend, group: list[ShotSpec], clips: list[stages.ShotC
     return summarize([c.spec.request() for c in keep], [list(read_video(c.video)) for c in keep])
 
 
-def run(job: Job) -> Output:
-    plan, engine = job.plan, job.engine
-    for spec in plan.shots:
-        needs = [Capability.JOINT_SHOTS]
-        if spec.transition.type == "bridge":
-            needs.append(Capability.FIRST_LAST_TO_VIDEO)
-        require(job.backend(spec.profile), needs, f"holistic (shot `{spec.id}`)")
-
-    task = job.reporter.task("joint", len(plan.shots))
+def render_groups(job: Job, shot_groups: list[list[ShotSpec]], task: Any) -> tuple[list[stages.ShotClip], list[str]]:
+    """Generate each group jointly (or take it from the cache), in order, each group after the
+    first seeing the memory of the previous one. Returns the clips made and the shots skipped
+    (`--only`): a skipped group stops the run, since later groups depend on its memory."""
+    engine = job.engine
     clips: list[stages.ShotClip] = []
     skipped: list[str] = []
     memory: Any = None
     memory_key: list[str] = []
-    for group in groups(job):
+    for group in shot_groups:
         backend = job.backend(group[0].profile)
         origin = {"group": [s.id for s in group], "group_specs": [s.cache_fields() for s in group],
                   "memory": memory_key, "stream": job.options.stream}
@@ -96,6 +98,19 @@ def run(job: Job) -> Output:
         task.advance(len(group))
         memory_key = [c.artifact.key for c in group_clips[-MEMORY_SHOTS:]]
         memory = None if engine.dry_run else _summarize(backend, group, clips)
+    return clips, skipped
+
+
+def run(job: Job) -> Output:
+    plan, engine = job.plan, job.engine
+    for spec in plan.shots:
+        needs = [Capability.JOINT_SHOTS]
+        if spec.transition.type == "bridge":
+            needs.append(Capability.FIRST_LAST_TO_VIDEO)
+        require(job.backend(spec.profile), needs, f"holistic (shot `{spec.id}`)")
+
+    task = job.reporter.task("joint", len(plan.shots))
+    clips, skipped = render_groups(job, groups(job), task)
     task.done()
     if skipped or len(clips) < len(plan.shots):
         return Output(clips, None, {"skipped": skipped or [s.id for s in plan.shots[len(clips):]]})

@@ -7,6 +7,12 @@ shot/reverse-shot cuts, time-jump dissolves and fades, action pacing), each with
 `match-cut` composes the incoming shot's first frame on the outgoing shot's last frame and grows
 the shot from it (image-to-video); a `bridge` is a generated in-between segment from the outgoing
 shot's last frame to the incoming shot's first (first-last-to-video).
+
+On a profile whose joint mode is `cinetrans` (CineTrans, arXiv 2508.11484) the cuts themselves
+are generated: every run of shots joined by hard cuts is ONE video, and CineTrans's
+block-diagonal mask in the transformer's middle blocks makes the model cut at the planned
+frames. The grammar planner still decides the seams; match cuts and bridges stay between the
+generated groups.
 """
 
 from __future__ import annotations
@@ -15,8 +21,29 @@ from dataclasses import replace
 
 from multishot.backends.base import Capability, require
 from multishot.graph import stages
+from multishot.paradigms import holistic
 from multishot.paradigms.base import Job, Output, Paradigm
+from multishot.plan.film_plan import FilmPlan, ShotSpec
 from multishot.plan.grammar import apply_grammar
+
+
+class _Quiet:
+    """A progress task that shows nothing: the transition paradigm counts frames itself."""
+
+    def advance(self, n: int = 1) -> None:
+        pass
+
+    def done(self) -> None:
+        pass
+
+
+def _cuts_generated(job: Job, spec: ShotSpec) -> bool:
+    mode = getattr(job.backend(spec.profile), "joint_mode", lambda: None)()
+    return bool(mode) and mode.get("self_attention") == "cinetrans"
+
+
+def _after_match_cut(plan: FilmPlan, i: int) -> bool:
+    return i > 0 and plan.shots[i - 1].transition.type == "match-cut"
 
 
 def run(job: Job) -> Output:
@@ -24,7 +51,7 @@ def run(job: Job) -> Output:
     job = replace(job, plan=plan)
     engine = job.engine
     for i, spec in enumerate(plan.shots):
-        needs = [Capability.TEXT_TO_VIDEO]
+        needs = [Capability.JOINT_SHOTS if _cuts_generated(job, spec) else Capability.TEXT_TO_VIDEO]
         if spec.transition.type == "bridge":
             needs.append(Capability.FIRST_LAST_TO_VIDEO)
         if i and plan.shots[i - 1].transition.type == "match-cut":
@@ -34,8 +61,22 @@ def run(job: Job) -> Output:
     task = job.reporter.task("shots", sum(s.num_frames for s in plan.shots))
     clips: list[stages.ShotClip] = []
     skipped: list[str] = []
+    # Shots whose cuts the model generates, as joint groups split at every seam that is not a
+    # plain cut (a match cut's incoming shot is composed, below, so it starts no group).
+    joint = [s for i, s in enumerate(plan.shots) if _cuts_generated(job, s) and not _after_match_cut(plan, i)]
+    joint_groups = {g[0].index: g for g in holistic.groups(job, joint, lambda a, b: a.transition.type == "cut")}
+    in_group = {s.index for g in joint_groups.values() for s in g}
     for i, spec in enumerate(plan.shots):
         backend = job.backend(spec.profile)
+        if spec.index in joint_groups:
+            group = joint_groups[spec.index]
+            made, missed = holistic.render_groups(job, [group], _Quiet())
+            clips.extend(made)
+            skipped.extend(missed)
+            task.advance(sum(s.num_frames for s in group))
+            continue
+        if spec.index in in_group:
+            continue
         try:
             if i and plan.shots[i - 1].transition.type == "match-cut":
                 previous = clips[-1] if clips and clips[-1].spec.index == spec.index - 1 else None
@@ -67,6 +108,6 @@ PARADIGM = Paradigm(
     summary="transitions chosen by film grammar, match cuts composed, bridges generated, then assembled",
     stages=("plan (film-grammar transitions, pacing)", "video (per shot; image-to-video after a match-cut)",
             "bridge (first-last generated segments)", "assemble"),
-    needs=frozenset({Capability.TEXT_TO_VIDEO}),
+    needs=frozenset({Capability.TEXT_TO_VIDEO}),  # or joint_shots on a cinetrans profile (checked in run)
     run=run,
 )

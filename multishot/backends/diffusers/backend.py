@@ -135,12 +135,14 @@ class DiffusersBackend:
             from .joint import joint_denoise
 
             gw, gh = self._size(role, reqs[0], pipe)
-            counts = [valid_frame_count(r.num_frames, temporal_factor(pipe), role.max_frames) for r in reqs]
+            counts = self._joint_counts(role, reqs, pipe)
             options: dict[str, Any] = {}
             if role.guidance_2 is not None:
                 options["guidance_2"] = role.guidance_2
             if "max_sequence_length" in role.call:
                 options["max_sequence_length"] = int(role.call["max_sequence_length"])
+            if role.joint is not None:
+                options["mode"] = role.joint.mode()
             return joint_denoise(pipe, [r.shot_prompt or r.prompt for r in reqs], reqs[0].global_prompt,
                                  reqs[0].negative, counts, gh, gw, role.steps, role.guidance,
                                  self._generator(reqs[0].seed), memory, **options)
@@ -148,22 +150,44 @@ class DiffusersBackend:
         videos = self._run(cap, work, shot=",".join(r.layout.shot_id for r in reqs))
         return [list(self._finish(v, r, r.num_frames)) for v, r in zip(videos, reqs, strict=True)]
 
+    def joint_mode(self) -> dict[str, Any] | None:
+        """The joint role's mechanism (`joint:` of the profile) as plain data, or None when the
+        profile has no joint role or runs multishot's default variant."""
+        role = self.profile.roles.get(Capability.JOINT_SHOTS)
+        return None if role is None or role.joint is None else role.joint.mode().describe()
+
+    @staticmethod
+    def _joint_counts(role: RoleSpec, reqs: Sequence[ShotRequest], pipe: Any) -> list[int]:
+        """Frames each shot asks of the joint generation. Stacked clips are each 4k+1; in a
+        continuous group the shot lengths are kept and the cuts snapped to 4t+1 frames
+        (joint.group_frames), with at least 5 frames so a shot keeps a latent frame."""
+        tf = temporal_factor(pipe)
+        if role.joint is not None and role.joint.layout == "continuous":
+            cap = role.max_frames or max(r.num_frames for r in reqs)
+            return [max(tf + 1, min(r.num_frames, cap)) for r in reqs]
+        return [valid_frame_count(r.num_frames, tf, role.max_frames) for r in reqs]
+
     def joint_tokens(self, reqs: Sequence[ShotRequest]) -> tuple[int | None, list[int], int]:
         """(the profile's token budget for one joint pass, video tokens of each shot, tokens of
-        one latent frame) for the holistic paradigm's chunking; (None, [], 0) without a budget."""
+        one latent frame) for the holistic paradigm's chunking; (None, [], 0) without a budget.
+        A joint mode's `max_frames` (HoloCine's trained 241 frames) is a budget too."""
         role = self._role(Capability.JOINT_SHOTS)
-        if role.max_joint_tokens is None or not reqs:
+        max_frames = role.joint.max_frames if role.joint is not None else None
+        if (role.max_joint_tokens is None and max_frames is None) or not reqs:
             return None, [], 0
         pipe = self.pipeline(Capability.JOINT_SHOTS).pipe
         p_t, p_h, p_w = pipe.transformer.config.patch_size
+        tf = temporal_factor(pipe)
         out, per_frame = [], 0
-        for r in reqs:
+        for r, n in zip(reqs, self._joint_counts(role, reqs, pipe)):
             gw, gh = self._size(role, r, pipe)
-            n = valid_frame_count(r.num_frames, temporal_factor(pipe), role.max_frames)
             s = pipe.vae_scale_factor_spatial
             per_frame = max(per_frame, (gh // (s * p_h)) * (gw // (s * p_w)))
-            out.append(((n - 1) // temporal_factor(pipe) + 1) * (gh // (s * p_h)) * (gw // (s * p_w)))
-        return role.max_joint_tokens, out, per_frame
+            out.append(((n - 1) // tf + 1) * (gh // (s * p_h)) * (gw // (s * p_w)))
+        budgets = [b for b in (role.max_joint_tokens,
+                               None if max_frames is None else ((max_frames - 1) // tf + 1) * per_frame)
+                   if b is not None]
+        return min(budgets), out, per_frame
 
     def summarize(self, reqs: Sequence[ShotRequest], frames: Sequence[Sequence[Frame]]) -> Any:
         """Memory for the next joint generation (holistic chunks, streaming): the summary frames

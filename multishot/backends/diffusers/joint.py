@@ -21,12 +21,13 @@ from typing import Any, Literal, Sequence
 import numpy as np
 import torch
 
-from multishot.backends.chunks import plan_chunks
+from multishot.backends.chunks import plan_chunks  # noqa: F401  (re-exported for callers and tests)
 
+from .joint_modes import DEFAULT_MODE, JointMode
 from .shot_attention import JointLayout, install_shot_attention
 
 MemoryMode = Literal["renoise", "clean"]
-TextMode = Literal["window", "own"]
+TextMode = Literal["window", "own", "holocine", "cinetrans"]
 
 
 def latent_frames(num_frames: int, temporal_factor: int = 4) -> int:
@@ -159,11 +160,21 @@ def _fuse(global_prompt: str, shot_prompt: str) -> str:
     return " ".join(p.strip() for p in (global_prompt, shot_prompt) if p and p.strip())
 
 
+#: Decoded frames larger than this (pixels per frame) are decoded in spatial tiles: the VAE's
+#: activations grow with the frame area, not with the number of frames (it decodes causally,
+#: one latent frame at a time with a feature cache).
+TILE_ABOVE_PIXELS = 832 * 480
+
+
 def _decode(pipe: Any, latents: torch.Tensor) -> np.ndarray:
-    """One shot's latents -> (T, H, W, 3) uint8, with the pipeline's own de-normalisation."""
+    """One shot's (or one continuous group's) latents -> (T, H, W, 3) uint8, with the
+    pipeline's own de-normalisation."""
     from diffusers.utils.torch_utils import get_module_execution_device
 
     vae = pipe.vae
+    s_sp = getattr(pipe, "vae_scale_factor_spatial", 8)
+    if latents.shape[-1] * latents.shape[-2] * s_sp * s_sp > TILE_ABOVE_PIXELS and hasattr(vae, "enable_tiling"):
+        vae.enable_tiling()
     lat = latents.to(get_module_execution_device(vae), dtype=vae.dtype)
     z = vae.config.z_dim
     mean = torch.tensor(vae.config.latents_mean).view(1, z, 1, 1, 1).to(lat.device, lat.dtype)
@@ -171,6 +182,92 @@ def _decode(pipe: Any, latents: torch.Tensor) -> np.ndarray:
     video = vae.decode(lat / inv_std + mean, return_dict=False)[0]
     frames = pipe.video_processor.postprocess_video(video, output_type="np")[0]
     return (np.clip(frames, 0.0, 1.0) * 255.0).round().astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class GroupFrames:
+    """Where the shots of one joint group sit in its latent and pixel video.
+
+    `latent` are the latent frames per item (memory first); `pixel_bounds` the pixel frame
+    ranges of the shots in the decoded video (continuous layout) or None (stacked: every shot
+    is its own clip, decoded alone); `num_frames` what the pipeline is asked for."""
+
+    latent: tuple[int, ...]
+    num_frames: int
+    pixel_bounds: tuple[tuple[int, int], ...] | None
+
+
+def group_frames(frames_per_shot: Sequence[int], mode: JointMode, temporal_factor: int = 4,
+                 memory_frames: Sequence[int] = ()) -> GroupFrames:
+    """Latent and pixel spans of a group in `mode.layout`.
+
+    continuous (HoloCine, CineTrans): the group is ONE video of 4T+1 frames; each cut falls on
+    a 4t+1 pixel frame (HoloCine's ``enforce_4t_plus_1``) and shot k's latent frames start at
+    ``(cut - 1) // 4 + 1``. stacked (multishot's variant): each shot is a 4k+1 clip of its own."""
+    from .holocine_text import cuts_from_shot_lengths, latent_shot_frames
+
+    mem = tuple(int(f) for f in memory_frames)
+    if mode.layout == "continuous":
+        total, cuts = cuts_from_shot_lengths(list(frames_per_shot))
+        lat = latent_shot_frames(total, cuts)
+        edges = [0, *cuts, total]
+        bounds = tuple((edges[k], edges[k + 1]) for k in range(len(frames_per_shot)))
+        num = (sum(mem) + sum(lat) - 1) * temporal_factor + 1
+        return GroupFrames(mem + tuple(lat), num, bounds)
+    lat = [latent_frames(f, temporal_factor) for f in frames_per_shot]
+    return GroupFrames(mem + tuple(lat), (sum(mem) + sum(lat) - 1) * temporal_factor + 1, None)
+
+
+def _text_context(pipe: Any, mode: JointMode, text: TextMode, global_prompt: str, item_prompts: list[str],
+                  n_memory: int, max_sequence_length: int, device: torch.device
+                  ) -> tuple[torch.Tensor, tuple[tuple[tuple[int, int], ...], ...], int]:
+    """(prompt embeddings, per-item text spans, tokens per prompt) of one text mode."""
+    L = max_sequence_length
+    n = len(item_prompts)
+    if text == "holocine":
+        from .holocine_text import holocine_prompt, holocine_token_spans, holocine_visible_text
+
+        shots = item_prompts[n_memory:]
+        prompt = holocine_prompt(global_prompt, shots)
+        spans, enc = holocine_token_spans(pipe.tokenizer, prompt, L)
+        if int(enc["attention_mask"].sum()) >= L or len(spans.shots) != len(shots):
+            from .holocine_text import clean_whitespace
+
+            need = len(pipe.tokenizer(clean_whitespace(prompt))["input_ids"])
+            raise ValueError(f"HoloCine's one prompt for {len(shots)} shots needs {need} tokens but the text "
+                             f"encoder reads {L} (max_sequence_length): shorten the shot descriptions or "
+                             f"split the scene")
+        visible = holocine_visible_text(spans, L)
+        # Memory items read what every shot reads in common: the global caption and the pads.
+        common = tuple(sorted(set.intersection(*[set(_expand(v)) for v in visible]))) if visible else ()
+        mem_spans = (_ranges(common),) * n_memory
+        return _encode(pipe, [prompt], L, device), mem_spans + visible, L
+    if text == "cinetrans":
+        # CineTrans (arXiv 2508.11484, general_pr): [prompt_0 .. prompt_{n-1}, general], each
+        # encoded on its own; item k reads its own prompt and the general one.
+        spans = tuple(((k * L, (k + 1) * L), (n * L, (n + 1) * L)) for k in range(n))
+        return _encode(pipe, item_prompts + [global_prompt], L, device), spans, L
+    if text == "window":
+        from .shot_attention import window_text_spans
+
+        return _encode(pipe, [global_prompt] + item_prompts, L, device), window_text_spans(n, L), L
+    from .shot_attention import own_text_spans
+
+    return _encode(pipe, [_fuse(global_prompt, p) for p in item_prompts], L, device), own_text_spans(n, L), L
+
+
+def _expand(ranges: Sequence[tuple[int, int]]) -> list[int]:
+    return [t for a, b in ranges for t in range(a, b)]
+
+
+def _ranges(tokens: Sequence[int]) -> tuple[tuple[int, int], ...]:
+    out: list[list[int]] = []
+    for t in tokens:
+        if out and out[-1][1] == t:
+            out[-1][1] = t + 1
+        else:
+            out.append([t, t + 1])
+    return tuple((a, b) for a, b in out)
 
 
 @torch.no_grad()
@@ -187,12 +284,13 @@ def joint_denoise_latents(
     generator: torch.Generator | None,
     memory: SummaryMemory | None = None,
     *,
-    summary: Literal["first", "first+last", "none", "all"] = "first",
+    mode: JointMode | None = None,
+    summary: Literal["first", "first+last", "none", "all"] | None = None,
     summary_stride: int = 1,
     blocks: Sequence[int] | None = None,
-    outside: Literal["full", "isolated"] = "full",
+    outside: Literal["full", "isolated"] | None = None,
     rope: Literal["global", "per_shot"] = "global",
-    text: TextMode = "window",
+    text: TextMode | None = None,
     guidance_2: float | None = None,
     max_sequence_length: int = 512,
     max_kv_rows: int | None = None,
@@ -200,12 +298,21 @@ def joint_denoise_latents(
 ) -> JointResult:
     """Denoise all shots jointly; return frames and clean latents per shot.
 
-    `text="window"` encodes ``[global, shot_1, ..., shot_N]`` separately and lets shot i read
-    global + shot i (HoloCine); ``"own"`` encodes ``global + " " + shot_i`` as one prompt per
-    shot, which keeps every shot's text exactly like a single-clip prompt. See `JointLayout`
-    for `summary`, `summary_stride`, `blocks`, `outside` and `rope`."""
+    `mode` (a profile's `joint:` section) picks the published mechanism: layout, text and
+    self-attention (joint_modes.py). The keyword arguments `summary`, `blocks`, `outside` and
+    `text` override single settings of multishot's own variant (benchmarks, ablations).
+
+    Text modes: ``holocine`` builds HoloCine's one prompt (``[global caption] ... [shot cut]
+    ...``), tokenised once, each shot reading the global span and its own; ``cinetrans``
+    encodes the shot prompts and the general prompt separately; ``window`` encodes
+    ``[global, shot_1, ..., shot_N]`` separately and lets shot i read global + shot i;
+    ``own`` encodes ``global + " " + shot_i`` as one prompt per shot. The negative prompt is
+    always read densely (both papers). In every mode the noise is drawn for the whole group
+    at once and one scheduler runs over it."""
     if len(shot_prompts) != len(frames_per_shot) or not shot_prompts:
         raise ValueError(f"{len(shot_prompts)} shot prompts for {len(frames_per_shot)} frame counts")
+    mode = mode or DEFAULT_MODE
+    text = text or mode.text
     device = pipe._execution_device
     models = _transformers(pipe)
     if not models:
@@ -215,7 +322,6 @@ def joint_denoise_latents(
     s_sp, s_t = pipe.vae_scale_factor_spatial, pipe.vae_scale_factor_temporal
     if height % (s_sp * p_h) or width % (s_sp * p_w):
         raise ValueError(f"height and width must be multiples of {s_sp * p_h}, got {height}x{width}")
-    shot_lat = [latent_frames(f, s_t) for f in frames_per_shot]
     if p_t != 1:
         raise ValueError("joint layout assumes temporal patch size 1 (all Wan 2.1/2.2 models)")
     h, w = height // s_sp, width // s_sp
@@ -226,18 +332,19 @@ def joint_denoise_latents(
     mem_prompts = memory.prompts if memory is not None else ()
     n_mem = len(mem_frames)
     F_mem = sum(mem_frames)
-    layout = JointLayout.build(
-        list(mem_frames) + shot_lat, (h // p_h, w // p_w), n_memory=n_mem, text=text,
-        text_tokens=max_sequence_length, summary=summary, summary_stride=summary_stride,
-        blocks=None if blocks is None else tuple(blocks), outside=outside, rope=rope,
-    )
-
+    spans = group_frames(frames_per_shot, mode, s_t, mem_frames)
+    shot_lat = list(spans.latent[n_mem:])
     item_prompts = list(mem_prompts) + list(shot_prompts)
-    if text == "window":
-        prompt_list = [global_prompt] + item_prompts
-    else:
-        prompt_list = [_fuse(global_prompt, p) for p in item_prompts]
-    prompt_embeds = _encode(pipe, prompt_list, max_sequence_length, device)
+    prompt_embeds, text_spans, text_tokens = _text_context(pipe, mode, text, global_prompt, item_prompts, n_mem,
+                                                           max_sequence_length, device)
+    settings = mode.layout_kwargs(cfg.num_layers)
+    for key, value in (("summary", summary), ("outside", outside)):
+        if value is not None:
+            settings[key] = value
+    if blocks is not None:
+        settings["blocks"] = tuple(blocks)
+    layout = JointLayout(frames=spans.latent, grid=(h // p_h, w // p_w), n_memory=n_mem, text_tokens=text_tokens,
+                         text_spans=text_spans, summary_stride=summary_stride, rope=rope, **settings)
     do_cfg = guidance > 1.0
     negative_embeds = _encode(pipe, [negative], max_sequence_length, device) if do_cfg else None
 
@@ -284,7 +391,7 @@ def joint_denoise_latents(
 
     call_kwargs: dict[str, Any] = dict(
         prompt_embeds=prompt_embeds, negative_prompt_embeds=negative_embeds, latents=latents,
-        height=height, width=width, num_frames=(sum(layout.frames) - 1) * s_t + 1,
+        height=height, width=width, num_frames=spans.num_frames,
         num_inference_steps=steps, guidance_scale=guidance, generator=generator,
         output_type="latent", max_sequence_length=max_sequence_length, return_dict=False,
     )
@@ -294,7 +401,8 @@ def joint_denoise_latents(
         call_kwargs["guidance_scale_2"] = guidance_2
 
     try:
-        with install_shot_attention(models, layout, max_kv_rows=max_kv_rows):
+        with install_shot_attention(models, layout, max_kv_rows=max_kv_rows) as handle:
+            handle.watch_negative(models, negative_embeds)
             out = pipe(**call_kwargs)[0]
     finally:
         for hk in hooks:
@@ -302,7 +410,13 @@ def joint_denoise_latents(
 
     shots = torch.split(out[:, :, F_mem:], shot_lat, dim=2)
     latents_out = [s.detach().clone() for s in shots]
-    frames = [_decode(pipe, s) for s in latents_out] if decode else []
+    frames: list[np.ndarray] = []
+    if decode and spans.pixel_bounds is not None:
+        # One decode of the whole group, then the pixel frames cut at the planned frames.
+        video = _decode(pipe, out[:, :, F_mem:])
+        frames = [video[a:b] for a, b in spans.pixel_bounds]
+    elif decode:
+        frames = [_decode(pipe, s) for s in latents_out]
     if decode:
         pipe.maybe_free_model_hooks()
     return JointResult(frames=frames, latents=latents_out, layout=layout, prompts=tuple(shot_prompts))

@@ -138,6 +138,40 @@ class WeightsOverride(_Strict):
         return f"{self.repo}@{self.revision}:{self.filename}" if self.repo else str(self.path)
 
 
+class JointSpec(_Strict):
+    """A role's joint-generation mechanism (`joint:`): which paper's attention pattern runs,
+    chosen to match the weights (see joint_modes.py for each value's meaning)."""
+
+    #: continuous: one video per group with cuts at 4t+1 frames (HoloCine, CineTrans);
+    #: stacked: multishot's own variant, every shot a separate clip laid end to end.
+    layout: Literal["continuous", "stacked"] = "continuous"
+    #: holocine: one prompt with [global caption]/[shot cut] markers, tokenised once;
+    #: cinetrans: per-shot prompts + a general prompt; window / own: multishot's variants.
+    text: Literal["holocine", "cinetrans", "window", "own"] = "holocine"
+    #: full (HoloCine's full checkpoint), sparse (HoloCine's sparse checkpoint), cinetrans
+    #: (CineTrans's mask in the block band), multishot (training-free variant).
+    self_attention: Literal["full", "sparse", "cinetrans", "multishot"] = "full"
+    #: Inclusive [first, last] block of the CineTrans mask band; default 6-27 of 30, scaled.
+    band: tuple[int, int] | None = None
+    #: Longest group in pixel frames (HoloCine trained on 241); longer scenes are chunked.
+    max_frames: int | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _band(self) -> JointSpec:
+        if self.band is not None and not 0 <= self.band[0] <= self.band[1]:
+            raise ValueError(f"band must be [first, last] with 0 <= first <= last, got {list(self.band)}")
+        if self.band is not None and self.self_attention != "cinetrans":
+            raise ValueError("band only applies to self_attention: cinetrans")
+        return self
+
+    def mode(self) -> Any:
+        """The torch-free `JointMode` joint.py runs."""
+        from .joint_modes import JointMode
+
+        return JointMode(layout=self.layout, text=self.text, self_attention=self.self_attention,
+                         band=self.band, max_frames=self.max_frames)
+
+
 class RoleSpec(Source):
     """How one capability is served: the pipeline, its weights and its default settings."""
 
@@ -165,6 +199,9 @@ class RoleSpec(Source):
     #: Joint generation: most video tokens in one joint pass (the rest is split into chunks
     #: with memory); None = no token limit, only the paradigm's shot limit (13).
     max_joint_tokens: int | None = Field(default=None, gt=0)
+    #: Joint generation's mechanism (layout, text, self-attention); None = multishot's own
+    #: training-free variant (stacked clips, window text, sparse "first" summaries).
+    joint: JointSpec | None = None
     #: Extra keyword arguments for the pipeline call (e.g. max_sequence_length).
     call: dict[str, int | float | str | bool] = Field(default_factory=dict)
     memory: tuple[MemoryStrategy, ...] = ("none",)

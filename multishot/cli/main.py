@@ -285,6 +285,53 @@ def profiles_list(as_json: bool = typer.Option(False, "--json", help="Machine-re
     out.print(table)
 
 
+@profiles_app.command("show")
+def profiles_show(name: str = typer.Argument(..., help="Profile name (see `profiles list`) or path to a .yaml file."),
+                  as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """Show one profile: every role's model, settings and joint-generation mechanism.
+
+    The `joint` line says which published mechanism joint generation runs: its layout
+    (continuous = one video per scene, as HoloCine and CineTrans), its text mode and its
+    self-attention mode (full / sparse = HoloCine's two checkpoints, cinetrans = CineTrans's
+    mask band, multishot = multishot's own training-free variant)."""
+    from multishot.backends.registry import load_profile
+
+    try:
+        profile = load_profile(name)
+    except _known_input_errors() as error:
+        raise _invalid(str(error))
+    data = profile.model_dump(mode="json", exclude={"source_file"})
+    for role in data.get("roles", {}).values():
+        if role.get("joint") is None:
+            role["joint"] = "multishot (stacked clips, window text, sparse first-frame summaries)"
+    if as_json:
+        sys.stdout.write(json.dumps(data, default=str) + "\n")
+        return
+    out.print(f"[bold]{_safe(profile.name)}[/] ({profile.backend}) — {_safe(profile.licence.strip())}", highlight=False)
+    if profile.source_file:
+        out.print(f"  file: {_safe(profile.source_file)}", highlight=False)
+    for cap, role in data.get("roles", {}).items():
+        model = role.get("repo") or role.get("path")
+        out.print(f"  [bold]{_safe(cap)}[/]: {_safe(role['pipeline'])} {_safe(str(model))}"
+                  f"@{_safe(str(role.get('revision') or '-'))}", highlight=False)
+        out.print(f"    {role['width']}x{role['height']}, {role['frames']} frames, {role['steps']} steps, "
+                  f"guidance {role['guidance']}, dtype {role['dtype']}", highlight=False)
+        for w in role.get("weights_override") or []:
+            out.print(f"    weights: {_safe(w['component'])} <- {_safe(str(w.get('repo') or w.get('path')))}"
+                      f"/{_safe(str(w.get('filename') or ''))} (mapping {_safe(w['mapping'])})", highlight=False)
+        if cap == "joint_shots":
+            joint = role["joint"]
+            text = joint if isinstance(joint, str) else ", ".join(f"{k}={v}" for k, v in joint.items() if v is not None)
+            out.print(f"    joint: {_safe(text)}", highlight=False)
+
+
+def _safe(text: str) -> str:
+    """Profile text is the user's file: escape rich markup and control characters before printing."""
+    from rich.markup import escape
+
+    return escape("".join(c if c.isprintable() else "?" for c in str(text)))
+
+
 def _info_dict(info: object) -> dict:
     from dataclasses import asdict, is_dataclass
 

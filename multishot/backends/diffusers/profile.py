@@ -447,6 +447,9 @@ def profile_identity(profile: Profile) -> dict[str, Any]:
             "shared_components": {k: {**_source_identity(v, profile.base_dir), "subfolder": v.subfolder}
                                   for k, v in sorted(r.shared_components.items())},
             "weights_override": [w.model_dump(mode="json") for w in r.weights_override],
+            # The joint mechanism decides the pixels of a joint group (and the chunking).
+            "joint": None if r.joint is None else r.joint.model_dump(mode="json"),
+            "max_joint_tokens": r.max_joint_tokens,
         }
     ident = {"profile": profile.name, "backend": profile.backend, "roles": roles}
     return json.loads(json.dumps(ident, sort_keys=True))

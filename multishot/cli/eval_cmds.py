@@ -20,7 +20,7 @@ def eval_command(
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
 ) -> None:
     """Measure a rendered film: cut precision/recall and spurious cuts (PySceneDetect), the
-    Transition Control Score (CineTrans, k=1), seam discontinuity, flicker and character
+    Transition Control Score (CineTrans, k=1.6 as the paper; k=1 beside it), seam discontinuity, flicker and character
     consistency. Writes metrics.json beside the film."""
     from multishot.evaluate.metrics import metrics_table
     from multishot.graph.evaluation import NotARender, evaluate_render, write_metrics

@@ -143,3 +143,28 @@ def test_transition_on_cinetrans_generates_each_hard_cut_run_as_one_video(tmp_pa
     # split the groups.
     assert spy.groups[0] == ["wide", "mara", "tomas"]
     assert all(len(g) >= 1 for g in spy.groups) and sum(len(g) for g in spy.groups) == 5
+
+
+def test_holocine_profiles_receive_holocine_captions(tmp_path: Path, film_file: Path) -> None:
+    """On a HoloCine-text profile the joint requests carry HoloCine's captions: each character
+    introduced once as `[characterN] is ...` in the global caption, named by tag in the shots."""
+    from multishot.backends.registry import get_backend
+    from multishot.paradigms.base import RenderOptions
+    from multishot.paradigms.runner import render_file
+
+    seen: list[Any] = []
+
+    class Spy(JointSpy):
+        def joint_shots(self, reqs, memory=None):  # type: ignore[no-untyped-def]
+            seen.extend(reqs)
+            return super().joint_shots(reqs, memory=memory)
+
+    spy = Spy(get_backend("tiny"))
+    result = render_file(film_file, RenderOptions(out_root=tmp_path, paradigm="holistic", profile="tiny", review=False),
+                         pool=lambda profile: spy)
+    assert result.status == "complete"
+    by_id = {r.layout.shot_id: r for r in seen}
+    assert "[character1] is a woman in a yellow oilskin raincoat" in by_id["mara"].global_prompt
+    assert "[character1]" in by_id["mara"].shot_prompt and "raincoat" not in by_id["mara"].shot_prompt
+    both = by_id["both"]
+    assert "[character1]" in both.shot_prompt and "[character2]" in both.shot_prompt

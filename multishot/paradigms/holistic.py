@@ -17,6 +17,7 @@ the next render goes on from the cache. Memory is rebuilt from the cached frames
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,7 @@ from multishot.graph import stages
 from multishot.graph.engine import RenderStopped
 from multishot.paradigms.base import Job, Output, Paradigm
 from multishot.plan.film_plan import ShotSpec
+from multishot.plan.prompts import holocine_captions
 from multishot.backends.chunks import plan_chunks
 from multishot.post.ffmpeg import read_video
 
@@ -69,6 +71,18 @@ def _summarize(backend: Backend, group: list[ShotSpec], clips: list[stages.ShotC
     return summarize([c.spec.request() for c in keep], [list(read_video(c.video)) for c in keep])
 
 
+def joint_requests(job: Job, backend: Backend, group: list[ShotSpec]) -> list[Any]:
+    """The group's requests; for a backend whose joint text mode is HoloCine's, with HoloCine's
+    captions (characters described once in the global caption as `[characterN]`, shots naming
+    them by tag -- the convention its weights were trained on, plan/prompts.py)."""
+    reqs = [s.request() for s in group]
+    mode = getattr(backend, "joint_mode", lambda: None)()
+    if mode and mode.get("text") == "holocine":
+        glob, captions = holocine_captions(job.plan.film, [(s.scene, s.shot) for s in group])
+        reqs = [dataclasses.replace(r, global_prompt=glob, shot_prompt=c) for r, c in zip(reqs, captions)]
+    return reqs
+
+
 def render_groups(job: Job, shot_groups: list[list[ShotSpec]], task: Any) -> tuple[list[stages.ShotClip], list[str]]:
     """Generate each group jointly (or take it from the cache), in order, each group after the
     first seeing the memory of the previous one. Returns the clips made and the shots skipped
@@ -91,7 +105,7 @@ def render_groups(job: Job, shot_groups: list[list[ShotSpec]], task: Any) -> tup
             skipped.extend(s.id for s in group)
             break  # later groups depend on this one's memory
         else:
-            frames = backend.joint_shots([s.request() for s in group], memory=memory)
+            frames = backend.joint_shots(joint_requests(job, backend, group), memory=memory)
             group_clips = [stages.store_clip(engine, backend, spec, f, origin, allow=True)
                            for spec, f in zip(group, frames)]
         clips.extend(group_clips)

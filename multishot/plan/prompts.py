@@ -8,6 +8,8 @@ cheapest consistency mechanism there is, and it works for every model.
 
 from __future__ import annotations
 
+import re
+
 from typing import Sequence
 
 from multishot.backends.diffusers.holocine_text import compose_holocine_captions
@@ -49,8 +51,13 @@ def domains(film: Film, scene: Scene, shot: Shot, *, describe_people: bool = Tru
 
     `describe_people=False` leaves out the per-shot character descriptions and names speakers in
     words, for captions that introduce characters once elsewhere (`holocine_captions`)."""
-    people = "; ".join(f"{cid}: {film.characters[cid].description}" for cid in shot.characters
-                       if cid in film.characters) if describe_people else ""
+    if describe_people:
+        people = "; ".join(f"{cid}: {film.characters[cid].description}" for cid in shot.characters
+                           if cid in film.characters)
+    else:  # name who is on screen when the action does not, so a caption tags every one of them
+        unnamed = [spoken_name(cid) for cid in shot.characters
+                   if not re.search(rf"\b{re.escape(spoken_name(cid))}\b", shot.action or "", re.IGNORECASE)]
+        people = "on screen: " + " and ".join(unnamed) if unnamed else ""
     lines = " ".join(f'{who if describe_people else spoken_name(who)} says "{text}"'
                      for who, text in shot.dialogue.items())
     character = " ".join(x for x in (_sentence(shot.action), _sentence(people), _sentence(lines)) if x)

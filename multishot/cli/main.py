@@ -356,6 +356,30 @@ def models_download(profile: str = typer.Argument(..., help="Profile whose model
     out.print(f"[green]ok[/]: {profile} is in the cache")
 
 
+@models_app.command("convert")
+def models_convert(
+    source: Path = typer.Argument(..., help="A pickled PyTorch checkpoint (.pt / .pth / .bin)."),
+    target: Path = typer.Argument(..., help="The .safetensors file to write."),
+) -> None:
+    """Convert a pickled checkpoint to safetensors, e.g. CineTrans's LoRA `weights.pt`, so a
+    profile's `loras:` or `weights_override:` can name it. Only tensors are unpickled
+    (`torch.load(weights_only=True)`): a file that carries code is refused, never run.
+
+    Example: multishot models convert CineTrans/weights.pt cinetrans_lora.safetensors
+    """
+    from multishot.backends.diffusers.weights import pickle_to_safetensors
+
+    if target.suffix != ".safetensors":
+        raise _invalid(f"{_safe(target)}: the target must end in .safetensors")
+    if not source.is_file():
+        raise _invalid(f"{_safe(source)}: no such file")
+    try:
+        count = pickle_to_safetensors(str(source), str(target))
+    except ValueError as error:
+        raise _invalid(_safe(str(error)))
+    out.print(f"[green]ok[/]: {count} tensors written to {_safe(target)}")
+
+
 
 
 #: Command groups that live in their own modules (one job each); each has `register(app)`.

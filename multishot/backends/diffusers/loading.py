@@ -27,7 +27,7 @@ from typing import Any
 
 from multishot.backends.base import Capability
 
-from .profile import ComponentSource, Profile, RoleSpec, Source, WeightsOverride, load_profile, resolve_local_path
+from .profile import ComponentSource, Profile, RoleSpec, LoraSpec, Source, WeightsOverride, load_profile, resolve_local_path
 
 log = logging.getLogger("multishot.backends.diffusers")
 
@@ -207,7 +207,7 @@ def resolve_component_folder(src: ComponentSource, name: str, base: Path, *,
     return folder, sub
 
 
-def resolve_weights_file(w: WeightsOverride, base: Path, *, profile_name: str | None = None) -> Path:
+def resolve_weights_file(w: WeightsOverride | LoraSpec, base: Path, *, profile_name: str | None = None) -> Path:
     if w.repo is not None:
         assert w.revision is not None and w.filename is not None
         return fetch_file(w.repo, w.revision, w.filename, profile_name=profile_name)
@@ -238,7 +238,7 @@ def download_profile(name_or_profile: str | Profile) -> list[Path]:
         for name, src in role.shared_components.items():
             cfolder, sub = resolve_component_folder(src, name, base, profile_name=profile.name)
             files += [f for f in sorted((cfolder / sub).iterdir()) if f.is_file()]
-        for w in role.weights_override:
+        for w in (*role.weights_override, *role.loras):
             files.append(resolve_weights_file(w, base, profile_name=profile.name))
     unique: list[Path] = []
     for f in files:
@@ -315,6 +315,25 @@ def apply_weights_override(module: Any, path: Path, mapping: str) -> None:
             f"wrong shape {len(wrong)} [{show(wrong)}]"
         )
     module.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()}, strict=True)
+
+
+def apply_loras(module: Any, loras: list[tuple[Path, Any]]) -> None:
+    """Load LoRAs (safetensors) into a transformer with diffusers' LoRA loading (peft), keys
+    converted by `weights.lora_to_diffusers`, each at its profile scale."""
+    from safetensors.torch import load_file
+
+    from .weights import lora_to_diffusers
+
+    names, scales = [], []
+    for i, (path, spec) in enumerate(loras):
+        state = lora_to_diffusers(load_file(os.fspath(path)), spec.format)
+        if not state:
+            raise WeightsMismatch(f"LoRA {path} (format `{spec.format}`) has no keys diffusers can place")
+        name = f"multishot_lora_{i}"
+        module.load_lora_adapter(state, prefix="transformer", adapter_name=name)
+        names.append(name)
+        scales.append(spec.scale)
+    module.set_adapters(names, weights=scales)
 
 
 def _make_scheduler(loaded: Any, role: RoleSpec) -> Any:
@@ -423,13 +442,17 @@ class PipelineCache:
             dtype = torch_dtype(role.component_dtypes.get(comp, role.dtype))
             w = overrides.get(comp)
             wkey = w.label() + ":" + w.mapping if w else None
-            key = (*src_id, lib, cls_name, str(dtype), wkey)
+            loras = tuple(lo for lo in role.loras if lo.component == comp)
+            # A LoRA changes the module in place, so a LoRA'd transformer is its own cache entry.
+            key = (*src_id, lib, cls_name, str(dtype), wkey, tuple(lo.label() for lo in loras))
 
             def load(lib: str = lib, cls_name: str = cls_name, cfolder: Path = cfolder, sub: str = sub,
-                     dtype: Any = dtype, w: WeightsOverride | None = w) -> Any:
+                     dtype: Any = dtype, w: WeightsOverride | None = w, loras: tuple[Any, ...] = loras) -> Any:
                 module = _load_component(lib, cls_name, cfolder, sub, dtype)
                 if w is not None:
                     apply_weights_override(module, resolve_weights_file(w, base, profile_name=name), w.mapping)
+                if loras:
+                    apply_loras(module, [(resolve_weights_file(lo, base, profile_name=name), lo) for lo in loras])
                 return module
 
             components[comp] = self._component(key, load)

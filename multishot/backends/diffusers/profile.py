@@ -138,6 +138,38 @@ class WeightsOverride(_Strict):
         return f"{self.repo}@{self.revision}:{self.filename}" if self.repo else str(self.path)
 
 
+class LoraSpec(_Strict):
+    """A LoRA merged into one transformer of the role (loaded with diffusers' own LoRA loading,
+    through peft), e.g. the CineTrans-DiT LoRA (arXiv 2508.11484, rank 64). `format` names the
+    key layout it was published in: `diffusers`, `wan-original` (``diffusion_model.blocks.N
+    .self_attn.q.lora_A.weight``: diffusers converts it) or `cinetrans` (CineTrans's training
+    code saves peft-style ``blocks.N.self_attn.q.lora_A.default.weight`` without the prefix).
+    Safetensors only: a pickled ``.pt`` must be converted first (README, troubleshooting)."""
+
+    component: Literal["transformer", "transformer_2"] = "transformer"
+    repo: str | None = None
+    revision: str | None = None
+    path: str | None = None
+    filename: str | None = None
+    format: Literal["diffusers", "wan-original", "cinetrans"] = "wan-original"
+    scale: float = 1.0
+
+    @model_validator(mode="after")
+    def _one_source(self) -> LoraSpec:
+        if (self.repo is None) == (self.path is None):
+            raise ValueError("give exactly one of `repo` (+ `revision`, `filename`) or `path` (a .safetensors file)")
+        if self.repo is not None and (not self.revision or not self.filename):
+            raise ValueError("a Hub LoRA needs `revision` and `filename`")
+        name = self.filename or self.path or ""
+        if not name.endswith(".safetensors"):
+            raise ValueError(f"only .safetensors LoRAs are loaded, got {name!r} (convert a pickled .pt first)")
+        return self
+
+    def label(self) -> str:
+        src = f"{self.repo}@{self.revision}/{self.filename}" if self.repo else str(self.path)
+        return f"{self.component}<-{src}:{self.format}x{self.scale}"
+
+
 class JointSpec(_Strict):
     """A role's joint-generation mechanism (`joint:`): which paper's attention pattern runs,
     chosen to match the weights (see joint_modes.py for each value's meaning)."""
@@ -207,6 +239,8 @@ class RoleSpec(Source):
     memory: tuple[MemoryStrategy, ...] = ("none",)
     shared_components: dict[str, ComponentSource] = Field(default_factory=dict)
     weights_override: tuple[WeightsOverride, ...] = ()
+    #: LoRAs merged into the role's transformer(s) (see LoraSpec).
+    loras: tuple[LoraSpec, ...] = ()
 
     @field_validator("pipeline", "scheduler")
     @classmethod
@@ -232,7 +266,8 @@ class RoleSpec(Source):
         return (self.repo, self.revision, self.path, self.pipeline, self.dtype,
                 tuple(sorted(self.component_dtypes.items())), self.scheduler, self.flow_shift,
                 tuple(sorted((k, v.model_dump_json()) for k, v in self.shared_components.items())),
-                tuple(w.model_dump_json() for w in self.weights_override))
+                tuple(w.model_dump_json() for w in self.weights_override),
+                tuple(lo.model_dump_json() for lo in self.loras))
 
 
 class Profile(_Strict):
@@ -450,6 +485,7 @@ def profile_identity(profile: Profile) -> dict[str, Any]:
             # The joint mechanism decides the pixels of a joint group (and the chunking).
             "joint": None if r.joint is None else r.joint.model_dump(mode="json"),
             "max_joint_tokens": r.max_joint_tokens,
+            "loras": [lo.model_dump(mode="json") for lo in r.loras],
         }
     ident = {"profile": profile.name, "backend": profile.backend, "roles": roles}
     return json.loads(json.dumps(ident, sort_keys=True))

@@ -35,6 +35,56 @@ def holocine_to_diffusers(state: StateDict) -> StateDict:
     return wan_original_to_diffusers(state)
 
 
+def lora_to_diffusers(state: StateDict, layout: str) -> StateDict:
+    """A Wan LoRA's keys to the layout diffusers' `load_lora_adapter` takes (``transformer.``
+    prefix, diffusers module names), through diffusers' own converter for original-Wan LoRAs
+    (`WanPipeline.lora_state_dict`). CineTrans's checkpoint is peft-style on original-Wan
+    modules (``blocks.0.self_attn.q.lora_A.default.weight``, no prefix): its adapter name is
+    dropped and the ``diffusion_model.`` prefix added, which makes it an original-Wan LoRA.
+    CineTrans merges ``W + B @ A`` (alpha 1); with no alpha keys diffusers scales by 1 too."""
+    if layout == "diffusers":
+        return dict(state)
+    if layout == "cinetrans":
+        state = {k.replace(".default.", "."): v for k, v in state.items()}
+    if layout not in ("cinetrans", "wan-original"):
+        raise ValueError(f"unknown LoRA format `{layout}`")
+    state = {k if k.startswith("diffusion_model.") else "diffusion_model." + k: v for k, v in state.items()}
+    from diffusers import WanPipeline
+
+    out = WanPipeline.lora_state_dict(state)
+    return out[0] if isinstance(out, tuple) else out
+
+
+def pickle_to_safetensors(src: str, dst: str) -> int:
+    """Convert a pickled PyTorch checkpoint (e.g. CineTrans's published LoRA ``weights.pt``) to
+    safetensors, which is all multishot loads. ``torch.load(weights_only=True)`` unpickles
+    tensors and plain containers only, so a file carrying code is refused, not run. A checkpoint
+    wrapped in one ``state_dict`` / ``module`` / ``model`` key is unwrapped. Returns the number
+    of tensors written."""
+    import pickle
+    import warnings
+
+    import torch
+    from safetensors.torch import save_file
+
+    try:
+        with warnings.catch_warnings():  # torch warns about pickle protocols before refusing
+            warnings.simplefilter("ignore")
+            state = torch.load(src, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError) as error:
+        raise ValueError(f"{src}: not a plain tensor checkpoint; it holds objects other than tensors "
+                         f"({type(error).__name__}), and multishot never unpickles code") from None
+    while isinstance(state, dict) and len(state) == 1 and next(iter(state)) in ("state_dict", "module", "model"):
+        state = next(iter(state.values()))
+    if not isinstance(state, dict) or not state:
+        raise ValueError(f"{src}: expected a dict of tensors, found {type(state).__name__}")
+    bad = [str(k) for k, v in state.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)]
+    if bad:
+        raise ValueError(f"{src}: {len(bad)} entries are not named tensors (first: {bad[0][:80]})")
+    save_file({k: v.detach().contiguous() for k, v in state.items()}, dst)
+    return len(state)
+
+
 KEY_MAPPINGS: dict[str, Callable[[StateDict], StateDict]] = {
     "identity": dict,
     "wan-original": wan_original_to_diffusers,

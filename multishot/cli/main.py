@@ -319,6 +319,10 @@ def profiles_show(name: str = typer.Argument(..., help="Profile name (see `profi
         for w in role.get("weights_override") or []:
             out.print(f"    weights: {_safe(w['component'])} <- {_safe(str(w.get('repo') or w.get('path')))}"
                       f"/{_safe(str(w.get('filename') or ''))} (mapping {_safe(w['mapping'])})", highlight=False)
+        for lo in role.get("loras") or []:
+            out.print(f"    lora: {_safe(lo['component'])} <- {_safe(str(lo.get('repo') or lo.get('path')))}"
+                      f"/{_safe(str(lo.get('filename') or ''))} ({_safe(lo['format'])}, scale {lo['scale']})",
+                      highlight=False)
         if cap == "joint_shots":
             joint = role["joint"]
             text = joint if isinstance(joint, str) else ", ".join(f"{k}={v}" for k, v in joint.items() if v is not None)

@@ -104,70 +104,68 @@ class ComponentSource(Source):
     subfolder: str | None = None
 
 
-class WeightsOverride(_Strict):
-    """Replace one component's weights with a fine-tuned checkpoint (e.g. HoloCine's DiT),
-    renaming keys with a named mapping from weights.py."""
+class WeightsFile(_Strict):
+    """One safetensors file of weights, from the Hub (pinned `repo` + `revision` + `filename`)
+    or on disk (`path`): the shared part of a weights override and a LoRA."""
 
-    component: str
     repo: str | None = None
     revision: str | None = None
     path: str | None = None
     filename: str | None = None
-    mapping: str
 
     @model_validator(mode="after")
-    def _one_source(self) -> WeightsOverride:
+    def _one_source(self) -> WeightsFile:
         if (self.repo is None) == (self.path is None):
             raise ValueError("give exactly one of `repo` (+ `revision`, `filename`) or `path` (a .safetensors file)")
         if self.repo is not None and (not self.revision or not self.filename):
-            raise ValueError("a Hub weights override needs `revision` and `filename`")
-        from .weights import KEY_MAPPINGS
-
-        if self.mapping not in KEY_MAPPINGS:
-            raise ValueError(f"unknown `mapping` {self.mapping!r}; known: {', '.join(sorted(KEY_MAPPINGS))}")
+            raise ValueError("a Hub weights file needs `revision` and `filename`")
         name = self.filename or self.path or ""
         if not name.endswith(".safetensors"):
-            raise ValueError(f"only .safetensors weights are loaded, got {name!r}")
+            raise ValueError(f"only .safetensors weights are loaded, got {name!r} "
+                             "(convert a pickled .pt with `multishot models convert`)")
         return self
 
     @property
     def pinned(self) -> bool:
         return self.repo is None or bool(_HEX40.match(self.revision or ""))
 
-    def label(self) -> str:
+    def source_label(self) -> str:
         return f"{self.repo}@{self.revision}:{self.filename}" if self.repo else str(self.path)
 
 
-class LoraSpec(_Strict):
+class WeightsOverride(WeightsFile):
+    """Replace one component's weights with a fine-tuned checkpoint (e.g. HoloCine's DiT),
+    renaming keys with a named mapping from weights.py."""
+
+    component: str
+    mapping: str
+
+    @model_validator(mode="after")
+    def _known_mapping(self) -> WeightsOverride:
+        from .weights import KEY_MAPPINGS
+
+        if self.mapping not in KEY_MAPPINGS:
+            raise ValueError(f"unknown `mapping` {self.mapping!r}; known: {', '.join(sorted(KEY_MAPPINGS))}")
+        return self
+
+    def label(self) -> str:
+        return self.source_label()
+
+
+class LoraSpec(WeightsFile):
     """A LoRA merged into one transformer of the role (loaded with diffusers' own LoRA loading,
     through peft), e.g. the CineTrans-DiT LoRA (arXiv 2508.11484, rank 64). `format` names the
     key layout it was published in: `diffusers`, `wan-original` (``diffusion_model.blocks.N
     .self_attn.q.lora_A.weight``: diffusers converts it) or `cinetrans` (CineTrans's training
     code saves peft-style ``blocks.N.self_attn.q.lora_A.default.weight`` without the prefix).
-    Safetensors only: a pickled ``.pt`` must be converted first (README, troubleshooting)."""
+    Safetensors only: a pickled ``.pt`` is converted first with `multishot models convert`."""
 
     component: Literal["transformer", "transformer_2"] = "transformer"
-    repo: str | None = None
-    revision: str | None = None
-    path: str | None = None
-    filename: str | None = None
     format: Literal["diffusers", "wan-original", "cinetrans"] = "wan-original"
     scale: float = 1.0
 
-    @model_validator(mode="after")
-    def _one_source(self) -> LoraSpec:
-        if (self.repo is None) == (self.path is None):
-            raise ValueError("give exactly one of `repo` (+ `revision`, `filename`) or `path` (a .safetensors file)")
-        if self.repo is not None and (not self.revision or not self.filename):
-            raise ValueError("a Hub LoRA needs `revision` and `filename`")
-        name = self.filename or self.path or ""
-        if not name.endswith(".safetensors"):
-            raise ValueError(f"only .safetensors LoRAs are loaded, got {name!r} (convert a pickled .pt first)")
-        return self
-
     def label(self) -> str:
-        src = f"{self.repo}@{self.revision}/{self.filename}" if self.repo else str(self.path)
-        return f"{self.component}<-{src}:{self.format}x{self.scale}"
+        return f"{self.component}<-{self.source_label()}:{self.format}x{self.scale}"
 
 
 class JointSpec(_Strict):
@@ -414,9 +412,9 @@ def profile_info(profile: Profile, capabilities: frozenset[Capability] | None = 
     sources: list[Source] = []
     for role in profile.roles.values():
         sources += [role, *role.shared_components.values()]
-        models += [w.label() for w in role.weights_override]
+        models += [w.label() for w in (*role.weights_override, *role.loras)]
     pinned = all(s.pinned for s in sources) and all(w.pinned for r in profile.roles.values()
-                                                     for w in r.weights_override)
+                                                     for w in (*r.weights_override, *r.loras))
     for s in sources:
         if s.label() not in models:
             models.append(s.label())

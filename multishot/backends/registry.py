@@ -46,10 +46,13 @@ _FACTORIES: dict[str, Callable[[Profile], Backend]] = {
 }
 
 
-def get_backend(profile: str | os.PathLike[str] | Profile | None = None) -> Backend:
-    """The backend for a profile name, profile file or loaded profile (default: animatic).
+def get_backend(profile: str | os.PathLike[str] | Profile | None = None, *, fast: bool = False) -> Backend:
+    """The backend for a profile name, profile file or loaded profile (default: animatic);
+    `fast` runs it with its `fast:` settings (`render --fast`; ProfileError if it has none).
     Creating a backend loads no weights; pipelines load on first use, once per worker."""
     p = profile if isinstance(profile, Profile) else load_profile(profile or DEFAULT_PROFILE)
+    if fast:
+        p = p.fast_variant()
     return _FACTORIES[p.backend](p)
 
 

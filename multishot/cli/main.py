@@ -7,10 +7,11 @@ paradigm or profile, missing model in offline mode).
 from __future__ import annotations
 
 import errno
+import os
 import json
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from rich.console import Console
@@ -110,6 +111,7 @@ def render(
     llm_model: Optional[str] = typer.Option(None, "--llm-model", help="Agent: the model name at that endpoint."),
     agent_rounds: int = typer.Option(3, "--agent-rounds", min=0, max=20, help="Agent: most critique → revise rounds."),
     max_joint_shots: int = typer.Option(13, "--max-joint-shots", min=1, max=64, help="Holistic: shots per joint generation before chunking."),
+    fast: bool = typer.Option(False, "--fast", help="Run each profile with its `fast:` settings (step caches, fewer steps, distilled LoRAs); cached apart from full renders."),
 ) -> None:
     """Render one or more shot lists to renders/TITLE/film.mp4.
 
@@ -125,7 +127,7 @@ def render(
         only=frozenset(only) if only else None, force=force, dry_run=dry_run,
         smooth=not no_smooth, blend_cuts=blend_cuts, auto_transitions=auto_transitions,
         stream=stream, llm_base_url=llm_base_url, llm_model=llm_model, agent_rounds=agent_rounds,
-        max_joint_shots=max_joint_shots, review=not no_review,
+        max_joint_shots=max_joint_shots, review=not no_review, fast=fast,
     )
     invalid = _known_input_errors()
     worst = EXIT_OK
@@ -217,14 +219,15 @@ def plan(
     profile: Optional[str] = typer.Option(None, "--profile", help="Model profile."),
     out_dir: Path = typer.Option(Path("renders"), "--out", "-o", help="Where renders live (to see what is cached)."),
     auto_transitions: bool = typer.Option(False, "--auto-transitions", help="Show the film-grammar transition choices."),
+    fast: bool = typer.Option(False, "--fast", help="Plan a `render --fast` (profiles' fast settings)."),
 ) -> None:
     """Show the stage graph, each shot's composed prompt, seed, timing, transition (with the
-    reason for it) and which stages are already cached."""
+    reason for it), the speed settings each profile runs with and which stages are cached."""
     from multishot.paradigms.base import RenderOptions
     from multishot.paradigms.runner import prepare, render_file
 
     options = RenderOptions(paradigm=paradigm, profile=profile, out_root=out_dir, dry_run=True,
-                            auto_transitions=auto_transitions)
+                            auto_transitions=auto_transitions, fast=fast)
     try:
         film_plan, par, name = prepare(file, options)
         result = render_file(file, options)
@@ -236,6 +239,13 @@ def plan(
     film_plan = result.plan or film_plan  # as the paradigm will render it (grammar, agent roles)
     out.print(f"[bold]{film_plan.title}[/] — paradigm [cyan]{name}[/]: {par.summary}")
     out.print("stage graph: " + " → ".join(par.stages))
+    from multishot.backends.registry import get_backend
+
+    for name_ in sorted({film_plan.default_profile, *(spec.profile for spec in film_plan.shots)}):
+        speed = getattr(get_backend(name_, fast=fast), "speed", None)
+        if speed is not None:
+            roles = "; ".join(f"{cap}: {what}" for cap, what in speed().items())
+            out.print(f"speed ({_safe(name_)}{', --fast' if fast else ''}): {_safe(roles)}", highlight=False)
     out.print(f"{len(film_plan.shots)} shots, {film_plan.total_frames} frames at {film_plan.fps} fps = "
               f"{film_plan.duration:.2f}s, {film_plan.width}x{film_plan.height}, default profile {film_plan.default_profile}")
     cached = {}
@@ -323,6 +333,12 @@ def profiles_show(name: str = typer.Argument(..., help="Profile name (see `profi
             out.print(f"    lora: {_safe(lo['component'])} <- {_safe(str(lo.get('repo') or lo.get('path')))}"
                       f"/{_safe(str(lo.get('filename') or ''))} ({_safe(lo['format'])}, scale {lo['scale']})",
                       highlight=False)
+        for key in ("speed", "fast"):
+            spec = role.get(key)
+            if spec and any(v is not None for v in spec.values()):
+                from multishot.backends.diffusers.profile import SpeedSpec
+
+                out.print(f"    {key}: {_safe(SpeedSpec.model_validate(spec).describe())}", highlight=False)
         if cap == "joint_shots":
             joint = role["joint"]
             text = joint if isinstance(joint, str) else ", ".join(f"{k}={v}" for k, v in joint.items() if v is not None)
@@ -344,6 +360,50 @@ def _info_dict(info: object) -> dict:
     if hasattr(info, "model_dump"):
         return info.model_dump()  # type: ignore[attr-defined]
     return dict(info)  # type: ignore[call-overload]
+
+
+@profiles_app.command("calibrate")
+def profiles_calibrate(
+    name: str = typer.Argument(..., help="Profile whose MagCache roles to calibrate."),
+    fast: bool = typer.Option(True, "--fast/--no-fast", help="Calibrate the roles as `render --fast` runs them (default) or as a plain render does."),
+) -> None:
+    """Measure MagCache's magnitude ratios for every role of a profile that uses MagCache
+    (`cache: {kind: magcache}`), by running each once, and store them beside the profile
+    (NAME.magcache.json; in multishot's cache when that folder is read-only). Run it once per
+    model and step count; renders then read the file.
+    """
+    import json as _json
+
+    from multishot.backends.diffusers.backend import DiffusersBackend
+    from multishot.backends.diffusers.profile import calibration_files
+    from multishot.backends.registry import load_profile
+
+    try:
+        profile = load_profile(name)
+        if profile.backend != "diffusers":
+            raise _invalid(f"profile `{_safe(name)}` has no models to calibrate")
+        backend = DiffusersBackend(profile, fast=fast, calibrating=True)
+    except _known_input_errors() as error:
+        raise _invalid(_safe(str(error)))
+    roles = [cap for cap, r in backend.profile.roles.items() if r.speed.cache and r.speed.cache.kind == "magcache"]
+    if not roles:
+        raise _invalid(f"profile `{_safe(name)}` uses no MagCache{' in its fast settings' if fast else ''}; nothing to calibrate")
+    data: dict[str, Any] = {"profile": profile.name, "fast": fast, "roles": {}}
+    for cap in roles:
+        role = backend.profile.roles[cap]
+        err.print(f"calibrating {cap.value}: {role.steps} steps at {role.width}x{role.height}…", highlight=False)
+        data["roles"][cap.value] = {"steps": role.steps, "ratios": backend.calibrate_magcache(cap)}
+    for target in calibration_files(profile):
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(target.name + f".{os.getpid()}.tmp")
+            tmp.write_text(_json.dumps(data, indent=1) + "\n", encoding="utf-8")
+            os.replace(tmp, target)
+        except OSError:
+            continue
+        out.print(f"[green]ok[/]: MagCache ratios for {', '.join(c.value for c in roles)} written to {_safe(str(target))}")
+        return
+    raise _invalid("could not write the calibration file anywhere: " + ", ".join(map(str, calibration_files(profile))))
 
 
 @models_app.command("download")

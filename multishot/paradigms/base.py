@@ -34,6 +34,7 @@ class RenderOptions:
     llm_model: str | None = None
     agent_rounds: int = 3
     review: bool = True           # write metrics.json, timeline.otio, report.html, contact_sheet.png
+    fast: bool = False            # every profile with its `fast:` speed settings
 
 
 class UnknownShot(ValueError):

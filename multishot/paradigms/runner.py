@@ -56,20 +56,27 @@ class RenderResult:
 
 
 class BackendPool:
-    """One backend per profile per process: models are loaded once and reused for every shot."""
+    """One backend per profile per process: models are loaded once and reused for every shot.
+    A fast pool (`render --fast`) runs every profile with its `fast:` settings."""
 
-    def __init__(self) -> None:
+    def __init__(self, fast: bool = False) -> None:
         self._backends: dict[str, Backend] = {}
+        self.fast = fast
 
     def __call__(self, profile: str) -> Backend:
         if profile not in self._backends:
             from multishot.backends.registry import get_backend
 
-            self._backends[profile] = get_backend(profile)
+            self._backends[profile] = get_backend(profile, fast=self.fast)
         return self._backends[profile]
+
+    def speed(self) -> dict[str, dict[str, str]]:
+        """Per profile, what each role runs with (for the manifest)."""
+        return {name: b.speed() for name, b in sorted(self._backends.items()) if hasattr(b, "speed")}
 
 
 _POOL = BackendPool()
+_FAST_POOL = BackendPool(fast=True)
 
 
 def _review(out_dir: Path, manifest: Manifest) -> dict[str, Path]:
@@ -159,7 +166,7 @@ def render_file(path: Path, options: RenderOptions, reporter: Reporter | None = 
     reporter = reporter or SilentReporter()
     plan, paradigm, name = prepare(Path(path), options)
     out_dir = Path(options.out_root) / plan.slug
-    pool = pool or _POOL
+    pool = pool or (_FAST_POOL if options.fast else _POOL)
     for profile in sorted({plan.default_profile, *(spec.profile for spec in plan.shots)}):
         pool(profile)  # an unknown profile raises here; creating a backend loads no weights
     if not options.dry_run:
@@ -169,6 +176,10 @@ def render_file(path: Path, options: RenderOptions, reporter: Reporter | None = 
         "multishot": __version__, "source": str(Path(path).resolve()), "paradigm": name,
         **plan.summary(), "started": time.time(),
     }
+    speed = pool.speed() if isinstance(pool, BackendPool) else {}
+    if options.fast or any(v != "none" for roles in speed.values() for v in roles.values()):
+        manifest.header["fast"] = bool(options.fast)
+        manifest.header["speed"] = speed
     engine = Engine(out_dir, manifest, force=options.force, only=options.only, dry_run=options.dry_run)
     job = Job(plan, engine, pool, options, reporter)
     started = time.perf_counter()

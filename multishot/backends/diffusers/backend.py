@@ -25,7 +25,9 @@ from multishot.backends.base import Capability, CapabilityError, Frame, ShotRequ
 from . import memory
 from .frames import frame_to_pil, generation_size, resample_frames, resize_frames, to_uint8, valid_frame_count
 from .loading import PIPELINES, LoadedPipeline, PipelineCache
-from .profile import FIRST_LAST_CONDITIONED, IMAGE_CONDITIONED, Profile, RoleSpec, load_profile, profile_identity
+from .profile import (FIRST_LAST_CONDITIONED, IMAGE_CONDITIONED, Profile, ProfileError, RoleSpec, load_profile,
+                      profile_identity)
+from .speed import step_cache
 
 log = logging.getLogger("multishot.backends.diffusers")
 T = TypeVar("T")
@@ -77,11 +79,16 @@ class DiffusersBackend:
     """`base.Backend` over diffusers pipelines described by a `Profile`."""
 
     def __init__(self, profile: Profile | str, *, device: str | None = None, cache: PipelineCache | None = None,
-                 on_step: StepCallback | None = None) -> None:
+                 on_step: StepCallback | None = None, fast: bool = False, calibrating: bool = False) -> None:
         self.profile = profile if isinstance(profile, Profile) else load_profile(profile)
         if self.profile.backend != "diffusers":
             raise ValueError(f"profile `{self.profile.name}` is for the {self.profile.backend} backend")
+        if fast:
+            self.profile = self.profile.fast_variant()
+        self.fast = fast
         self.name = self.profile.name
+        if not calibrating:
+            self._check_speed()
         self.capabilities: frozenset[Capability] = frozenset(self.profile.roles)
         self.device = device or default_device()
         self.cache = cache if cache is not None else PIPELINES
@@ -96,6 +103,52 @@ class DiffusersBackend:
         # device type is part of what the output is.
         return {"backend": "diffusers", "device": str(self.device).split(":")[0],
                 "diffusers": version("diffusers"), **profile_identity(self.profile)}
+
+    def _check_speed(self) -> None:
+        """Refuse, before any work, a MagCache role that was never calibrated."""
+        for cap, role in self.profile.roles.items():
+            cache = role.speed.cache
+            if cache is not None and cache.kind == "magcache" and not role.mag_ratios:
+                raise ProfileError(
+                    f"profile `{self.name}`{' (--fast)' if self.fast else ''}: roles.{cap.value} uses MagCache, which "
+                    f"needs this model's ratios; run `multishot profiles calibrate {self.name}` once")
+
+    def speed(self) -> dict[str, str]:
+        """What each role runs with (`plan` and the manifest show it)."""
+        return {cap.value: role.speed.describe() for cap, role in sorted(self.profile.roles.items(),
+                                                                          key=lambda kv: kv[0].value)}
+
+    def calibrate_magcache(self, cap: Capability, seed: int = 0) -> list[float]:
+        """Run the role once with diffusers' MagCache in calibration mode and return the
+        magnitude ratios it measured for the conditional pass (one per step)."""
+        from .speed import collect_mag_ratios, step_cache
+
+        role = self._role(cap)
+        if role.speed.cache is None or role.speed.cache.kind != "magcache":
+            raise ProfileError(f"profile `{self.name}`: roles.{cap.value} does not use MagCache")
+        entry = self.pipeline(cap)
+        memory.place(entry, self.cache.entries())
+        pipe = entry.pipe
+        gw, gh = (role.width, role.height)
+        m = spatial_multiple(pipe)
+        gw, gh = max(m, gw // m * m), max(m, gh // m * m)
+        n = 1 if cap is Capability.TEXT_TO_IMAGE else valid_frame_count(role.frames, temporal_factor(pipe),
+                                                                          role.max_frames)
+        accepted = set(inspect.signature(pipe.__call__).parameters)
+        kwargs: dict[str, Any] = dict(prompt="a person walks across a sunlit square, the camera follows",
+                                      negative_prompt="", height=gh, width=gw, num_inference_steps=role.steps,
+                                      guidance_scale=role.guidance, generator=self._generator(seed),
+                                      output_type="latent")
+        if "num_frames" in accepted:
+            kwargs["num_frames"] = n
+        kwargs.update(role.call)
+        if "image" in accepted:
+            kwargs["image"] = frame_to_pil(np.full((gh, gw, 3), 128, np.uint8), gw, gh)
+        with collect_mag_ratios() as found, step_cache(pipe, role, calibrate=True):
+            pipe(**kwargs)
+        if not found:
+            raise RuntimeError(f"diffusers reported no MagCache ratios for roles.{cap.value}")
+        return found[0]
 
     def drain_events(self) -> list[dict[str, Any]]:
         """The events recorded since the last call (for the run manifest), clearing them."""
@@ -291,7 +344,8 @@ class DiffusersBackend:
             memory.place(entry, self.cache.entries())
             failure: str | None = None
             try:
-                return work(entry.pipe)
+                with step_cache(entry.pipe, self.profile.roles[cap]):
+                    return work(entry.pipe)
             except Exception as exc:
                 if not memory.is_out_of_memory(exc):
                     raise

@@ -27,6 +27,7 @@ from typing import Any
 
 from multishot.backends.base import Capability
 
+from .speed import TRANSFORMERS, prepare_transformer
 from .profile import ComponentSource, Profile, RoleSpec, LoraSpec, Source, WeightsOverride, load_profile, resolve_local_path
 
 log = logging.getLogger("multishot.backends.diffusers")
@@ -443,16 +444,23 @@ class PipelineCache:
             w = overrides.get(comp)
             wkey = w.label() + ":" + w.mapping if w else None
             loras = tuple(lo for lo in role.loras if lo.component == comp)
-            # A LoRA changes the module in place, so a LoRA'd transformer is its own cache entry.
-            key = (*src_id, lib, cls_name, str(dtype), wkey, tuple(lo.label() for lo in loras))
+            kernels = None
+            if comp in TRANSFORMERS and (role.speed.compile or role.speed.attention_backend):
+                kernels = (bool(role.speed.compile), role.speed.compile_mode, role.speed.attention_backend)
+            # LoRAs, compilation and the attention backend change the module in place, so such
+            # a transformer is its own cache entry.
+            key = (*src_id, lib, cls_name, str(dtype), wkey, tuple(lo.label() for lo in loras), kernels)
 
             def load(lib: str = lib, cls_name: str = cls_name, cfolder: Path = cfolder, sub: str = sub,
-                     dtype: Any = dtype, w: WeightsOverride | None = w, loras: tuple[Any, ...] = loras) -> Any:
+                     dtype: Any = dtype, w: WeightsOverride | None = w, loras: tuple[Any, ...] = loras,
+                     kernels: Any = kernels) -> Any:
                 module = _load_component(lib, cls_name, cfolder, sub, dtype)
                 if w is not None:
                     apply_weights_override(module, resolve_weights_file(w, base, profile_name=name), w.mapping)
                 if loras:
                     apply_loras(module, [(resolve_weights_file(lo, base, profile_name=name), lo) for lo in loras])
+                if kernels is not None:
+                    prepare_transformer(module, role.speed)
                 return module
 
             components[comp] = self._component(key, load)

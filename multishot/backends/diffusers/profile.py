@@ -168,6 +168,82 @@ class LoraSpec(WeightsFile):
         return f"{self.component}<-{self.source_label()}:{self.format}x{self.scale}"
 
 
+class CacheSpec(_Strict):
+    """One of diffusers' step caches, enabled on the role's transformer(s) for the call through
+    ``transformer.enable_cache`` (diffusers' hooks). All are lossy: they reuse an earlier
+    step's block outputs instead of computing them. `first_block` (FBCache, ParaAttention):
+    skip the rest of the blocks when the first block's residual changed by less than
+    `threshold`; `taylorseer` (arXiv 2503.06923): compute every `interval` steps, predict the
+    others by a Taylor expansion; `magcache` (arXiv 2506.09045): skip while the accumulated
+    magnitude-ratio error stays under `threshold` — it needs the model's ratios, measured once
+    by `multishot profiles calibrate NAME` and stored beside the profile."""
+
+    kind: Literal["first_block", "taylorseer", "magcache"]
+    #: first_block: residual change below which the step is skipped (diffusers' default 0.05);
+    #: magcache: accumulated error budget (default 0.06).
+    threshold: float | None = Field(default=None, gt=0)
+    #: taylorseer: full computation every `interval` steps (default 5).
+    interval: int | None = Field(default=None, gt=0)
+    #: taylorseer: steps computed in full before predicting (default 3); magcache: see retention.
+    warmup_steps: int | None = Field(default=None, ge=0)
+    #: taylorseer: Taylor order (default 1).
+    max_order: int | None = Field(default=None, gt=0)
+    #: taylorseer: the "lite" variant (predict only the output projection, skip every block).
+    lite: bool | None = None
+    #: magcache: most consecutive skipped steps (default 3) and the fraction of first steps
+    #: never skipped (default 0.2).
+    max_skip_steps: int | None = Field(default=None, gt=0)
+    retention_ratio: float | None = Field(default=None, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _fits_kind(self) -> CacheSpec:
+        allowed = {"first_block": {"threshold"}, "taylorseer": {"interval", "warmup_steps", "max_order", "lite"},
+                   "magcache": {"threshold", "max_skip_steps", "retention_ratio"}}[self.kind]
+        extra = sorted(k for k in ("threshold", "interval", "warmup_steps", "max_order", "lite",
+                                   "max_skip_steps", "retention_ratio") if getattr(self, k) is not None and k not in allowed)
+        if extra:
+            raise ValueError(f"`{'`, `'.join(extra)}` do not apply to cache kind `{self.kind}` "
+                             f"(it takes {', '.join(sorted(allowed))})")
+        return self
+
+
+class SpeedSpec(_Strict):
+    """How fast a role runs (`speed:` always, `fast:` on top of it with ``render --fast``).
+    Every item is optional. `compile` (regional compilation of the repeated transformer blocks,
+    diffusers' `compile_repeated_blocks`) and `attention_backend` (diffusers' attention
+    dispatch, e.g. `flash`, `_native_cudnn`, `sage`) keep the model's maths: outputs agree to
+    floating-point tolerance. `cache` and fewer `steps` / lower `guidance` trade quality for
+    time."""
+
+    compile: bool | None = None
+    #: torch.compile mode for `compile` (None: torch's default; `max-autotune-no-cudagraphs`...).
+    compile_mode: str | None = None
+    attention_backend: str | None = None
+    cache: CacheSpec | None = None
+    steps: int | None = Field(default=None, gt=0)
+    guidance: float | None = Field(default=None, ge=0.0)
+    guidance_2: float | None = Field(default=None, ge=0.0)
+
+    def over(self, base: SpeedSpec) -> SpeedSpec:
+        """These settings on top of `base` (set fields win)."""
+        return base.model_copy(update={k: getattr(self, k) for k in self.model_fields_set
+                                       if getattr(self, k) is not None})
+
+    def describe(self) -> str:
+        parts = []
+        if self.compile:
+            parts.append("regional compile" + (f" ({self.compile_mode})" if self.compile_mode else ""))
+        if self.attention_backend:
+            parts.append(f"attention {self.attention_backend}")
+        if self.cache is not None:
+            args = ", ".join(f"{k}={v}" for k, v in self.cache.model_dump(exclude_none=True).items() if k != "kind")
+            parts.append(f"{self.cache.kind} cache" + (f" ({args})" if args else ""))
+        for key in ("steps", "guidance", "guidance_2"):
+            if getattr(self, key) is not None:
+                parts.append(f"{key} {getattr(self, key)}")
+        return ", ".join(parts) or "none"
+
+
 class JointSpec(_Strict):
     """A role's joint-generation mechanism (`joint:`): which paper's attention pattern runs,
     chosen to match the weights (see joint_modes.py for each value's meaning)."""
@@ -239,6 +315,13 @@ class RoleSpec(Source):
     weights_override: tuple[WeightsOverride, ...] = ()
     #: LoRAs merged into the role's transformer(s) (see LoraSpec).
     loras: tuple[LoraSpec, ...] = ()
+    #: Speed settings used on every render (typically the lossless ones), see SpeedSpec.
+    speed: SpeedSpec = Field(default_factory=SpeedSpec)
+    #: Settings `render --fast` puts on top of `speed` (caches, fewer steps, distillation).
+    fast: SpeedSpec | None = None
+    #: MagCache ratios of this role's transformer (`multishot profiles calibrate`), read from
+    #: the calibration file beside the profile; not written in the YAML.
+    mag_ratios: tuple[float, ...] | None = None
 
     @field_validator("pipeline", "scheduler")
     @classmethod
@@ -265,7 +348,17 @@ class RoleSpec(Source):
                 tuple(sorted(self.component_dtypes.items())), self.scheduler, self.flow_shift,
                 tuple(sorted((k, v.model_dump_json()) for k, v in self.shared_components.items())),
                 tuple(w.model_dump_json() for w in self.weights_override),
-                tuple(lo.model_dump_json() for lo in self.loras))
+                tuple(lo.model_dump_json() for lo in self.loras),
+                bool(self.speed.compile), self.speed.compile_mode, self.speed.attention_backend)
+
+    def with_speed(self, spec: SpeedSpec) -> RoleSpec:
+        """This role run with `spec` as its speed settings: step and guidance overrides become
+        the role's own, so every caller (and the cache key) sees the numbers that run."""
+        update: dict[str, Any] = {"speed": spec}
+        for key in ("steps", "guidance", "guidance_2"):
+            if getattr(spec, key) is not None:
+                update[key] = getattr(spec, key)
+        return self.model_copy(update=update)
 
 
 class Profile(_Strict):
@@ -311,6 +404,25 @@ class Profile(_Strict):
                 raise ValueError(f"roles.{cap.value}.memory: shares one pipeline with roles.{other.value}, "
                                  f"so both must list the same memory strategies")
         return self
+
+    @property
+    def has_fast(self) -> bool:
+        return any(r.fast is not None for r in self.roles.values())
+
+    def with_speed_applied(self) -> Profile:
+        """Each role with its `speed:` step/guidance overrides made its own (done on load)."""
+        return self.model_copy(update={"roles": {c: r.with_speed(r.speed) for c, r in self.roles.items()}})
+
+    def fast_variant(self) -> Profile:
+        """The profile as `render --fast` runs it: every role's `fast:` on top of its `speed:`.
+        An animatic profile is already fast and comes back unchanged."""
+        if self.backend != "diffusers":
+            return self
+        if not self.has_fast:
+            raise ProfileError(f"profile `{self.name}` has no `fast:` settings; render without --fast, or use a "
+                               "profile that has them (`multishot profiles show NAME` prints them)")
+        roles = {c: r.with_speed(r.fast.over(r.speed)) if r.fast is not None else r for c, r in self.roles.items()}
+        return self.model_copy(update={"roles": roles})
 
     @property
     def capability_set(self) -> frozenset[Capability]:
@@ -384,9 +496,39 @@ def _parse(path: Path) -> Profile:
     data.pop("x-defaults", None)  # a conventional place for YAML anchors
     data["source_file"] = str(path.resolve())
     try:
-        return Profile.model_validate(data)
+        profile = Profile.model_validate(data)
     except ValidationError as exc:
         raise ProfileError(_format_errors(path, exc)) from None
+    return _with_calibration(profile).with_speed_applied()
+
+
+def calibration_files(profile: Profile) -> list[Path]:
+    """Where a profile's MagCache ratios live, in lookup order: beside the profile file, then
+    in multishot's cache (for installed profiles whose folder is read-only)."""
+    out = []
+    if profile.source_file:
+        src = Path(profile.source_file)
+        out.append(src.with_name(src.stem + ".magcache.json"))
+    out.append(cache_root() / "calibration" / f"{profile.name}.magcache.json")
+    return out
+
+
+def _with_calibration(profile: Profile) -> Profile:
+    """Attach MagCache ratios (``{"roles": {role: {"steps": n, "ratios": [...]}}}``) to the
+    roles they were measured on. A damaged file is an error naming it, not a silent skip."""
+    for path in calibration_files(profile):
+        if not path.is_file():
+            continue
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            measured = {Capability(k): tuple(float(x) for x in v["ratios"]) for k, v in data["roles"].items()}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ProfileError(f"calibration file {path} is damaged ({type(exc).__name__}: {exc}); delete it and "
+                               f"run `multishot profiles calibrate {profile.name}` again") from None
+        roles = {c: (r.model_copy(update={"mag_ratios": measured[c]}) if c in measured else r)
+                 for c, r in profile.roles.items()}
+        return profile.model_copy(update={"roles": roles})
+    return profile
 
 
 def load_profile(name_or_path: str | os.PathLike[str]) -> Profile:
@@ -483,8 +625,17 @@ def profile_identity(profile: Profile) -> dict[str, Any]:
             # The joint mechanism decides the pixels of a joint group (and the chunking).
             "joint": None if r.joint is None else r.joint.model_dump(mode="json"),
             "max_joint_tokens": r.max_joint_tokens,
-            "loras": [lo.model_dump(mode="json") for lo in r.loras],
         }
+        # LoRAs and speed settings (after --fast: compile and attention kernels agree only to
+        # float tolerance, caches change pixels) name the output too; each is left out when
+        # empty, so profiles without them keep their cache keys.
+        if r.loras:
+            roles[cap.value]["loras"] = [lo.model_dump(mode="json") for lo in r.loras]
+        speed = r.speed.model_dump(mode="json", exclude_none=True)
+        if speed:
+            roles[cap.value]["speed"] = speed
+        if r.speed.cache is not None and r.speed.cache.kind == "magcache":
+            roles[cap.value]["mag_ratios"] = list(r.mag_ratios or ())
     ident = {"profile": profile.name, "backend": profile.backend, "roles": roles}
     return json.loads(json.dumps(ident, sort_keys=True))
 

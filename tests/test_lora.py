@@ -20,11 +20,11 @@ RANK = 4
 WAN_NAMES = {"q": "to_q", "k": "to_k", "v": "to_v", "o": "to_out.0"}
 
 
-def _profile(tmp_path: Path, lora: Path, scale: float) -> str:
+def _profile(tmp_path: Path, lora: Path, scale: float, fuse: bool = False) -> str:
     text = (ROOT / "multishot" / "backends" / "diffusers" / "profiles" / "tiny-cinetrans.yaml").read_text()
     text = text.replace("name: tiny-cinetrans", "name: tiny-lora")
     text = text.replace("    joint: {layout: continuous, text: cinetrans",
-                        f"    loras: [{{path: {lora}, format: cinetrans, scale: {scale}}}]\n"
+                        f"    loras: [{{path: {lora}, format: cinetrans, scale: {scale}, fuse: {str(fuse).lower()}}}]\n"
                         "    joint: {layout: continuous, text: cinetrans")
     folder = tmp_path / "profiles"
     folder.mkdir(exist_ok=True)
@@ -32,8 +32,9 @@ def _profile(tmp_path: Path, lora: Path, scale: float) -> str:
     return str(folder)
 
 
+@pytest.mark.parametrize("fuse", [False, True])
 def test_cinetrans_lora_loads_through_the_profile_and_merges_like_the_reference(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        fuse: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from safetensors.torch import save_file
 
     plain = DiffusersBackend("tiny-cinetrans", device="cpu", cache=PipelineCache())
@@ -48,7 +49,7 @@ def test_cinetrans_lora_loads_through_the_profile_and_merges_like_the_reference(
     lora = tmp_path / "cinetrans_lora.safetensors"
     save_file(state, str(lora))
     scale = 0.7
-    monkeypatch.setenv("MULTISHOT_PROFILE_PATH", _profile(tmp_path, lora, scale))
+    monkeypatch.setenv("MULTISHOT_PROFILE_PATH", _profile(tmp_path, lora, scale, fuse))
     loaded = DiffusersBackend("tiny-lora", device="cpu", cache=PipelineCache())
     ours = loaded.pipeline(Capability.JOINT_SHOTS).pipe.transformer
 
@@ -74,6 +75,8 @@ def test_cinetrans_lora_loads_through_the_profile_and_merges_like_the_reference(
     assert torch.allclose(got, want, atol=1e-5, rtol=1e-5)  # ... exactly as the reference merge does
     # The LoRA'd transformer is its own cache entry: the plain profile's module is untouched.
     assert not any("lora" in n for n, _ in base.named_modules())
+    # Fused: merged into the weights and the adapter layers gone; attached: still adapters.
+    assert any("lora" in n for n, _ in ours.named_modules()) is not fuse
 
 
 def test_a_pickled_lora_is_refused_when_the_profile_is_read() -> None:

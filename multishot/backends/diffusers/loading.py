@@ -335,6 +335,13 @@ def apply_loras(module: Any, loras: list[tuple[Path, Any]]) -> None:
         names.append(name)
         scales.append(spec.scale)
     module.set_adapters(names, weights=scales)
+    fused = [n for n, (_, spec) in zip(names, loras) if spec.fuse]
+    if fused:
+        # Merge W + scale * B @ A into the base weights, then drop the adapter layers so no
+        # step pays for them (diffusers' fuse_lora, then unload_lora keeps the merged weights).
+        module.fuse_lora(adapter_names=fused)
+        if len(fused) == len(names):
+            module.unload_lora()
 
 
 def _make_scheduler(loaded: Any, role: RoleSpec) -> Any:

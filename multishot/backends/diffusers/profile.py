@@ -163,9 +163,12 @@ class LoraSpec(WeightsFile):
     component: Literal["transformer", "transformer_2"] = "transformer"
     format: Literal["diffusers", "wan-original", "cinetrans"] = "wan-original"
     scale: float = 1.0
+    #: Merge into the weights once loaded (no extra matmuls per step; the LoRA cannot be
+    #: switched off again in that process). Attached (default) keeps it a separate adapter.
+    fuse: bool = False
 
     def label(self) -> str:
-        return f"{self.component}<-{self.source_label()}:{self.format}x{self.scale}"
+        return f"{self.component}<-{self.source_label()}:{self.format}x{self.scale}{':fused' if self.fuse else ''}"
 
 
 class CacheSpec(_Strict):

@@ -35,7 +35,10 @@ def prepare_transformer(module: Any, spec: SpeedSpec) -> Any:
         except (ValueError, ImportError, RuntimeError) as exc:
             raise SpeedSettingError(f"attention backend `{spec.attention_backend}`: {exc}") from None
     if spec.compile:
-        kwargs: dict[str, Any] = {"fullgraph": True}
+        # Not fullgraph: a step cache installs its hooks on the very blocks compiled here, and
+        # its bookkeeping is compiler-disabled, so it must be allowed to break the graph; with
+        # no cache there are no breaks and the compiled code is the same.
+        kwargs: dict[str, Any] = {"fullgraph": False}
         if spec.compile_mode:
             kwargs["mode"] = spec.compile_mode
         try:

@@ -183,7 +183,8 @@ def main() -> None:
     ap.add_argument("--smoke", action="store_true", help="tiny shapes on CPU (checks the script runs)")
     ap.add_argument("--small-text", action="store_true", help="a one-layer text encoder instead of UMT5-XXL size")
     ap.add_argument("--steps", type=int, default=50)
-    ap.add_argument("--cases", default="baseline,default,fast,distilled,distilled-attached")
+    ap.add_argument("--cases", default="baseline,default,fast,distilled,distilled-attached,distilled-compiled,"
+                                       "distilled-compiled-bf16vae,baseline-again")
     args = ap.parse_args()
     device = "cuda" if torch.cuda.is_available() and not args.smoke else "cpu"
     args.out.mkdir(parents=True, exist_ok=True)
@@ -251,8 +252,13 @@ def main() -> None:
         role = backend.profile.roles[next(iter(backend.profile.roles))]
         req = shot_request(W, H, F, seed=0)
 
+        from multishot.backends.diffusers import memory
+
         t = time.perf_counter()
-        instrument(backend.pipeline(next(iter(backend.profile.roles))).pipe)  # load (and LoRA) first
+        entry = backend.pipeline(next(iter(backend.profile.roles)))  # load (LoRA, compile wrappers) ...
+        memory.place(entry, cache.entries())  # ... and onto the GPU, as the baseline is, before timing
+        instrument(entry.pipe)
+        _sync(device)
         load_s = time.perf_counter() - t
 
         def run() -> Any:
@@ -273,20 +279,43 @@ def main() -> None:
         torch._dynamo.reset()
         backend_case("fast", "bench-default", fast=True)
         torch._dynamo.reset()
-    for fuse in (True, False):
-        name = "distilled" if fuse else "distilled-attached"
+    variants = {  # name: (fused, speed, VAE dtype)
+        "distilled": (True, None, "float32"),
+        "distilled-attached": (False, None, "float32"),
+        "distilled-compiled": (True, {"compile": True}, "float32"),
+        "distilled-compiled-bf16vae": (True, {"compile": True}, "bfloat16"),
+    }
+    for name, (fuse, speed, vae_dtype) in variants.items():
         if name not in cases:
             continue
+        extra: dict[str, Any] = {"loras": [{"path": str(lora), "format": "wan-original", "scale": 1.0, "fuse": fuse}]}
+        if speed:
+            extra["speed"] = speed
         path = write_profile(work, f"bench-{name}", model, width=W, height=H, frames=F, steps=4, guidance=1.0,
-                             loras=[{"path": str(lora), "format": "wan-original", "scale": 1.0, "fuse": fuse}])
+                             **extra)
         text = path.read_text().replace("UniPCMultistepScheduler", "FlowMatchEulerDiscreteScheduler")
-        path.write_text(text.replace("flow_shift: 3.0", "flow_shift: 5.0"))
-        backend_case(name, f"bench-{name}", lora_rank=rank, lora_fused=fuse)
+        text = text.replace("flow_shift: 3.0", "flow_shift: 5.0").replace("vae: float32", f"vae: {vae_dtype}")
+        path.write_text(text)
+        torch._dynamo.reset()
+        backend_case(name, f"bench-{name}", lora_rank=rank, lora_fused=fuse, vae_dtype=vae_dtype)
+    if "baseline-again" in cases and "baseline" in cases:  # the floor's run-to-run spread
+        vae = AutoencoderKLWan.from_pretrained(model, subfolder="vae", dtype=torch.float32)
+        plain = instrument(WanPipeline.from_pretrained(model, vae=vae, dtype=torch.bfloat16).to(device))
+        plain.set_progress_bar_config(disable=True)
+        measure(device, timers, warm_up)
+        once = measure(device, timers, run_plain)
+        record("baseline-again", once, dict(once), steps=steps, guidance=5.0)
+        del plain, vae
 
     base = results.get("baseline", {}).get("total_s")
-    ratios = {k: base / v["total_s"] for k, v in results.items() if base and k != "baseline"}
+    ratios = {k: base / v["total_s"] for k, v in results.items() if base and not k.startswith("baseline")}
     summary = {"speedup_vs_baseline": ratios,
-               "targets": {"fast >= 2x": ratios.get("fast", 0) >= 2.0, "distilled >= 15x": ratios.get("distilled", 0) >= 15.0}}
+               "targets": {"fast >= 2x": ratios.get("fast", 0) >= 2.0,
+                           "distilled (as the profile runs) >= 15x": ratios.get("distilled", 0) >= 15.0,
+                           "best distilled variant >= 15x": max((v for k, v in ratios.items()
+                                                                 if k.startswith("distilled")), default=0) >= 15.0}}
+    if "baseline-again" in results and base:
+        summary["baseline_spread"] = results["baseline-again"]["total_s"] / base
     print(json.dumps(summary, indent=1))
     meta = {"device": torch.cuda.get_device_name(0) if device == "cuda" else platform.processor() or "cpu",
             "torch": torch.__version__, "diffusers": __import__("diffusers").__version__, "smoke": args.smoke,

@@ -55,6 +55,28 @@ class ShotLayout:
     zoom: float = 1.0
 
 
+class LoraUnusable(ValueError):
+    """A LoRA the shot list names cannot be used with its model (invalid input: exit 2,
+    said before any shot is generated)."""
+
+
+@dataclass(frozen=True)
+class LoraUse:
+    """A LoRA one shot asks for (a character's or the shot's own), resolved by the planner:
+    a local file (`path`, absolute) or a Hub file, at `weight`. `fingerprint` names the
+    file's content (a local file's size and modification time; a Hub file's pinned
+    revision), so a replaced file re-renders its shots."""
+
+    label: str
+    weight: float
+    format: str
+    fingerprint: str
+    path: str | None = None
+    repo: str | None = None
+    revision: str | None = None
+    filename: str | None = None
+
+
 @dataclass(frozen=True)
 class ShotRequest:
     """Everything one generation call needs. Seeds are explicit: a backend never draws its own."""
@@ -73,6 +95,8 @@ class ShotRequest:
     global_prompt: str = ""
     #: Identity images by character id (the character bank), for backends that can use them.
     references: dict[str, Frame] = field(default_factory=dict, compare=False, hash=False)
+    #: LoRAs for this shot, for backends that load them (switched per shot).
+    loras: tuple[LoraUse, ...] = ()
 
     def cache_fields(self) -> dict[str, Any]:
         """The fields that determine the output; reference images enter by their hashes."""
@@ -85,6 +109,8 @@ class ShotRequest:
             "global_prompt": self.global_prompt,
             "references": {k: sha256(np.ascontiguousarray(v).data).hexdigest()
                            for k, v in sorted(self.references.items())},
+            **({"loras": [(lo.label, lo.weight, lo.format, lo.fingerprint) for lo in self.loras]}
+               if self.loras else {}),
         }
 
 

@@ -75,7 +75,9 @@ def _known_input_errors() -> tuple[type[BaseException], ...]:
     from multishot.paradigms import UnknownParadigm
     from multishot.paradigms.base import OutputUnusable, UnknownShot
 
-    errors: list[type[BaseException]] = [UnknownParadigm, UnknownShot, OutputUnusable, CapabilityError]
+    from multishot.backends.base import LoraUnusable
+
+    errors: list[type[BaseException]] = [UnknownParadigm, UnknownShot, OutputUnusable, CapabilityError, LoraUnusable]
     try:
         from multishot.backends.registry import ProfileError  # type: ignore[attr-defined]
 

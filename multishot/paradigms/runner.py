@@ -140,6 +140,25 @@ def prepare(path: Path, options: RenderOptions) -> tuple[FilmPlan, Paradigm, str
     return plan, paradigm, name
 
 
+def check_loras(plan: FilmPlan, paradigm: Paradigm, pool: Any) -> None:
+    """Put every LoRA the shot list names onto the models that will generate its shots, before
+    any work: a file for another model fails here, naming the shot (LoraUnusable, exit 2)."""
+    from multishot.backends.base import LoraUnusable
+
+    for spec in plan.shots:
+        if not spec.loras:
+            continue
+        backend = pool(spec.profile)
+        check = getattr(backend, "check_loras", None)
+        if check is None:  # the animatic draws no LoRAs
+            continue
+        for cap in sorted(paradigm.needs & backend.capabilities, key=lambda c: c.value):
+            try:
+                check(cap, spec.loras)
+            except LoraUnusable as error:
+                raise LoraUnusable(f"shot `{spec.id}` ({cap.value}, profile `{spec.profile}`): {error}") from None
+
+
 def claim_output(out_dir: Path, source: Path, claimed: dict[Path, Path] | None = None) -> None:
     """Make sure the film's folder can be written, and (in a batch: `claimed` maps folders to
     the shot lists rendering into them) that no other shot list of the batch writes there:
@@ -170,6 +189,7 @@ def render_file(path: Path, options: RenderOptions, reporter: Reporter | None = 
     for profile in sorted({plan.default_profile, *(spec.profile for spec in plan.shots)}):
         pool(profile)  # an unknown profile raises here; creating a backend loads no weights
     if not options.dry_run:
+        check_loras(plan, paradigm, pool)
         claim_output(out_dir, Path(path), claimed)
     manifest = Manifest(out_dir / "manifest.json", write=not options.dry_run)
     manifest.header = {

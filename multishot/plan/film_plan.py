@@ -12,10 +12,10 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from multishot.backends.base import CharacterInShot, ShotLayout, ShotRequest
+from multishot.backends.base import CharacterInShot, LoraUse, ShotLayout, ShotRequest
 from multishot.plan.prompts import compose_global_prompt, compose_shot_prompt
 from multishot.shotlist.loader import resolve_path
-from multishot.shotlist.schema import HARD_CUTS, Film, Scene, Shot
+from multishot.shotlist.schema import HARD_CUTS, Film, LoraRef, Scene, Shot
 
 
 def stable_seed(film_seed: int, shot_id: str) -> int:
@@ -56,6 +56,26 @@ class TransitionPlan:
         return self.type in HARD_CUTS
 
 
+def lora_use(ref: LoraRef, root: Path) -> LoraUse:
+    """A shot list's LoRA entry resolved against the shot list's folder."""
+    if ref.path is not None:
+        path = resolve_path(ref.path, root)
+        try:
+            st = path.stat()
+            fingerprint = f"{st.st_size}:{st.st_mtime_ns}"
+        except OSError:
+            fingerprint = "missing"
+        return LoraUse(label=ref.path, weight=ref.weight, format=ref.format, fingerprint=fingerprint, path=str(path))
+    return LoraUse(label=f"{ref.repo}@{ref.revision}/{ref.filename}", weight=ref.weight, format=ref.format,
+                   fingerprint=str(ref.revision), repo=ref.repo, revision=ref.revision, filename=ref.filename)
+
+
+def shot_loras(film: Film, shot: Shot, root: Path) -> tuple[LoraUse, ...]:
+    """The shot's characters' LoRAs (in the order the shot names them), then its own."""
+    refs = [film.characters[cid].lora for cid in shot.characters if film.characters[cid].lora is not None]
+    return tuple(lora_use(r, root) for r in [*refs, *shot.loras] if r is not None)
+
+
 @dataclass(frozen=True)
 class CharacterRef:
     id: str
@@ -87,6 +107,7 @@ class ShotSpec:
     height: int
     profile: str
     transition: TransitionPlan = field(default_factory=TransitionPlan)
+    loras: tuple[LoraUse, ...] = ()
 
     @property
     def duration(self) -> float:
@@ -113,18 +134,21 @@ class ShotSpec:
             width=self.width, height=self.height,
             num_frames=num_frames if num_frames is not None else self.num_frames, fps=self.fps,
             seed=seed if seed is not None else self.seed, layout=self.layout(zoom),
-            shot_prompt=self.shot_prompt, global_prompt=self.global_prompt,
+            shot_prompt=self.shot_prompt, global_prompt=self.global_prompt, loras=self.loras,
         )
 
     def cache_fields(self) -> dict[str, object]:
         """What determines this shot's own pixels (not its neighbours, not its transition)."""
         return {
-            "shot": self.shot.model_dump(mode="json", exclude={"transition"}),
+            # `loras` enters below, resolved; left out here so films without LoRAs keep their keys.
+            "shot": self.shot.model_dump(mode="json", exclude={"transition", "loras"}),
             "scene": {"location": self.location, "time": self.scene.time, "weather": self.scene.weather},
             "characters": [(c.id, c.description, str(c.reference or "")) for c in self.characters],
             "prompt": self.prompt, "negative": self.negative, "seed": self.seed,
             "frames": self.num_frames, "fps": self.fps, "size": [self.width, self.height],
             "profile": self.profile,
+            **({"loras": [(lo.label, lo.weight, lo.format, lo.fingerprint) for lo in self.loras]}
+               if self.loras else {}),
         }
 
 
@@ -217,7 +241,7 @@ def build_plan(film: Film, source: Path, *, profile: str | None = None) -> FilmP
             seed=shot.seed if shot.seed is not None else stable_seed(fmt.seed, shot.id),
             num_frames=max(1, round(shot.duration * fmt.fps)), fps=fmt.fps,
             width=fmt.width, height=fmt.height, profile=shot.profile or default_profile,
-            transition=t,
+            transition=t, loras=shot_loras(film, shot, root),
         ))
     return FilmPlan(title=film.title, slug=slugify(film.title), source=Path(source), film=film,
                     fps=fmt.fps, width=fmt.width, height=fmt.height, shots=tuple(specs),

@@ -307,6 +307,15 @@ def check_references(data: dict[str, Any], lines: dict[Loc, int], path: Path) ->
             problem = check_path(reference, root) or check_image(reference, root)
             if problem:
                 add(("characters", cid, "reference"), problem)
+    lora_paths: list[tuple[Loc, Any]] = [(("characters", cid, "lora", "path"), as_dict(as_dict(c).get("lora")).get("path"))
+                                         for cid, c in characters.items()]
+    lora_paths += [(base + ("loras", li, "path"), as_dict(lo).get("path"))
+                   for base, shot in flat for li, lo in enumerate(as_list(shot.get("loras")))]
+    for loc, value in lora_paths:
+        if isinstance(value, str):
+            problem = check_path(value, root) or check_safetensors(value, root)
+            if problem:
+                add(loc, problem)
     return problems
 
 
@@ -326,6 +335,21 @@ def check_path(value: str, root: Path) -> str | None:
             return f"path `{value}` leaves the shot list's folder; use a path inside it or an absolute path"
     if not target.is_file():
         return f"file `{value}` not found (looked at {target})"
+    return None
+
+
+def check_safetensors(value: str, root: Path) -> str | None:
+    """A LoRA file must be a safetensors file whose header names LoRA weights: a wrong or
+    broken file is said here, before any render starts."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(resolve_path(value, root)), framework="np") as f:
+            keys = list(f.keys())
+    except (SafetensorError, OSError, ValueError) as err:
+        return f"file `{value}` is not a safetensors file that can be read ({err})"
+    if not any("lora" in k.lower() for k in keys):
+        return f"file `{value}` holds no LoRA weights (no `lora_A`/`lora_down` keys among its {len(keys)} tensors)"
     return None
 
 

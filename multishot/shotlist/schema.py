@@ -76,9 +76,37 @@ class Format(_Strict):
         return int(self.resolution.split("x")[1])
 
 
+class LoraRef(_Strict):
+    """A LoRA for the shots it applies to (optional): a `.safetensors` file inside the shot
+    list's folder (`path`), or a Hub file (`repo` + pinned `revision` + `filename`), at
+    `weight`. `format` is its key layout (`wan-original`, `diffusers` for PEFT/diffusers
+    keys, `cinetrans`). Switched per shot on the already loaded model; backends without
+    LoRAs (the animatic) ignore it."""
+
+    path: str | None = None
+    repo: str | None = None
+    revision: str | None = None
+    filename: str | None = None
+    weight: float = Field(default=1.0, ge=-4.0, le=4.0)
+    format: Literal["wan-original", "diffusers", "cinetrans"] = "wan-original"
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "LoraRef":
+        if (self.path is None) == (self.repo is None):
+            raise ValueError("give either `path` (a .safetensors file) or `repo` + `revision` + `filename`")
+        if self.repo is not None and not (self.revision and self.filename):
+            raise ValueError("a Hub LoRA needs `revision` and `filename`")
+        name = self.path or self.filename or ""
+        if not name.endswith(".safetensors"):
+            raise ValueError(f"only .safetensors LoRAs are loaded, got `{name}`")
+        return self
+
+
 class Character(_Strict):
     description: str = Field(min_length=1)
     reference: str | None = None
+    #: Optional: a LoRA of this character, applied to every shot the character is in.
+    lora: LoraRef | None = None
 
 
 class Location(_Strict):
@@ -102,6 +130,8 @@ class Shot(_Strict):
     #: Optional (an addition the language allows): the side of the line a character faces,
     #: recorded so continuity checks can apply the 180-degree rule.
     screen_direction: Literal["left", "right"] | None = None
+    #: Optional: LoRAs for this shot (style, motion), on top of its characters' LoRAs.
+    loras: list[LoraRef] = Field(default_factory=list, max_length=8)
 
     @field_validator("transition", mode="before")
     @classmethod

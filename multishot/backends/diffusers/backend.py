@@ -113,6 +113,23 @@ class DiffusersBackend:
                     f"profile `{self.name}`{' (--fast)' if self.fast else ''}: roles.{cap.value} uses MagCache, which "
                     f"needs this model's ratios; run `multishot profiles calibrate {self.name}` once")
 
+    def _lora_file(self, lo: Any) -> Any:
+        from pathlib import Path
+
+        if lo.path is not None:
+            return Path(lo.path)
+        from .loading import fetch_file
+
+        return fetch_file(lo.repo, lo.revision, lo.filename, profile_name=self.name)
+
+    def check_loras(self, cap: Capability, loras: Sequence[Any]) -> None:
+        """Load the shot list's LoRAs onto the role's model now: a file for another model is a
+        clear error before any generation (LoraUnusable), and later shots switch instantly."""
+        from .shot_loras import SHOT_LORAS
+
+        if loras:
+            SHOT_LORAS.check(self.pipeline(cap).pipe, loras, self._lora_file)
+
     def speed(self) -> dict[str, str]:
         """What each role runs with (`plan` and the manifest show it)."""
         return {cap.value: role.speed.describe() for cap, role in sorted(self.profile.roles.items(),
@@ -200,7 +217,10 @@ class DiffusersBackend:
                                  reqs[0].negative, counts, gh, gw, role.steps, role.guidance,
                                  self._generator(reqs[0].seed), memory, **options)
 
-        videos = self._run(cap, work, shot=",".join(r.layout.shot_id for r in reqs))
+        # One generation cannot switch LoRAs between its shots: the group's LoRAs (each once)
+        # apply to the whole group.
+        loras = tuple(dict.fromkeys(lo for r in reqs for lo in r.loras))
+        videos = self._run(cap, work, shot=",".join(r.layout.shot_id for r in reqs), loras=loras)
         return [list(self._finish(v, r, r.num_frames)) for v, r in zip(videos, reqs, strict=True)]
 
     def joint_mode(self) -> dict[str, Any] | None:
@@ -316,7 +336,7 @@ class DiffusersBackend:
                 kwargs["callback_on_step_end"] = callback
             return _frames_of(pipe(**kwargs))
 
-        video = self._run(cap, work, shot=req.layout.shot_id)
+        video = self._run(cap, work, shot=req.layout.shot_id, loras=req.loras)
         return list(self._finish(video, req, count))
 
     @staticmethod
@@ -337,14 +357,18 @@ class DiffusersBackend:
             out["last_image"] = last_img
         return out
 
-    def _run(self, cap: Capability, work: Callable[[Any], T], *, shot: str) -> T:
-        """Run `work(pipe)` for `cap`; on CUDA OOM step down the memory ladder and retry."""
+    def _run(self, cap: Capability, work: Callable[[Any], T], *, shot: str, loras: Sequence[Any] = ()) -> T:
+        """Run `work(pipe)` for `cap` with the role's step cache and the shot's LoRAs; on CUDA
+        OOM step down the memory ladder and retry."""
+        from .shot_loras import SHOT_LORAS
+
         entry = self.pipeline(cap)
         while True:
             memory.place(entry, self.cache.entries())
             failure: str | None = None
             try:
-                with step_cache(entry.pipe, self.profile.roles[cap]):
+                with SHOT_LORAS.active(entry.pipe, loras, self._lora_file), \
+                        step_cache(entry.pipe, self.profile.roles[cap]):
                     return work(entry.pipe)
             except Exception as exc:
                 if not memory.is_out_of_memory(exc):

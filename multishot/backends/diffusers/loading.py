@@ -336,12 +336,16 @@ def apply_loras(module: Any, loras: list[tuple[Path, Any]]) -> None:
         scales.append(spec.scale)
     module.set_adapters(names, weights=scales)
     fused = [n for n, (_, spec) in zip(names, loras) if spec.fuse]
+    if fused and len(fused) != len(names):
+        raise WeightsMismatch("fuse all LoRAs of one component or none (`fuse: true` on each, or on none)")
     if fused:
         # Merge W + scale * B @ A into the base weights, then drop the adapter layers so no
         # step pays for them (diffusers' fuse_lora, then unload_lora keeps the merged weights).
         module.fuse_lora(adapter_names=fused)
-        if len(fused) == len(names):
-            module.unload_lora()
+        module.unload_lora()
+    else:
+        # Shot LoRAs (shot_loras.py) are switched on top of these and back to these.
+        module._multishot_base_adapters = (tuple(names), tuple(scales))
 
 
 def _make_scheduler(loaded: Any, role: RoleSpec) -> Any:

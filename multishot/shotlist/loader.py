@@ -2,19 +2,23 @@
 
 YAML is composed with PyYAML's SafeLoader (no object construction from tags), and the node
 tree is kept so every error can name the line it comes from. All problems of a file are collected
-and raised together as one ShotListError.
+and raised together as one ShotListError. Before composing, `bounds.check_bounds` rejects alias
+bombs, recursive aliases and deep nesting from the event stream (see there why).
 """
 
 from __future__ import annotations
 
 import difflib
+import math
 import typing
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from multishot.shotlist.bounds import BoundsExceeded, check_bounds
 from multishot.shotlist.errors import Problem, ShotListError, format_path
 from multishot.shotlist.schema import DEFAULT_TRANSITION_SECONDS, HARD_CUTS, TRANSITIONS, Film
 
@@ -52,7 +56,12 @@ def parse_film(text: str, path: Path) -> Film:
 def _compose(text: str, path: Path) -> tuple[Any, dict[Loc, int], list[Problem]]:
     """YAML → (plain data, {field path: line}, problems) using the safe loader only."""
     try:
+        check_bounds(text)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except BoundsExceeded as err:
+        return None, {}, [Problem(path, err.line, "", str(err))]
+    except RecursionError:  # bounded above; kept so no input can ever show a traceback
+        return None, {}, [Problem(path, None, "", "the YAML nests too deeply")]
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark else None
@@ -72,36 +81,65 @@ def _compose(text: str, path: Path) -> tuple[Any, dict[Loc, int], list[Problem]]
         if isinstance(n, yaml.MappingNode):
             out: dict[Any, Any] = {}
             for key_node, value_node in _rejoin_flow_commas(n, text):
-                key = loader.construct_object(key_node, deep=True)
-                if isinstance(key, (list, dict)):
-                    problems.append(Problem(path, key_node.start_mark.line + 1, format_path(loc),
-                                            "a key must be a plain value"))
+                key_line = key_node.start_mark.line + 1
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    problems.append(Problem(path, key_line, format_path(loc),
+                                            "YAML merge keys (<<) are not supported in shot lists; "
+                                            "write the fields out"))
+                    continue
+                if not isinstance(key_node, yaml.ScalarNode):
+                    problems.append(Problem(path, key_line, format_path(loc), "a key must be a plain value"))
+                    continue
+                if key_node.tag not in _PLAIN_TAGS:
+                    problems.append(Problem(path, key_line, format_path(loc),
+                                            f"YAML tag `{key_node.tag}` is not allowed in a shot list (on a key)"))
+                    continue
+                key = _scalar(key_node, loader)
+                if isinstance(key, _Bad):
+                    problems.append(Problem(path, key_line, format_path(loc), f"bad key: {key.reason}"))
                     continue
                 key = str(key) if not isinstance(key, str) else key
-                if key == "<<":
-                    problems.append(Problem(path, key_node.start_mark.line + 1, format_path(loc),
-                                            "YAML merge keys (<<) are not supported in shot lists"))
-                    continue
                 if key in out:
-                    problems.append(Problem(path, key_node.start_mark.line + 1, format_path(loc + (key,)),
+                    problems.append(Problem(path, key_line, format_path(loc + (key,)),
                                             f"duplicate key `{key}`"))
-                lines[loc + (key,)] = key_node.start_mark.line + 1
+                lines[loc + (key,)] = key_line
                 out[key] = walk(value_node, loc + (key,))
-                lines[loc + (key,)] = key_node.start_mark.line + 1
+                lines[loc + (key,)] = key_line
             return out
         if isinstance(n, yaml.SequenceNode):
             return [walk(item, loc + (i,)) for i, item in enumerate(n.value)]
-        try:
-            return loader.construct_object(n, deep=True)
-        except yaml.YAMLError as err:
-            problems.append(Problem(path, n.start_mark.line + 1, format_path(loc), f"bad value: {err}"))
+        value = _scalar(n, loader)
+        if isinstance(value, _Bad):
+            problems.append(Problem(path, n.start_mark.line + 1, format_path(loc), f"bad value: {value.reason}"))
             return None
+        return value
 
     data = walk(node, ())
     return data, lines, problems
 
 
 _PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq")}
+
+
+@dataclass(frozen=True)
+class _Bad:
+    """A scalar PyYAML could not construct (`!!int abc`, `!!float abc`)."""
+
+    reason: str
+
+
+def _scalar(node: yaml.ScalarNode, loader: yaml.SafeLoader) -> Any:
+    """Construct one plain scalar. PyYAML's int/float constructors raise a bare ValueError for an
+    explicitly tagged value that is not a number; that becomes a problem, not a traceback. NaN
+    and infinities are YAML floats but never a valid duration, seed or size: refused here once."""
+    try:
+        value = loader.construct_object(node, deep=True)
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError) as err:
+        shown = node.value if len(node.value) <= 40 else node.value[:40] + "…"
+        return _Bad(f"`{shown}` is not a valid {node.tag.rsplit(':', 1)[-1]}")
+    if isinstance(value, float) and not math.isfinite(value):
+        return _Bad(f"`{node.value}` is not a finite number")
+    return value
 
 
 def _rejoin_flow_commas(node: yaml.MappingNode, text: str) -> list[tuple[yaml.Node, yaml.Node]]:
@@ -158,6 +196,11 @@ def _problem_from(err: dict[str, Any], data: Any, lines: dict[Loc, int], path: P
         msg = msg[len("Value error, "):]
     if kind == "string_pattern_mismatch":
         msg = "ids use only lowercase letters, digits, `_` and `-`"
+    if kind == "string_too_long" and loc and ("id" in loc or "characters" in loc or "locations" in loc):
+        msg = f"{msg} (ids name files)"
+    if kind in ("int_type", "float_type", "string_type", "bool_type"):
+        value = _value_at(data, loc)
+        msg = f"{msg}, not {type(value).__name__} `{value!r}`" if value is not None else msg
     return Problem(path, _line_for(loc, lines), format_path(loc), msg)
 
 
@@ -279,8 +322,8 @@ def check_references(data: dict[str, Any], lines: dict[Loc, int], path: Path) ->
             add(base + ("transition",), f"`{t_type}` leads into the next shot, but this is the last shot")
             continue
         durations = [s.get("duration") for s in (shot, flat[n + 1][1])]
-        if not all(isinstance(d, (int, float)) and not isinstance(d, bool) for d in durations + [overlap]):
-            continue
+        if not all(_seconds(d) for d in durations + [overlap]):
+            continue  # the schema reports a duration that is not a number of seconds
         frames, next_frames = (max(1, round(d * fps)) for d in durations)
         out_frames = round(overlap * fps)
         if overlap >= min(durations) or out_frames >= min(frames, next_frames):
@@ -310,6 +353,11 @@ def check_references(data: dict[str, Any], lines: dict[Loc, int], path: Path) ->
     return problems
 
 
+def _seconds(value: Any) -> bool:
+    """A duration the overlap arithmetic can use (the schema reports any other)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= 600
+
+
 def resolve_path(value: str, root: Path) -> Path:
     p = Path(value)
     return p if p.is_absolute() else (root / p).resolve()
@@ -317,6 +365,8 @@ def resolve_path(value: str, root: Path) -> Path:
 
 def check_path(value: str, root: Path) -> str | None:
     """A relative path must stay inside the shot list's folder tree and exist."""
+    if "\0" in value:
+        return "a path may not contain a NUL character"
     p = Path(value)
     target = resolve_path(value, root)
     if not p.is_absolute():

@@ -19,10 +19,9 @@ from multishot.graph import stages
 from multishot.graph.engine import Engine
 from multishot.graph.manifest import Manifest
 from multishot.graph.progress import Reporter, SilentReporter
-from multishot.paradigms import get_paradigm
+from multishot.paradigms import get_paradigm, load_checked_film
 from multishot.paradigms.base import Job, Output, OutputUnusable, Paradigm, RenderOptions, check_only
 from multishot.plan.film_plan import FilmPlan, build_plan
-from multishot.shotlist.loader import load_film
 
 
 @dataclass
@@ -120,7 +119,7 @@ def _backend_events(pool: "BackendPool | object", manifest: Manifest) -> None:
 def prepare(path: Path, options: RenderOptions) -> tuple[FilmPlan, Paradigm, str]:
     """Load and plan a file; choose the paradigm. Raises ShotListError / UnknownParadigm early,
     before any work or output folder exists."""
-    film = load_film(path)
+    film = load_checked_film(path)
     plan = build_plan(film, path, profile=options.profile)
     name = options.paradigm or film.paradigm or "stitching"
     paradigm = get_paradigm(name)

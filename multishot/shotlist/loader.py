@@ -13,6 +13,7 @@ import math
 import typing
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -20,13 +21,20 @@ from pydantic import BaseModel, ValidationError
 
 from multishot.shotlist.bounds import BoundsExceeded, check_bounds
 from multishot.shotlist.errors import Problem, ShotListError, format_path
+from multishot.shotlist.names import check_profile
 from multishot.shotlist.schema import DEFAULT_TRANSITION_SECONDS, HARD_CUTS, TRANSITIONS, Film
 
 Loc = tuple[str | int, ...]
 
 
-def load_film(path: str | Path) -> Film:
-    """Parse and validate a shot-list file; raise ShotListError listing every problem."""
+#: Given a paradigm name, why it is not one (with a did-you-mean), or None. The paradigm registry
+#: lives in a layer above this one, so the caller that knows it passes it in.
+ParadigmCheck = Callable[[str], "str | None"]
+
+
+def load_film(path: str | Path, *, check_paradigm: ParadigmCheck | None = None) -> Film:
+    """Parse and validate a shot-list file; raise ShotListError listing every problem.
+    `check_paradigm` also checks `paradigm:` (the CLI's validate and render pass it)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -34,16 +42,17 @@ def load_film(path: str | Path) -> Film:
         raise ShotListError([Problem(path, None, "", "file not found")]) from None
     except (UnicodeDecodeError, IsADirectoryError) as err:
         raise ShotListError([Problem(path, None, "", f"cannot read as UTF-8 text: {err}")]) from None
-    return parse_film(text, path)
+    return parse_film(text, path, check_paradigm=check_paradigm)
 
 
-def parse_film(text: str, path: Path) -> Film:
+def parse_film(text: str, path: Path, *, check_paradigm: ParadigmCheck | None = None) -> Film:
     data, lines, problems = _compose(text, path)
     if problems:
         raise ShotListError(problems)
     if not isinstance(data, dict):
         raise ShotListError([Problem(path, 1, "", "expected a mapping of keys (multishot:, title:, scenes: …)")])
     problems = check_references(data, lines, path)
+    problems += check_names(data, lines, path, check_paradigm)
     try:
         film = Film.model_validate(data)
     except ValidationError as err:
@@ -350,6 +359,32 @@ def check_references(data: dict[str, Any], lines: dict[Loc, int], path: Path) ->
             problem = check_path(reference, root) or check_image(reference, root)
             if problem:
                 add(("characters", cid, "reference"), problem)
+    return problems
+
+
+def check_names(data: dict[str, Any], lines: dict[Loc, int], path: Path,
+                check_paradigm: ParadigmCheck | None) -> list[Problem]:
+    """`profile:` (film and shots) and `paradigm:` name things that exist, so `validate` says so
+    with the line instead of `render` failing later."""
+    problems: list[Problem] = []
+    named: list[tuple[Loc, Any]] = [(("profile",), data.get("profile"))]
+    for si, scene in enumerate(data.get("scenes") if isinstance(data.get("scenes"), list) else []):
+        shots = scene.get("shots") if isinstance(scene, dict) else None
+        for hi, shot in enumerate(shots if isinstance(shots, list) else []):
+            if isinstance(shot, dict):
+                named.append((("scenes", si, "shots", hi, "profile"), shot.get("profile")))
+    checked: dict[str, str | None] = {}
+    for loc, value in named:
+        if isinstance(value, str):
+            if value not in checked:
+                checked[value] = check_profile(value, path)
+            if checked[value]:
+                problems.append(Problem(path, _line_for(loc, lines), format_path(loc), str(checked[value])))
+    paradigm = data.get("paradigm")
+    if check_paradigm is not None and isinstance(paradigm, str):
+        message = check_paradigm(paradigm)
+        if message:
+            problems.append(Problem(path, _line_for(("paradigm",), lines), "paradigm", message))
     return problems
 
 

@@ -353,15 +353,26 @@ def _info_dict(info: object) -> dict:
 @models_app.command("download")
 def models_download(profile: str = typer.Argument(..., help="Profile whose models to fetch.")) -> None:
     """Fetch exactly the files a profile needs into your Hugging Face cache."""
-    from multishot.backends.registry import download_profile
+    from multishot.backends.diffusers.loading import is_offline
+    from multishot.backends.registry import ModelNotAvailable, download_profile
 
     try:
         paths = download_profile(profile)
+    except ModelNotAvailable as error:
+        if not is_offline():
+            raise _invalid(str(error))
+        # Offline this command can only check the cache; telling the user to run it again
+        # (what the render-time message says) would send them round in a circle.
+        what = getattr(error, "model", None) or "a model of this profile"
+        raise _invalid(f"{what} is not in the Hugging Face cache, and HF_HUB_OFFLINE is set, so "
+                       f"`multishot models download {profile}` can only check the cache, not fetch. Unset "
+                       f"HF_HUB_OFFLINE (e.g. `env -u HF_HUB_OFFLINE multishot models download {profile}`) "
+                       "on a machine with network access.")
     except _known_input_errors() as error:
         raise _invalid(str(error))
     for p in paths:
-        out.print(f"  {p}")
-    out.print(f"[green]ok[/]: {profile} is in the cache")
+        out.print(f"  {clean(p)}", highlight=False)
+    out.print(f"[green]ok[/]: {clean(profile)} is in the cache", highlight=False)
 
 
 @models_app.command("convert")

@@ -111,7 +111,7 @@ def check(
     try:
         film = load_film(file)
     except ShotListError as error:
-        _print_problems(error)
+        _print_problems(error, as_json)
         raise typer.Exit(EXIT_INVALID)
     unknown = [a for a in allow or [] if a.split(":", 1)[0] not in RULES]
     if unknown:

@@ -78,6 +78,15 @@ def test_profile_files_are_found_beside_the_shot_list_and_never_outside_it(tmp_p
         assert "bad.yaml:6: profile: profile file" in result.stderr and "outside the shot list's folder" in result.stderr
 
 
+def test_an_alias_bomb_in_a_profile_beside_the_shot_list_is_refused_quickly(tmp_path: Path) -> None:
+    lines = ["name: evil", "a0: &a0 [" + ", ".join(["lol"] * 10) + "]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
+    (tmp_path / "evil.yaml").write_text("\n".join(lines) + "\n")
+    film = write_film(tmp_path / "film.yaml", two_shots(profile="evil.yaml"))
+    result = cli("validate", str(film))
+    assert result.returncode == 2 and "profile file `evil.yaml` line 7" in result.stderr, result.stderr
+
+
 def test_validate_checks_paradigm_and_profile_names_with_did_you_mean(tmp_path: Path) -> None:
     film = write_film(tmp_path / "film.yaml", two_shots(paradigm="keyfram", profile="animatc"))
     result = cli("validate", str(film), "--json")

@@ -13,6 +13,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import yaml
+
+from multishot.shotlist.bounds import BoundsExceeded, check_bounds
+
 
 def is_profile_path(value: str) -> bool:
     """The rule `load_profile` uses: a .yaml/.yml name or anything with a slash is a file."""
@@ -45,6 +49,14 @@ def check_profile(value: str, source: Path) -> str | None:
                     "from `multishot profiles list` or a profile file inside that folder")
         if not target.is_file():
             return f"profile file `{value}` not found (looked at {target})"
+        # The profile loader reads plain YAML; a file beside a shot list is as untrusted as the
+        # shot list, so it gets the same bounds before it is parsed (bounds.py).
+        try:
+            check_bounds(target.read_text(encoding="utf-8"))
+        except BoundsExceeded as error:
+            return f"profile file `{value}` line {error.line}: {error}"
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+            return f"profile file `{value}` cannot be read as YAML: {error}"
     try:
         load_profile(resolve_profile(value, source))
     except ProfileError as error:

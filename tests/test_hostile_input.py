@@ -3,6 +3,7 @@ file, line and field, never a traceback, and none takes long or much memory."""
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -88,7 +89,7 @@ def test_bad_yaml_values_are_problems(tmp_path: Path, old: str, new: str, line: 
 ])
 def test_deep_nesting_is_a_problem(tmp_path: Path, nested: str) -> None:
     msgs = problems_of(tmp_path, BASE + nested + "\n")
-    assert len(msgs) == 1 and "nesting deeper than" in msgs[0] and "film.yaml:" in msgs[0], msgs
+    assert len(msgs) == 1 and "nesting" in msgs[0] and re.search(r"film\.yaml:\d+:", msgs[0]), msgs
 
 
 @pytest.mark.parametrize(("old", "new", "line", "field", "words"), [

@@ -7,7 +7,6 @@ written (Fountain). Registered by `multishot.cli.main` through `register(app)`.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import webbrowser

@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from multishot.cli.output import EXIT_INVALID, err, out, print_problems
+from multishot.cli.output import EXIT_INVALID, out, print_problems
 from multishot.cli.render_folder import film_dir, invalid
 
 #: What a damaged manifest that passed the shape check can still raise in the metrics code.

@@ -6,7 +6,7 @@ that walks it (our line-numbering walk, pydantic) walks every expansion: 10⁷ n
 2.4 GB. PyYAML's composer is also recursive, so a few hundred nested brackets raise
 RecursionError, and `&a [*a]` composes a cycle that no walk ends on.
 
-This pass reads PyYAML's event stream (its parser keeps an explicit state stack, so it does not
+This pass reads the YAML event stream (the parser keeps an explicit state stack, so it does not
 recurse) once, counting for every anchor the size and height of what it expands to. It stops at
 the first event that crosses a bound, so a bomb is rejected after reading only its anchors, in
 time linear in the file, with the line of the anchor or alias that crossed it.
@@ -25,6 +25,11 @@ MAX_NODES = 200_000
 #: (film → scenes → scene → shots → shot → transition → value); PyYAML's recursive composer and
 #: our walk stay far from Python's recursion limit below this.
 MAX_DEPTH = 64
+
+
+#: libyaml's parser when PyYAML was built with it (20x faster, and like PyYAML's own parser a
+#: state machine that does not recurse); the pure-Python one otherwise. Only events are read.
+_EVENT_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class BoundsExceeded(ValueError):
@@ -76,7 +81,7 @@ def check_bounds(text: str, *, max_nodes: int = MAX_NODES, max_depth: int = MAX_
     an alias names an anchor that encloses it; raise yaml.YAMLError for text that is not YAML.
     Undefined aliases are left to the composer, which reports them with their line."""
     counter = _Counter(max_nodes, max_depth)
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+    for event in yaml.parse(text, Loader=_EVENT_LOADER):
         line = event.start_mark.line + 1 if event.start_mark else 0
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             if len(counter.stack) + 1 > max_depth:

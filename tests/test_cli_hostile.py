@@ -214,3 +214,14 @@ def test_check_json_on_an_invalid_shot_list(tmp_path: Path) -> None:
     assert result.returncode == 2
     report = json.loads(result.stdout)
     assert report["status"] == "invalid" and report["problems"][0]["field"] == "scenes[0].shots[0].durration"
+
+
+def test_check_findings_are_one_line_each_with_the_shots_line_when_not_a_terminal(tmp_path: Path) -> None:
+    film = write_film(tmp_path / "film.yaml", two_shots())  # opens on a medium shot: a finding
+    result = cli("check", str(film), env={"COLUMNS": ""})
+    assert "Traceback" not in result.stderr
+    lines = result.stdout.splitlines()
+    shot_a_line = film.read_text().splitlines().index("  - id: a") + 1
+    assert any(line.startswith(f"{film}:{shot_a_line}: scenes[0].shots[0]: ") and "[establishing]" in line
+               for line in lines), lines
+    assert all(line.startswith(f"{film}:") for line in lines), lines

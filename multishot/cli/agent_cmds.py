@@ -129,6 +129,10 @@ def check(
 
 
 def _print_findings(findings: list, source: str) -> None:  # type: ignore[type-arg]
+    from multishot.cli.output import finding_lines
+
+    if finding_lines(findings, source):  # not a terminal: one `file:line: field: …` line each
+        return
     n_err = sum(1 for f in findings if f.severity == "error")
     table = Table(title=f"{source}: {n_err} error(s), {len(findings) - n_err} warning(s)", show_lines=False)
     for col in ("severity", "rule", "shot", "finding"):

@@ -71,3 +71,26 @@ def error_line(message: object) -> None:
 def json_line(data: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(data) + "\n")
     sys.stdout.flush()
+
+
+def finding_lines(findings: list[Any], source: str) -> bool:
+    """When standard output is not a terminal, print continuity findings one per line as
+    `file:line: scenes[i].shots[j]: severity: [rule] message` and return True; on a terminal
+    return False (the caller draws its table)."""
+    if out.is_terminal:
+        return False
+    from pathlib import Path
+
+    from multishot.shotlist.loader import shot_locations
+
+    try:
+        where = shot_locations(Path(source))
+    except (OSError, UnicodeDecodeError):
+        where = {}
+    for f in findings:
+        line, field = where.get(f.shot_id, (None, ""))
+        at = f"{source}:{line}" if line else source
+        sys.stdout.write(printable(f"{at}: {field + ': ' if field else ''}{f.severity}: [{f.rule}] shot "
+                                   f"`{f.shot_id}`: {f.message}") + "\n")
+    sys.stdout.flush()
+    return True

@@ -62,6 +62,21 @@ def parse_film(text: str, path: Path, *, check_paradigm: ParadigmCheck | None = 
     return film
 
 
+def shot_locations(path: Path) -> dict[str, tuple[int | None, str]]:
+    """shot id -> (line, field path) in a valid shot-list file, so findings about a shot (the
+    continuity gates) can be printed as `file:line: field: message` like schema problems."""
+    data, lines, _ = _compose(Path(path).read_text(encoding="utf-8"), Path(path))
+    out: dict[str, tuple[int | None, str]] = {}
+    scenes = data.get("scenes") if isinstance(data, dict) else None
+    for si, scene in enumerate(scenes if isinstance(scenes, list) else []):
+        shots = scene.get("shots") if isinstance(scene, dict) else None
+        for hi, shot in enumerate(shots if isinstance(shots, list) else []):
+            if isinstance(shot, dict) and isinstance(shot.get("id"), str):
+                loc = ("scenes", si, "shots", hi)
+                out.setdefault(shot["id"], (_line_for(loc + ("id",), lines), format_path(loc)))
+    return out
+
+
 def _compose(text: str, path: Path) -> tuple[Any, dict[Loc, int], list[Problem]]:
     """YAML → (plain data, {field path: line}, problems) using the safe loader only."""
     try:

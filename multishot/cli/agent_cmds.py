@@ -85,7 +85,9 @@ def direct(
         transcript.write_text(json.dumps(result.to_json(), indent=1, ensure_ascii=False), encoding="utf-8")
     film = result.film
     n = sum(len(s.shots) for s in film.scenes)
-    out.print(f"[green]wrote[/] {output} — “{film.title}”, {len(film.scenes)} scenes, {n} shots, "
+    from multishot.cli.output import clean
+
+    out.print(f"[green]wrote[/] {clean(output)} — “{clean(film.title)}”, {len(film.scenes)} scenes, {n} shots, "
               f"{brief.seconds:g}s ({planner.name} planner, {result.rounds} revision round(s))", highlight=False)
     _print_usage(result.usage)
     if result.findings:
@@ -111,7 +113,7 @@ def check(
     try:
         film = load_film(file)
     except ShotListError as error:
-        _print_problems(error)
+        _print_problems(error, as_json)
         raise typer.Exit(EXIT_INVALID)
     unknown = [a for a in allow or [] if a.split(":", 1)[0] not in RULES]
     if unknown:
@@ -129,13 +131,17 @@ def check(
 
 
 def _print_findings(findings: list, source: str) -> None:  # type: ignore[type-arg]
+    from multishot.cli.output import clean, finding_lines
+
+    if finding_lines(findings, source):  # not a terminal: one `file:line: field: …` line each
+        return
     n_err = sum(1 for f in findings if f.severity == "error")
-    table = Table(title=f"{source}: {n_err} error(s), {len(findings) - n_err} warning(s)", show_lines=False)
+    table = Table(title=f"{clean(source)}: {n_err} error(s), {len(findings) - n_err} warning(s)", show_lines=False)
     for col in ("severity", "rule", "shot", "finding"):
         table.add_column(col, overflow="fold")
     for f in findings:
         colour = "red" if f.severity == "error" else "yellow"
-        table.add_row(f"[{colour}]{f.severity}[/]", f.rule, f.shot_id, f.message)
+        table.add_row(f"[{colour}]{f.severity}[/]", clean(f.rule), clean(f.shot_id), clean(f.message))
     out.print(table)
 
 

@@ -7,7 +7,6 @@ written (Fountain). Registered by `multishot.cli.main` through `register(app)`.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import webbrowser
@@ -15,57 +14,34 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-out = Console()
-err = Console(stderr=True)
+from multishot.cli.output import EXIT_FAILED, EXIT_INVALID, EXIT_OK, clean, err, out, print_problems
+from multishot.cli.render_folder import film_dir, read_manifest
+from multishot.cli.render_folder import invalid as _invalid
 
-EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
-
-
-def _invalid(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
-    return typer.Exit(EXIT_INVALID)
-
-
-def film_dir(target: Path, out_root: Path) -> Path:
-    """A render folder from what the user typed: the folder itself (renders/<slug>/) or the
-    shot list it was rendered from (then renders/<slug>/ under `out_root`)."""
-    if target.is_dir():
-        if not (target / "manifest.json").is_file():
-            raise _invalid(f"{target} has no manifest.json; give a render folder (renders/<title>/) "
-                           "or the shot list it was rendered from")
-        return target
-    if target.is_file() and target.suffix.lower() in (".yaml", ".yml"):
-        from multishot.plan.film_plan import slugify
-        from multishot.shotlist.errors import ShotListError
-        from multishot.shotlist.loader import load_film
-
-        try:
-            film = load_film(target)
-        except ShotListError as error:
-            raise _invalid(f"{target} is not a valid shot list ({len(error.problems)} problems; "
-                           f"see `multishot validate {target}`)") from None
-        folder = out_root / slugify(film.title)
-        if not (folder / "manifest.json").is_file():
-            raise _invalid(f"{target} has not been rendered to {folder} yet; run `multishot render {target}`")
-        return folder
-    raise _invalid(f"{target} is neither a render folder nor a shot list")
+__all__ = ["EXIT_FAILED", "EXIT_INVALID", "EXIT_OK", "film_dir", "register"]
 
 
 def _manifest(folder: Path) -> dict:
-    try:
-        return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise _invalid(f"cannot read {folder / 'manifest.json'}: {error}") from None
+    return read_manifest(folder)
+
+
+#: What a damaged manifest that passed the shape check can still raise inside the timeline,
+#: report or metrics code: said in a sentence, never a traceback.
+_DAMAGE = (KeyError, TypeError, ValueError, AttributeError, IndexError)
+
+
+def _missing_clips(folder: Path, manifest: dict) -> list[str]:
+    return [str(s["id"]) for s in manifest.get("shots") or [] if not (folder / "shots" / f"{s['id']}.mp4").is_file()]
 
 
 def export_cmd(
-    target: Path = typer.Argument(..., help="A render folder (renders/<title>/) or its shot list."),
+    target: Path = typer.Argument(..., help="A render folder (`renders/<title>/`) or its shot list."),
     fmt: str = typer.Option("otio", "--format", "-f", help="otio | edl (CMX 3600) | fcpxml (Final Cut Pro X)."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Where to write; default: timeline.<ext> in the render folder."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Where to write (a file, or a folder to write `timeline.<ext>` into); default: `timeline.<ext>` in the render folder."),
     out_root: Path = typer.Option(Path("renders"), "--out", help="Where renders live (when TARGET is a shot list)."),
+    partial: bool = typer.Option(False, "--partial", help="Export a render whose shots are not all rendered (`--only`): the missing clips are listed and point at files that do not exist yet."),
 ) -> None:
     """Export a render's timeline for an editor: one clip per shot referencing shots/ID.mp4
     with exact in/out points, transitions, shot ids and prompts as metadata, scene markers.
@@ -77,11 +53,24 @@ def export_cmd(
     folder = film_dir(target, out_root)
     if fmt.lower() not in FORMATS:
         raise _invalid(f"unknown format `{fmt}`; choose one of: {', '.join(FORMATS)}")
+    missing = _missing_clips(folder, _manifest(folder))
+    if missing and not partial:
+        raise _invalid(f"{folder} is a partial render: {len(missing)} shot(s) have no clip yet "
+                       f"({', '.join(missing[:8])}{', …' if len(missing) > 8 else ''}); render them first "
+                       "(without --only), or pass --partial to export a timeline that points at the missing clips")
+    if output is not None and output.is_dir():
+        output = output / f"timeline{FORMATS[fmt.lower()][1]}"
     try:
         path = export_timeline(folder, fmt, output)
     except TimelineError as error:
         raise _invalid(str(error)) from None
-    out.print(f"wrote {path}")
+    except _DAMAGE as error:
+        raise _invalid(f"{folder / 'manifest.json'} is damaged ({type(error).__name__}: {error}); render again "
+                       "to rewrite it") from None
+    if missing:
+        err.print(f"[yellow]warning:[/] the timeline points at {len(missing)} missing clip(s): "
+                  f"{clean(', '.join(missing))}", highlight=False)
+    out.print(f"wrote {clean(path)}", highlight=False)
 
 
 def import_cmd(
@@ -103,9 +92,8 @@ def import_cmd(
     try:
         text, film = import_fountain(screenplay, style=style, target=target)
     except ShotListError as error:
-        err.print(f"[bold red]cannot import {screenplay}:[/]")
-        for problem in error.problems:
-            err.print(f"  {problem}", markup=False, highlight=False)
+        err.print(f"[bold red]cannot import {clean(screenplay)}:[/]", highlight=False)
+        print_problems(error)
         raise typer.Exit(EXIT_INVALID) from None
     if to_stdout:
         sys.stdout.write(text)
@@ -114,9 +102,9 @@ def import_cmd(
     target.write_text(text, encoding="utf-8")
     shots = film.shots()
     seconds = sum(shot.duration for _, shot in shots)
-    out.print(f"[green]wrote[/] {target} — “{film.title}”: {len(film.scenes)} scenes, {len(shots)} shots, "
-              f"{len(film.characters)} characters, {seconds:g}s of shots")
-    out.print(f"next: multishot plan {target}  ·  multishot render {target}")
+    out.print(f"[green]wrote[/] {clean(target)} — “{clean(film.title)}”: {len(film.scenes)} scenes, {len(shots)} shots, "
+              f"{len(film.characters)} characters, {seconds:g}s of shots", highlight=False)
+    out.print(f"next: multishot plan {clean(target)}  ·  multishot render {clean(target)}", highlight=False)
 
 
 def has_desktop() -> bool:
@@ -126,7 +114,7 @@ def has_desktop() -> bool:
 
 
 def open_cmd(
-    target: Path = typer.Argument(..., help="A render folder (renders/<title>/) or its shot list."),
+    target: Path = typer.Argument(..., help="A render folder (`renders/<title>/`) or its shot list."),
     out_root: Path = typer.Option(Path("renders"), "--out", help="Where renders live (when TARGET is a shot list)."),
     browser: bool = typer.Option(True, "--browser/--no-browser", help="Open report.html when a desktop is present."),
     refresh: bool = typer.Option(False, "--refresh", help="Rewrite timeline.otio, contact_sheet.png and report.html from the manifest (measuring the film unless metrics.json is current)."),
@@ -138,7 +126,11 @@ def open_cmd(
     folder = film_dir(target, out_root)
     manifest = _manifest(folder)
     if refresh or not (folder / REPORT_NAME).is_file():
-        review(folder, manifest)
+        try:
+            review(folder, manifest)
+        except _DAMAGE as error:
+            raise _invalid(f"{folder / 'manifest.json'} is damaged ({type(error).__name__}: {error}); render "
+                           "again to rewrite it") from None
     shots = manifest.get("shots") or []
     clips = sum((folder / "shots" / f"{s['id']}.mp4").is_file() for s in shots)
     rows = [
@@ -150,19 +142,20 @@ def open_cmd(
         ("keyframes", folder / "keyframes", "<id>_first.png and <id>_last.png per shot"),
         ("manifest", folder / "manifest.json", "what was rendered, with seeds, keys and timings"),
     ]
-    table = Table(title=f"{manifest.get('title', folder.name)} ({manifest.get('status', '?')})", title_justify="left")
+    table = Table(title=f"{clean(manifest.get('title', folder.name))} ({clean(manifest.get('status', '?'))})",
+                  title_justify="left")
     for col in ("what", "where", ""):
         table.add_column(col, overflow="fold")
     for name, path, note in rows:
         mark = "" if path.exists() else " [red](missing)[/]"
-        table.add_row(name, f"{path}{mark}", note)
+        table.add_row(name, f"{clean(path)}{mark}", clean(note))
     out.print(table)
     report = (folder / REPORT_NAME).resolve()
     if browser and report.is_file() and has_desktop():
         webbrowser.open(report.as_uri())
-        out.print(f"opened {report.as_uri()}")
+        out.print(f"opened {clean(report.as_uri())}", highlight=False)
     elif report.is_file():
-        out.print(f"review page: {report.as_uri()}")
+        out.print(f"review page: {clean(report.as_uri())}", highlight=False)
 
 
 def review(folder: Path, manifest: dict) -> dict[str, Path]:

@@ -8,16 +8,19 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 
-out = Console()
-err = Console(stderr=True)
+from multishot.cli.output import EXIT_INVALID, out, print_problems
+from multishot.cli.render_folder import film_dir, invalid
+
+#: What a damaged manifest that passed the shape check can still raise in the metrics code.
+_DAMAGE = (KeyError, TypeError, ValueError, AttributeError, IndexError)
 
 
 def eval_command(
-    film: Path = typer.Argument(..., help="A render folder (renders/<title>/) or its film.mp4."),
+    film: Path = typer.Argument(..., help="A render folder (`renders/<title>/`), its film.mp4, or the shot list it was rendered from."),
     shotlist: Optional[Path] = typer.Option(None, "--shotlist", help="Compare against this shot list's plan instead of the render's manifest."),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
+    out_root: Path = typer.Option(Path("renders"), "--out", help="Where renders live (when FILM is a shot list)."),
 ) -> None:
     """Measure a rendered film: cut precision/recall and spurious cuts (PySceneDetect), the
     Transition Control Score (CineTrans, k=1.6 as the paper; k=1 beside it), seam discontinuity, flicker and character
@@ -27,6 +30,9 @@ def eval_command(
     from multishot.shotlist.errors import ShotListError
 
     override = None
+    if film.exists():  # a shot list, a folder or its film.mp4; the manifest's shape is checked
+        folder = film_dir(film, out_root)
+        film = folder if film.suffix.lower() in (".yaml", ".yml") else film
     try:
         if shotlist is not None:
             from multishot.paradigms.base import RenderOptions
@@ -35,12 +41,13 @@ def eval_command(
             override = prepare(shotlist, RenderOptions())[0].summary()
         metrics = evaluate_render(film, override)
     except ShotListError as error:
-        for problem in error.problems:
-            err.print(f"  {problem}", markup=False, highlight=False)
-        raise typer.Exit(2)
+        print_problems(error)
+        raise typer.Exit(EXIT_INVALID)
     except NotARender as error:
-        err.print(f"[bold red]error:[/] {error}")
-        raise typer.Exit(2)
+        raise invalid(str(error)) from None
+    except _DAMAGE as error:
+        raise invalid(f"the render's manifest.json is damaged ({type(error).__name__}: {error}); render again "
+                      "to rewrite it") from None
     folder = film if film.is_dir() else film.parent
     write_metrics(folder, metrics)
     if shotlist is None and (folder / "report.html").is_file():  # keep the review page in step

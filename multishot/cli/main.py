@@ -14,10 +14,21 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from multishot import __version__
+from multishot.cli.output import (
+    EXIT_FAILED,
+    EXIT_INVALID,
+    EXIT_OK,
+    clean,
+    err,
+    error_line,
+    json_line,
+    out,
+    print_problems,
+    problem_json,
+)
 from multishot.cli.progress import RichReporter
 from multishot.cli.starter import STARTER
 from multishot.shotlist.errors import ShotListError
@@ -40,11 +51,6 @@ models_app = typer.Typer(help="Model weights in your Hugging Face cache.", no_ar
 app.add_typer(profiles_app, name="profiles")
 app.add_typer(models_app, name="models")
 
-out = Console()
-err = Console(stderr=True)
-
-EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
-
 
 def _version(value: bool) -> None:
     if value:
@@ -59,15 +65,12 @@ def main(version: bool = typer.Option(False, "--version", callback=_version, is_
 
 
 def _invalid(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    error_line(message)
     return typer.Exit(EXIT_INVALID)
 
 
-def _print_problems(error: ShotListError) -> None:
-    n = len(error.problems)
-    err.print(f"[bold red]{n} problem{'s' if n != 1 else ''} in the shot list:[/]")
-    for problem in error.problems:
-        err.print(f"  {problem}", markup=False, highlight=False)
+def _print_problems(error: ShotListError, as_json: bool = False) -> None:
+    print_problems(error, as_json=as_json)
 
 
 def _known_input_errors() -> tuple[type[BaseException], ...]:
@@ -142,10 +145,11 @@ def render(
             _print_problems(error)
             worst = max(worst, EXIT_INVALID)
             _json_line(as_json, {"source": str(file), "status": "invalid",
-                                 "errors": [str(p) for p in error.problems]})
+                                 "errors": [str(p) for p in error.problems],
+                                 "problems": [problem_json(p) for p in error.problems]})
             continue
         except invalid as error:
-            err.print(f"[bold red]error:[/] {error}", markup=True, highlight=False)
+            error_line(error)
             worst = max(worst, EXIT_INVALID)
             _json_line(as_json, {"source": str(file), "status": "invalid", "errors": [str(error)]})
             continue
@@ -153,7 +157,7 @@ def render(
             err.print("[yellow]interrupted[/]: everything rendered so far is cached; run the same command to resume.")
             raise typer.Exit(130)
         except Exception as error:  # a failure while rendering: say what, keep the cache
-            err.print(f"[bold red]render failed[/] for {file}: {type(error).__name__}: {error}", markup=True, highlight=False)
+            err.print(f"[bold red]render failed[/] for {clean(file)}: {type(error).__name__}: {clean(error)}", highlight=False)
             err.print("Everything rendered before the failure is kept; run the same command to resume.")
             worst = max(worst, EXIT_FAILED)
             _json_line(as_json, {"source": str(file), "status": "failed", "errors": [f"{type(error).__name__}: {error}"]})
@@ -188,30 +192,36 @@ def _print_result(result) -> None:  # type: ignore[no-untyped-def]
             table.add_row(entry["stage"], entry["item"], "cached" if entry["cache"] == "hit" else "would render")
         out.print(table)
         return
-    out.print(f"[bold green]{result.title}[/]: {result.status} — {result.shots} shots, "
+    out.print(f"[bold green]{clean(result.title)}[/]: {result.status} — {result.shots} shots, "
               f"{result.duration:.2f}s, {result.misses} rendered, {result.hits} cached, "
               f"{result.seconds:.1f}s")
     if result.film:
-        out.print(f"  film:     {result.film}")
+        out.print(f"  film:     {clean(result.film)}", highlight=False)
     else:
         out.print("  film:     not assembled (some shots are not rendered yet; see --only)")
-    out.print(f"  manifest: {result.manifest}")
+    out.print(f"  manifest: {clean(result.manifest)}", highlight=False)
 
 
 @app.command()
-def validate(file: Path = typer.Argument(..., help="A shot-list YAML file.")) -> None:
-    """Check a shot list: schema, references, transitions, paths. Every problem is listed with
-    its line and field; exit code 2 when there is any."""
-    from multishot.shotlist.loader import load_film
+def validate(file: Path = typer.Argument(..., help="A shot-list YAML file."),
+             as_json: bool = typer.Option(False, "--json", help="Print one JSON object: status (ok | invalid) and the problems, each with file, line, field and message.")) -> None:
+    """Check a shot list: schema, references, transitions, paths, profile and paradigm names.
+    Every problem is listed with its line and field; exit code 2 when there is any."""
+    from multishot.paradigms import load_checked_film
 
     try:
-        film = load_film(file)
+        film = load_checked_film(file)
     except ShotListError as error:
-        _print_problems(error)
+        print_problems(error, as_json=as_json, source=file)
         raise typer.Exit(EXIT_INVALID)
     n = sum(len(s.shots) for s in film.scenes)
     seconds = sum(shot.duration for _, shot in film.shots())
-    out.print(f"[green]ok[/]: {file} — “{film.title}”, {len(film.scenes)} scenes, {n} shots, {seconds:g}s of shots")
+    if as_json:
+        json_line({"source": str(file), "status": "ok", "title": film.title, "scenes": len(film.scenes),
+                   "shots": n, "seconds": seconds, "problems": []})
+        return
+    out.print(f"[green]ok[/]: {clean(file)} — “{clean(film.title)}”, {len(film.scenes)} scenes, {n} shots, "
+              f"{seconds:g}s of shots", highlight=False)
 
 
 @app.command()
@@ -239,7 +249,7 @@ def plan(
     except _known_input_errors() as error:
         raise _invalid(str(error))
     film_plan = result.plan or film_plan  # as the paradigm will render it (grammar, agent roles)
-    out.print(f"[bold]{film_plan.title}[/] — paradigm [cyan]{name}[/]: {par.summary}")
+    out.print(f"[bold]{clean(film_plan.title)}[/] — paradigm [cyan]{clean(name)}[/]: {par.summary}", highlight=False)
     out.print("stage graph: " + " → ".join(par.stages))
     from multishot.backends.registry import get_backend
 
@@ -260,10 +270,10 @@ def plan(
         table.add_column(col, overflow="fold")
     for i, spec in enumerate(film_plan.shots):
         t = spec.transition
-        trans = t.type + (f" {t.duration:g}s" if t.duration else "") + (f"\n[dim]{t.reason}[/]" if t.reason else "")
+        trans = t.type + (f" {t.duration:g}s" if t.duration else "") + (f"\n[dim]{clean(t.reason)}[/]" if t.reason else "")
         camera = " ".join(x for x in (spec.shot.size, spec.shot.angle, spec.shot.movement) if x)
         table.add_row(str(i + 1), spec.id, f"{starts[i] / spec.fps:.2f}s", f"{spec.duration:.2f}s",
-                      str(spec.seed), camera, trans, spec.prompt, "\n".join(cached.get(spec.id, [])))
+                      str(spec.seed), camera, trans, clean(spec.prompt), "\n".join(cached.get(spec.id, [])))
     out.print(table)
 
 
@@ -349,9 +359,7 @@ def profiles_show(name: str = typer.Argument(..., help="Profile name (see `profi
 
 def _safe(text: str) -> str:
     """Profile text is the user's file: escape rich markup and control characters before printing."""
-    from rich.markup import escape
-
-    return escape("".join(c if c.isprintable() else "?" for c in str(text)))
+    return clean(text)
 
 
 def _info_dict(info: object) -> dict:
@@ -411,15 +419,26 @@ def profiles_calibrate(
 @models_app.command("download")
 def models_download(profile: str = typer.Argument(..., help="Profile whose models to fetch.")) -> None:
     """Fetch exactly the files a profile needs into your Hugging Face cache."""
-    from multishot.backends.registry import download_profile
+    from multishot.backends.diffusers.loading import is_offline
+    from multishot.backends.registry import ModelNotAvailable, download_profile
 
     try:
         paths = download_profile(profile)
+    except ModelNotAvailable as error:
+        if not is_offline():
+            raise _invalid(str(error))
+        # Offline this command can only check the cache; telling the user to run it again
+        # (what the render-time message says) would send them round in a circle.
+        what = getattr(error, "model", None) or "a model of this profile"
+        raise _invalid(f"{what} is not in the Hugging Face cache, and HF_HUB_OFFLINE is set, so "
+                       f"`multishot models download {profile}` can only check the cache, not fetch. Unset "
+                       f"HF_HUB_OFFLINE (e.g. `env -u HF_HUB_OFFLINE multishot models download {profile}`) "
+                       "on a machine with network access.")
     except _known_input_errors() as error:
         raise _invalid(str(error))
     for p in paths:
-        out.print(f"  {p}")
-    out.print(f"[green]ok[/]: {profile} is in the cache")
+        out.print(f"  {clean(p)}", highlight=False)
+    out.print(f"[green]ok[/]: {clean(profile)} is in the cache", highlight=False)
 
 
 @models_app.command("convert")
@@ -481,7 +500,7 @@ def run() -> None:
         app()
     except OSError as error:
         where = f" {error.filename}" if error.filename else ""
-        err.print(f"[bold red]error:[/] cannot use{where}: {error.strerror or error}", markup=True, highlight=False)
+        err.print(f"[bold red]error:[/] cannot use{clean(where)}: {clean(error.strerror or error)}", highlight=False)
         raise SystemExit(EXIT_INVALID if error.errno in _PATH_ERRORS else EXIT_FAILED) from None
 
 

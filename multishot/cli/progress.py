@@ -5,6 +5,8 @@ from __future__ import annotations
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from multishot.shotlist.errors import printable
+
 
 class _RichTask:
     def __init__(self, progress: Progress, task_id: int) -> None:
@@ -52,4 +54,4 @@ class RichReporter:
 
     def note(self, message: str) -> None:
         if self.enabled:
-            self._progress.console.print(message, markup=False, highlight=False)
+            self._progress.console.print(printable(message), markup=False, highlight=False)

@@ -15,14 +15,14 @@ from typing import Any
 
 from multishot import __version__
 from multishot.backends.base import Backend
+from multishot.backends.diffusers.loading import ModelNotAvailable
 from multishot.graph import stages
 from multishot.graph.engine import Engine
 from multishot.graph.manifest import Manifest
 from multishot.graph.progress import Reporter, SilentReporter
-from multishot.paradigms import get_paradigm
+from multishot.paradigms import get_paradigm, load_checked_film
 from multishot.paradigms.base import Job, Output, OutputUnusable, Paradigm, RenderOptions, check_only
 from multishot.plan.film_plan import FilmPlan, build_plan
-from multishot.shotlist.loader import load_film
 
 
 @dataclass
@@ -127,7 +127,7 @@ def _backend_events(pool: "BackendPool | object", manifest: Manifest) -> None:
 def prepare(path: Path, options: RenderOptions) -> tuple[FilmPlan, Paradigm, str]:
     """Load and plan a file; choose the paradigm. Raises ShotListError / UnknownParadigm early,
     before any work or output folder exists."""
-    film = load_film(path)
+    film = load_checked_film(path)
     plan = build_plan(film, path, profile=options.profile)
     name = options.paradigm or film.paradigm or "stitching"
     paradigm = get_paradigm(name)
@@ -178,6 +178,17 @@ def claim_output(out_dir: Path, source: Path, claimed: dict[Path, Path] | None =
                              "choose another folder with --out") from None
 
 
+def _remove_empty_tree(folder: Path) -> None:
+    """Remove a render folder this run created and wrote nothing into but empty cache folders
+    and its manifest; anything else in it is kept."""
+    (folder / "manifest.json").unlink(missing_ok=True)
+    for root, _dirs, _files in os.walk(folder, topdown=False):
+        try:
+            os.rmdir(root)
+        except OSError:
+            pass  # not empty: keep it
+
+
 def render_file(path: Path, options: RenderOptions, reporter: Reporter | None = None,
                 pool: BackendPool | None = None, *, claimed: dict[Path, Path] | None = None) -> RenderResult:
     """Render one shot list. Invalid input (the shot list, paradigm, profiles, --only, the
@@ -188,6 +199,7 @@ def render_file(path: Path, options: RenderOptions, reporter: Reporter | None = 
     pool = pool or (_FAST_POOL if options.fast else _POOL)
     for profile in sorted({plan.default_profile, *(spec.profile for spec in plan.shots)}):
         pool(profile)  # an unknown profile raises here; creating a backend loads no weights
+    fresh = not out_dir.exists()
     if not options.dry_run:
         check_loras(plan, paradigm, pool)
         claim_output(out_dir, Path(path), claimed)
@@ -205,22 +217,28 @@ def render_file(path: Path, options: RenderOptions, reporter: Reporter | None = 
     started = time.perf_counter()
     status = "failed"
     output: Output | None = None
+    outputs: dict[str, Path] = {}
     try:
         output = paradigm.run(job)
         if output.plan is not None:  # the paradigm revised the plan (grammar, agent roles)
             manifest.header.update(output.plan.summary())
+        if not options.dry_run:  # the status says `complete` only once the files are in place
+            outputs = stages.publish(engine, plan, output.clips, output.film)
+            manifest.header["outputs"] = {k: str(v.relative_to(out_dir)) for k, v in outputs.items()}
         status = "planned" if options.dry_run else ("complete" if output.film is not None else "partial")
+    except ModelNotAvailable:
+        if not manifest.entries:  # refused before any work: no `failed` render is left behind
+            manifest.write = False
+            if fresh:
+                _remove_empty_tree(out_dir)
+        raise
     finally:
         _backend_events(pool, manifest)
         manifest.status = status
         manifest.header["finished"] = time.time()
         manifest.header["seconds"] = round(time.perf_counter() - started, 3)
         manifest.save()
-    outputs: dict[str, Path] = {}
     if output is not None and not options.dry_run:
-        outputs = stages.publish(engine, plan, output.clips, output.film)
-        manifest.header["outputs"] = {k: str(v.relative_to(out_dir)) for k, v in outputs.items()}
-        manifest.save()
         if options.review:
             outputs.update(_review(out_dir, manifest))
     final = output.plan if output is not None and output.plan is not None else plan

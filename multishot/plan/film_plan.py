@@ -15,6 +15,7 @@ from pathlib import Path
 from multishot.backends.base import CharacterInShot, LoraUse, ShotLayout, ShotRequest
 from multishot.plan.prompts import compose_global_prompt, compose_shot_prompt
 from multishot.shotlist.loader import resolve_path
+from multishot.shotlist.names import resolve_profile
 from multishot.shotlist.schema import HARD_CUTS, Film, LoraRef, Scene, Shot
 
 
@@ -206,13 +207,15 @@ class FilmPlan:
 
     def with_profile(self, profile: str) -> "FilmPlan":
         return replace(self, default_profile=profile,
-                       shots=tuple(replace(s, profile=s.shot.profile or profile) for s in self.shots))
+                       shots=tuple(replace(s, profile=resolve_profile(s.shot.profile, self.source)
+                                           if s.shot.profile else profile) for s in self.shots))
 
 
 def build_plan(film: Film, source: Path, *, profile: str | None = None) -> FilmPlan:
     """Resolve every shot of `film`. `profile` (the --profile flag) overrides the film's default;
     a shot's own `profile:` wins over both (stitching may mix models)."""
-    default_profile = profile or film.profile or "animatic"
+    # A profile file named in the shot list is found beside the shot list (shotlist/names.py).
+    default_profile = profile or (resolve_profile(film.profile, source) if film.profile else "animatic")
     fmt = film.format
     root = Path(source).resolve().parent
     global_prompt = compose_global_prompt(film)
@@ -240,7 +243,8 @@ def build_plan(film: Film, source: Path, *, profile: str | None = None) -> FilmP
             global_prompt=global_prompt, negative=film.negative or "",
             seed=shot.seed if shot.seed is not None else stable_seed(fmt.seed, shot.id),
             num_frames=max(1, round(shot.duration * fmt.fps)), fps=fmt.fps,
-            width=fmt.width, height=fmt.height, profile=shot.profile or default_profile,
+            width=fmt.width, height=fmt.height,
+            profile=resolve_profile(shot.profile, source) if shot.profile else default_profile,
             transition=t, loras=shot_loras(film, shot, root),
         ))
     return FilmPlan(title=film.title, slug=slugify(film.title), source=Path(source), film=film,

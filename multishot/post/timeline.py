@@ -22,6 +22,7 @@ This module is in `post` (the lowest layer), so it reads the run manifest as a p
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -285,11 +286,28 @@ def export_timeline(film_dir: Path, fmt: str, out: Path | None = None) -> Path:
     return out
 
 
+def _one_line(text: str) -> str:
+    """EDL is line-based: a newline or other control character in a title or name would start
+    an event line of its own (issue 17 item 6), so each run of them becomes one space."""
+    return " ".join(_CONTROL.split(text)).strip()
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
 def _for_edl(timeline: otio.schema.Timeline) -> otio.schema.Timeline:
     """CMX 3600 reel names are at most 8 characters; name each shot's reel after its position
-    (S001, S002, …) so two shots never share a reel, and keep the shot id as the clip name."""
+    (S001, S002, …) so two shots never share a reel, and keep the shot id as the clip name.
+    Every name the writer prints is made one line."""
+    timeline.name = _one_line(timeline.name)
     for n, clip in enumerate(timeline.find_clips(), start=1):
         clip.metadata.setdefault("cmx_3600", {})["reel"] = f"S{n:03d}"
+        clip.name = _one_line(clip.name)
+        for marker in clip.markers:
+            marker.name = _one_line(marker.name)
+    for item in timeline.tracks.find_children():
+        if hasattr(item, "name") and isinstance(item.name, str):
+            item.name = _one_line(item.name)
     return timeline
 
 

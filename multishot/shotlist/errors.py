@@ -2,8 +2,26 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+
+
+def printable(text: str) -> str:
+    """`text` with every control or format character shown as an escape (`\\x1b`, `\\n`,
+    `\\u202e`): values from a shot list are quoted in messages, and an ESC sequence or a newline in
+    one must not reach a terminal or add a line to a log (issue 17 item 6)."""
+    if text.isprintable():
+        return text
+    out = []
+    for c in text:
+        if c.isprintable() or (c == " "):
+            out.append(c)
+        elif unicodedata.category(c) in ("Zs",):  # no-break and other spaces are harmless
+            out.append(c)
+        else:
+            out.append(c.encode("unicode_escape").decode("ascii"))
+    return "".join(out)
 
 
 @dataclass(frozen=True)
@@ -16,7 +34,7 @@ class Problem:
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else f"{self.file}"
         field = f" {self.path}:" if self.path else ""
-        return f"{where}:{field} {self.message}"
+        return printable(f"{where}:{field} {self.message}")
 
 
 class ShotListError(Exception):

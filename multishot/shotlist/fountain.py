@@ -40,7 +40,7 @@ from typing import Any, Callable, Iterable
 
 import yaml
 
-from multishot.shotlist.errors import Problem, ShotListError
+from multishot.shotlist.errors import Problem, ShotListError, printable
 from multishot.shotlist.loader import parse_film
 from multishot.shotlist.schema import Film
 
@@ -709,7 +709,8 @@ _Dumper.add_representer(dict, _represent_dict)
 def to_yaml(data: dict[str, Any], *, source: str, target: str) -> str:
     body = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100,
                      default_flow_style=False)
-    return HEADER.format(source=source, target=target) + "\n" + body
+    # File names go into comment lines: a newline in one must not start a YAML line of its own.
+    return HEADER.format(source=printable(source), target=printable(target)) + "\n" + body
 
 
 def import_fountain(path: str | Path, *, style: str | None = None,

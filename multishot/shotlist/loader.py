@@ -2,27 +2,39 @@
 
 YAML is composed with PyYAML's SafeLoader (no object construction from tags), and the node
 tree is kept so every error can name the line it comes from. All problems of a file are collected
-and raised together as one ShotListError.
+and raised together as one ShotListError. Before composing, `bounds.check_bounds` rejects alias
+bombs, recursive aliases and deep nesting from the event stream (see there why).
 """
 
 from __future__ import annotations
 
 import difflib
+import math
 import typing
+from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from multishot.shotlist.bounds import BoundsExceeded, check_bounds
 from multishot.shotlist.errors import Problem, ShotListError, format_path
+from multishot.shotlist.names import check_profile
 from multishot.shotlist.schema import DEFAULT_TRANSITION_SECONDS, HARD_CUTS, TRANSITIONS, Film
 
 Loc = tuple[str | int, ...]
 
 
-def load_film(path: str | Path) -> Film:
-    """Parse and validate a shot-list file; raise ShotListError listing every problem."""
+#: Given a paradigm name, why it is not one (with a did-you-mean), or None. The paradigm registry
+#: lives in a layer above this one, so the caller that knows it passes it in.
+ParadigmCheck = Callable[[str], "str | None"]
+
+
+def load_film(path: str | Path, *, check_paradigm: ParadigmCheck | None = None) -> Film:
+    """Parse and validate a shot-list file; raise ShotListError listing every problem.
+    `check_paradigm` also checks `paradigm:` (the CLI's validate and render pass it)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -30,16 +42,17 @@ def load_film(path: str | Path) -> Film:
         raise ShotListError([Problem(path, None, "", "file not found")]) from None
     except (UnicodeDecodeError, IsADirectoryError) as err:
         raise ShotListError([Problem(path, None, "", f"cannot read as UTF-8 text: {err}")]) from None
-    return parse_film(text, path)
+    return parse_film(text, path, check_paradigm=check_paradigm)
 
 
-def parse_film(text: str, path: Path) -> Film:
+def parse_film(text: str, path: Path, *, check_paradigm: ParadigmCheck | None = None) -> Film:
     data, lines, problems = _compose(text, path)
     if problems:
         raise ShotListError(problems)
     if not isinstance(data, dict):
         raise ShotListError([Problem(path, 1, "", "expected a mapping of keys (multishot:, title:, scenes: …)")])
     problems = check_references(data, lines, path)
+    problems += check_names(data, lines, path, check_paradigm)
     try:
         film = Film.model_validate(data)
     except ValidationError as err:
@@ -49,10 +62,30 @@ def parse_film(text: str, path: Path) -> Film:
     return film
 
 
+def shot_locations(path: Path) -> dict[str, tuple[int | None, str]]:
+    """shot id -> (line, field path) in a valid shot-list file, so findings about a shot (the
+    continuity gates) can be printed as `file:line: field: message` like schema problems."""
+    data, lines, _ = _compose(Path(path).read_text(encoding="utf-8"), Path(path))
+    out: dict[str, tuple[int | None, str]] = {}
+    scenes = data.get("scenes") if isinstance(data, dict) else None
+    for si, scene in enumerate(scenes if isinstance(scenes, list) else []):
+        shots = scene.get("shots") if isinstance(scene, dict) else None
+        for hi, shot in enumerate(shots if isinstance(shots, list) else []):
+            if isinstance(shot, dict) and isinstance(shot.get("id"), str):
+                loc = ("scenes", si, "shots", hi)
+                out.setdefault(shot["id"], (_line_for(loc + ("id",), lines), format_path(loc)))
+    return out
+
+
 def _compose(text: str, path: Path) -> tuple[Any, dict[Loc, int], list[Problem]]:
     """YAML → (plain data, {field path: line}, problems) using the safe loader only."""
     try:
+        check_bounds(text)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except BoundsExceeded as err:
+        return None, {}, [Problem(path, err.line, "", str(err))]
+    except RecursionError:  # bounded above; kept so no input can ever show a traceback
+        return None, {}, [Problem(path, None, "", "the YAML nests too deeply")]
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark else None
@@ -72,36 +105,65 @@ def _compose(text: str, path: Path) -> tuple[Any, dict[Loc, int], list[Problem]]
         if isinstance(n, yaml.MappingNode):
             out: dict[Any, Any] = {}
             for key_node, value_node in _rejoin_flow_commas(n, text):
-                key = loader.construct_object(key_node, deep=True)
-                if isinstance(key, (list, dict)):
-                    problems.append(Problem(path, key_node.start_mark.line + 1, format_path(loc),
-                                            "a key must be a plain value"))
+                key_line = key_node.start_mark.line + 1
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    problems.append(Problem(path, key_line, format_path(loc),
+                                            "YAML merge keys (<<) are not supported in shot lists; "
+                                            "write the fields out"))
+                    continue
+                if not isinstance(key_node, yaml.ScalarNode):
+                    problems.append(Problem(path, key_line, format_path(loc), "a key must be a plain value"))
+                    continue
+                if key_node.tag not in _PLAIN_TAGS:
+                    problems.append(Problem(path, key_line, format_path(loc),
+                                            f"YAML tag `{key_node.tag}` is not allowed in a shot list (on a key)"))
+                    continue
+                key = _scalar(key_node, loader)
+                if isinstance(key, _Bad):
+                    problems.append(Problem(path, key_line, format_path(loc), f"bad key: {key.reason}"))
                     continue
                 key = str(key) if not isinstance(key, str) else key
-                if key == "<<":
-                    problems.append(Problem(path, key_node.start_mark.line + 1, format_path(loc),
-                                            "YAML merge keys (<<) are not supported in shot lists"))
-                    continue
                 if key in out:
-                    problems.append(Problem(path, key_node.start_mark.line + 1, format_path(loc + (key,)),
+                    problems.append(Problem(path, key_line, format_path(loc + (key,)),
                                             f"duplicate key `{key}`"))
-                lines[loc + (key,)] = key_node.start_mark.line + 1
+                lines[loc + (key,)] = key_line
                 out[key] = walk(value_node, loc + (key,))
-                lines[loc + (key,)] = key_node.start_mark.line + 1
+                lines[loc + (key,)] = key_line
             return out
         if isinstance(n, yaml.SequenceNode):
             return [walk(item, loc + (i,)) for i, item in enumerate(n.value)]
-        try:
-            return loader.construct_object(n, deep=True)
-        except yaml.YAMLError as err:
-            problems.append(Problem(path, n.start_mark.line + 1, format_path(loc), f"bad value: {err}"))
+        value = _scalar(n, loader)
+        if isinstance(value, _Bad):
+            problems.append(Problem(path, n.start_mark.line + 1, format_path(loc), f"bad value: {value.reason}"))
             return None
+        return value
 
     data = walk(node, ())
     return data, lines, problems
 
 
 _PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq")}
+
+
+@dataclass(frozen=True)
+class _Bad:
+    """A scalar PyYAML could not construct (`!!int abc`, `!!float abc`)."""
+
+    reason: str
+
+
+def _scalar(node: yaml.ScalarNode, loader: yaml.SafeLoader) -> Any:
+    """Construct one plain scalar. PyYAML's int/float constructors raise a bare ValueError for an
+    explicitly tagged value that is not a number; that becomes a problem, not a traceback. NaN
+    and infinities are YAML floats but never a valid duration, seed or size: refused here once."""
+    try:
+        value = loader.construct_object(node, deep=True)
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError) as err:
+        shown = node.value if len(node.value) <= 40 else node.value[:40] + "…"
+        return _Bad(f"`{shown}` is not a valid {node.tag.rsplit(':', 1)[-1]}")
+    if isinstance(value, float) and not math.isfinite(value):
+        return _Bad(f"`{node.value}` is not a finite number")
+    return value
 
 
 def _rejoin_flow_commas(node: yaml.MappingNode, text: str) -> list[tuple[yaml.Node, yaml.Node]]:
@@ -158,6 +220,11 @@ def _problem_from(err: dict[str, Any], data: Any, lines: dict[Loc, int], path: P
         msg = msg[len("Value error, "):]
     if kind == "string_pattern_mismatch":
         msg = "ids use only lowercase letters, digits, `_` and `-`"
+    if kind == "string_too_long" and loc and ("id" in loc or "characters" in loc or "locations" in loc):
+        msg = f"{msg} (ids name files)"
+    if kind in ("int_type", "float_type", "string_type", "bool_type"):
+        value = _value_at(data, loc)
+        msg = f"{msg}, not {type(value).__name__} `{value!r}`" if value is not None else msg
     return Problem(path, _line_for(loc, lines), format_path(loc), msg)
 
 
@@ -279,8 +346,8 @@ def check_references(data: dict[str, Any], lines: dict[Loc, int], path: Path) ->
             add(base + ("transition",), f"`{t_type}` leads into the next shot, but this is the last shot")
             continue
         durations = [s.get("duration") for s in (shot, flat[n + 1][1])]
-        if not all(isinstance(d, (int, float)) and not isinstance(d, bool) for d in durations + [overlap]):
-            continue
+        if not all(_seconds(d) for d in durations + [overlap]):
+            continue  # the schema reports a duration that is not a number of seconds
         frames, next_frames = (max(1, round(d * fps)) for d in durations)
         out_frames = round(overlap * fps)
         if overlap >= min(durations) or out_frames >= min(frames, next_frames):
@@ -319,6 +386,37 @@ def check_references(data: dict[str, Any], lines: dict[Loc, int], path: Path) ->
     return problems
 
 
+def check_names(data: dict[str, Any], lines: dict[Loc, int], path: Path,
+                check_paradigm: ParadigmCheck | None) -> list[Problem]:
+    """`profile:` (film and shots) and `paradigm:` name things that exist, so `validate` says so
+    with the line instead of `render` failing later."""
+    problems: list[Problem] = []
+    named: list[tuple[Loc, Any]] = [(("profile",), data.get("profile"))]
+    for si, scene in enumerate(data.get("scenes") if isinstance(data.get("scenes"), list) else []):
+        shots = scene.get("shots") if isinstance(scene, dict) else None
+        for hi, shot in enumerate(shots if isinstance(shots, list) else []):
+            if isinstance(shot, dict):
+                named.append((("scenes", si, "shots", hi, "profile"), shot.get("profile")))
+    checked: dict[str, str | None] = {}
+    for loc, value in named:
+        if isinstance(value, str):
+            if value not in checked:
+                checked[value] = check_profile(value, path)
+            if checked[value]:
+                problems.append(Problem(path, _line_for(loc, lines), format_path(loc), str(checked[value])))
+    paradigm = data.get("paradigm")
+    if check_paradigm is not None and isinstance(paradigm, str):
+        message = check_paradigm(paradigm)
+        if message:
+            problems.append(Problem(path, _line_for(("paradigm",), lines), "paradigm", message))
+    return problems
+
+
+def _seconds(value: Any) -> bool:
+    """A duration the overlap arithmetic can use (the schema reports any other)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= 600
+
+
 def resolve_path(value: str, root: Path) -> Path:
     p = Path(value)
     return p if p.is_absolute() else (root / p).resolve()
@@ -326,6 +424,8 @@ def resolve_path(value: str, root: Path) -> Path:
 
 def check_path(value: str, root: Path) -> str | None:
     """A relative path must stay inside the shot list's folder tree and exist."""
+    if "\0" in value:
+        return "a path may not contain a NUL character"
     p = Path(value)
     target = resolve_path(value, root)
     if not p.is_absolute():

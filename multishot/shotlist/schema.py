@@ -12,7 +12,14 @@ from typing import Annotated, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 ID_PATTERN = r"^[a-z0-9_-]+$"
-Id = Annotated[str, Field(pattern=ID_PATTERN)]
+#: Ids name files (`shots/<id>.mp4`, `keyframes/<id>_first.png`, cache entries): 64 characters
+#: keep every such name far below the 255-byte limit of common file systems, so an id that
+#: validates can always be published.
+ID_MAX_LENGTH = 64
+Id = Annotated[str, Field(pattern=ID_PATTERN, max_length=ID_MAX_LENGTH)]
+#: Seeds fit in 32 bits: numpy's legacy generators and many samplers take no more, and a seed of
+#: 2**64 would validate here only to fail inside diffusers.
+MAX_SEED = 2**32 - 1
 
 SIZES = ("extreme-wide", "wide", "full", "medium", "medium-close", "close", "extreme-close", "insert")
 ANGLES = ("eye", "high", "low", "overhead", "dutch", "over-shoulder")
@@ -44,7 +51,7 @@ class Transition(_Strict):
     """How a shot passes into the next one. `duration` is the overlap of the two shots."""
 
     type: TransitionType = "cut"
-    duration: float = Field(default=DEFAULT_TRANSITION_SECONDS, gt=0, le=10)
+    duration: float = Field(default=DEFAULT_TRANSITION_SECONDS, gt=0, le=10, strict=True, allow_inf_nan=False)
 
     @property
     def overlap(self) -> float:
@@ -54,13 +61,13 @@ class Transition(_Strict):
 
 class Format(_Strict):
     resolution: str = "832x480"
-    fps: int = Field(default=16, ge=1, le=120)
-    seed: int = Field(default=7, ge=0)
+    fps: int = Field(default=16, ge=1, le=120, strict=True)
+    seed: int = Field(default=7, ge=0, le=MAX_SEED, strict=True)
 
     @field_validator("resolution")
     @classmethod
     def _resolution(cls, value: str) -> str:
-        m = re.fullmatch(r"(\d+)x(\d+)", str(value).strip())
+        m = re.fullmatch(r"([0-9]+)x([0-9]+)", str(value).strip())  # ASCII digits only, not `８３２`
         if not m or not (16 <= int(m.group(1)) <= 8192 and 16 <= int(m.group(2)) <= 8192):
             raise ValueError("expected WIDTHxHEIGHT, e.g. 832x480 (16..8192 each)")
         if int(m.group(1)) % 2 or int(m.group(2)) % 2:
@@ -118,13 +125,13 @@ class Shot(_Strict):
     size: Size = "medium"
     angle: Angle | None = None
     movement: Movement | None = None
-    duration: float = Field(gt=0, le=600)
+    duration: float = Field(gt=0, le=600, strict=True, allow_inf_nan=False)
     action: str = ""
     lighting: str | None = None
     characters: list[Id] = Field(default_factory=list)
     relation: str | None = None
     dialogue: dict[str, str] = Field(default_factory=dict)
-    seed: int | None = Field(default=None, ge=0)
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED, strict=True)
     profile: str | None = None
     transition: Transition | None = None
     #: Optional (an addition the language allows): the side of the line a character faces,
@@ -159,6 +166,21 @@ class Film(_Strict):
     characters: dict[Id, Character] = Field(default_factory=dict)
     locations: dict[Id, Location] = Field(default_factory=dict)
     scenes: list[Scene] = Field(min_length=1)
+
+    @field_validator("multishot", mode="before")
+    @classmethod
+    def _version_is_the_integer(cls, value: object) -> object:
+        """`multishot: true` and `multishot: 1.0` equal 1 in Python; the version is the integer 1."""
+        if type(value) is not int:
+            raise ValueError(f"the language version is the integer 1 (`multishot: 1`), not `{value!r}`")
+        return value
+
+    @field_validator("title")
+    @classmethod
+    def _title_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the title is blank; it names the film and its output folder")
+        return value
 
     @model_validator(mode="after")
     def _at_least_one_shot(self) -> "Film":

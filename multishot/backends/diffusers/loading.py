@@ -72,11 +72,13 @@ def _not_available(what: str, revision: str | None, profile_name: str | None, wh
     fetch = (f"`multishot models download {profile_name}`" if profile_name
              else "`multishot models download PROFILE`")
     where = f"{what} at revision {revision}" if revision else what
-    return ModelNotAvailable(
+    error = ModelNotAvailable(
         f"Model {where} is not available on this machine: {why}. Fetch it once with {fetch} "
         f"(with network access and HF_HUB_OFFLINE unset), then render again; downloaded files stay "
         f"in the Hugging Face cache ({hf_cache_dir() or 'the default HF cache'})."
     )
+    error.model = f"Model {where}"  # type: ignore[attr-defined]  # for `models download`'s own sentence
+    return error
 
 
 def fetch_repo_files(repo: str, revision: str, patterns: list[str], *, profile_name: str | None = None,

@@ -46,12 +46,16 @@ _FACTORIES: dict[str, Callable[[Profile], Backend]] = {
 }
 
 
-def get_backend(profile: str | os.PathLike[str] | Profile | None = None, *, fast: bool = False) -> Backend:
+def get_backend(profile: str | os.PathLike[str] | Profile | None = None, *, fast: bool = False,
+                draft: bool = False) -> Backend:
     """The backend for a profile name, profile file or loaded profile (default: animatic);
-    `fast` runs it with its `fast:` settings (`render --fast`; ProfileError if it has none).
-    Creating a backend loads no weights; pipelines load on first use, once per worker."""
+    `fast` runs it with its `fast:` settings (`render --fast`), `draft` with its draft
+    settings (`render --draft`); ProfileError if it has none. Creating a backend loads no
+    weights; pipelines load on first use, once per worker."""
     p = profile if isinstance(profile, Profile) else load_profile(profile or DEFAULT_PROFILE)
-    if fast:
+    if draft:
+        p = p.draft_variant()
+    elif fast:
         p = p.fast_variant()
     return _FACTORIES[p.backend](p)
 

@@ -117,6 +117,8 @@ def render(
     agent_rounds: int = typer.Option(3, "--agent-rounds", min=0, max=20, help="Agent: most critique → revise rounds."),
     max_joint_shots: int = typer.Option(13, "--max-joint-shots", min=1, max=64, help="Holistic: shots per joint generation before chunking."),
     fast: bool = typer.Option(False, "--fast", help="Run each profile with its `fast:` settings (step caches, fewer steps, distilled LoRAs); cached apart from full renders."),
+    draft: bool = typer.Option(False, "--draft", help="Preview: every shot at its profile's draft settings (fewer steps, smaller, fast settings; same seeds and timing), into the same folder."),
+    final: bool = typer.Option(False, "--final", help="After --draft: re-render the --only shots at full settings; the others stay drafts (the manifest and report say which)."),
 ) -> None:
     """Render one or more shot lists to renders/TITLE/film.mp4.
 
@@ -132,8 +134,10 @@ def render(
         only=frozenset(only) if only else None, force=force, dry_run=dry_run,
         smooth=not no_smooth, blend_cuts=blend_cuts, auto_transitions=auto_transitions,
         stream=stream, llm_base_url=llm_base_url, llm_model=llm_model, agent_rounds=agent_rounds,
-        max_joint_shots=max_joint_shots, review=not no_review, fast=fast,
+        max_joint_shots=max_joint_shots, review=not no_review, fast=fast, draft=draft, final=final,
     )
+    if draft and final:
+        raise _invalid("--draft and --final exclude each other: draft first, then --final --only the shots you accept")
     invalid = _known_input_errors()
     worst = EXIT_OK
     claimed: dict[Path, Path] = {}  # output folder -> the shot list of this batch writing it

@@ -89,6 +89,8 @@ class ShotView:
     seam_out: SeamView | None = None
     flicker: Mapping[str, Any] | None = None
     notes: tuple[str, ...] = field(default=())
+    #: `draft` / `final` after `render --draft` / `--final`; None for an ordinary render.
+    quality: str | None = None
 
     @property
     def duration_s(self) -> float:
@@ -160,7 +162,7 @@ def shot_views(out_dir: Path, manifest: Mapping[str, Any],
             first=_rel(first, out_dir) if first.is_file() else None,
             last=_rel(last, out_dir) if last.is_file() else None,
             seam_out=seams.get(sid) if i + 1 < len(shots) else None,
-            flicker=flicker.get(sid), notes=notes,
+            flicker=flicker.get(sid), notes=notes, quality=(manifest.get("quality") or {}).get(sid),
         ))
     return views
 
@@ -209,6 +211,9 @@ th { color: var(--dim); font-weight: 500; }
 .card { background:var(--card); border-radius:8px; padding:12px; border:2px solid transparent; }
 .card.now { border-color: var(--accent); }
 .card.flagged { box-shadow: inset 4px 0 0 var(--bad); }
+.quality { font-size: .75em; text-transform: uppercase; padding: 0 .4em; border-radius: 3px; }
+.quality.draft { background: var(--bad); color: #fff; }
+.quality.final { border: 1px solid var(--accent); }
 .card h3 { margin:0 0 6px; font-size:16px; display:flex; justify-content:space-between; gap:8px; }
 .frames { display:grid; grid-template-columns: 1fr 1fr; gap:6px; margin-bottom:8px; }
 .frames figure { margin:0; } .frames img { width:100%; display:block; border-radius:4px; background:#000; }
@@ -342,6 +347,7 @@ def _card(v: ShotView, fps: int) -> str:
 <article class="card{' flagged' if flagged else ''}" id="shot-{_e(v.id)}" data-shot="{_e(v.id)}"
   data-start="{v.start_s:.4f}" data-end="{v.end_s:.4f}">
   <h3><span>{v.index + 1:02d} · {_e(v.id)}</span>
+    {f"<span class='quality {_e(v.quality)}'>{_e(v.quality)}</span>" if v.quality else ""}
     <button class="play" type="button" data-seek="{v.start_s:.4f}">▶ {v.start_s:.2f}s</button></h3>
   <div class="frames">{_figure(v.first, 'first', v.id)}{_figure(v.last, 'last', v.id)}</div>
   <div class="prompt">{_e(v.prompt)}</div>

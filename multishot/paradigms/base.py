@@ -35,6 +35,8 @@ class RenderOptions:
     agent_rounds: int = 3
     review: bool = True           # write metrics.json, timeline.otio, report.html, contact_sheet.png
     fast: bool = False            # every profile with its `fast:` speed settings
+    draft: bool = False           # every shot at its profile's draft settings
+    final: bool = False           # with --only: those shots at full settings, the rest as drafts
 
 
 class UnknownShot(ValueError):

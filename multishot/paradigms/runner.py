@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +67,9 @@ class BackendPool:
         if profile not in self._backends:
             from multishot.backends.registry import get_backend
 
-            self._backends[profile] = get_backend(profile, fast=self.fast)
+            draft = profile.endswith(DRAFT)
+            name = profile[: -len(DRAFT)] if draft else profile
+            self._backends[profile] = get_backend(name, fast=self.fast, draft=draft)
         return self._backends[profile]
 
     def speed(self) -> dict[str, dict[str, str]]:
@@ -77,6 +79,25 @@ class BackendPool:
 
 _POOL = BackendPool()
 _FAST_POOL = BackendPool(fast=True)
+
+#: A shot whose profile ends in this renders with the profile's draft settings (`--draft`).
+DRAFT = "#draft"
+
+
+def with_quality(plan: FilmPlan, options: RenderOptions) -> tuple[FilmPlan, dict[str, str]]:
+    """`--draft`: every shot at its profile's draft settings. `--final --only S`: shots S at
+    full settings, the others as their drafts (already cached, same seeds and timing), so the
+    film mixes the two knowingly; the returned map says which shot is which."""
+    if not (options.draft or options.final):
+        return plan, {}
+    quality: dict[str, str] = {}
+    shots = []
+    for spec in plan.shots:
+        draft = options.draft or bool(options.only and spec.id not in options.only)
+        quality[spec.id] = "draft" if draft else "final"
+        shots.append(replace(spec, profile=spec.profile + DRAFT) if draft else spec)
+    default = plan.default_profile + DRAFT if options.draft else plan.default_profile
+    return replace(plan, shots=tuple(shots), default_profile=default), quality
 
 
 def _review(out_dir: Path, manifest: Manifest) -> dict[str, Path]:
@@ -195,6 +216,7 @@ def render_file(path: Path, options: RenderOptions, reporter: Reporter | None = 
     output folder) is refused before any folder is made or work is done."""
     reporter = reporter or SilentReporter()
     plan, paradigm, name = prepare(Path(path), options)
+    plan, quality = with_quality(plan, options)
     out_dir = Path(options.out_root) / plan.slug
     pool = pool or (_FAST_POOL if options.fast else _POOL)
     for profile in sorted({plan.default_profile, *(spec.profile for spec in plan.shots)}):
@@ -208,6 +230,8 @@ def render_file(path: Path, options: RenderOptions, reporter: Reporter | None = 
         "multishot": __version__, "source": str(Path(path).resolve()), "paradigm": name,
         **plan.summary(), "started": time.time(),
     }
+    if quality:
+        manifest.header["quality"] = quality
     speed = pool.speed() if isinstance(pool, BackendPool) else {}
     if options.fast or any(v != "none" for roles in speed.values() for v in roles.values()):
         manifest.header["fast"] = bool(options.fast)

@@ -292,7 +292,9 @@ class DiffusersBackend:
 
     def _size(self, role: RoleSpec, req: ShotRequest, pipe: Any) -> tuple[int, int]:
         fit = (role.width, role.height) if role.size_policy == "fit" else None
-        return generation_size(req.width, req.height, spatial_multiple(pipe), fit)
+        scale = role.speed.size_scale or 1.0  # drafts: smaller, resized back in _finish
+        return generation_size(max(1, round(req.width * scale)), max(1, round(req.height * scale)),
+                               spatial_multiple(pipe), fit)
 
     def _finish(self, video: np.ndarray, req: ShotRequest, count: int) -> np.ndarray:
         frames = video if video.dtype == np.uint8 else to_uint8(video)

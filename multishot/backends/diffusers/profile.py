@@ -226,6 +226,9 @@ class SpeedSpec(_Strict):
     steps: int | None = Field(default=None, gt=0)
     guidance: float | None = Field(default=None, ge=0.0)
     guidance_2: float | None = Field(default=None, ge=0.0)
+    #: Generate at this fraction of the requested width and height (drafts), then scale the
+    #: frames back to the film's size, so timing and assembly are unchanged.
+    size_scale: float | None = Field(default=None, gt=0.0, le=1.0)
 
     def over(self, base: SpeedSpec) -> SpeedSpec:
         """These settings on top of `base` (set fields win)."""
@@ -241,7 +244,7 @@ class SpeedSpec(_Strict):
         if self.cache is not None:
             args = ", ".join(f"{k}={v}" for k, v in self.cache.model_dump(exclude_none=True).items() if k != "kind")
             parts.append(f"{self.cache.kind} cache" + (f" ({args})" if args else ""))
-        for key in ("steps", "guidance", "guidance_2"):
+        for key in ("steps", "guidance", "guidance_2", "size_scale"):
             if getattr(self, key) is not None:
                 parts.append(f"{key} {getattr(self, key)}")
         return ", ".join(parts) or "none"
@@ -322,6 +325,8 @@ class RoleSpec(Source):
     speed: SpeedSpec = Field(default_factory=SpeedSpec)
     #: Settings `render --fast` puts on top of `speed` (caches, fewer steps, distillation).
     fast: SpeedSpec | None = None
+    #: Settings `render --draft` puts on top of `fast` (fewer steps, `size_scale`).
+    draft: SpeedSpec | None = None
     #: MagCache ratios of this role's transformer (`multishot profiles calibrate`), read from
     #: the calibration file beside the profile; not written in the YAML.
     mag_ratios: tuple[float, ...] | None = None
@@ -425,6 +430,22 @@ class Profile(_Strict):
             raise ProfileError(f"profile `{self.name}` has no `fast:` settings; render without --fast, or use a "
                                "profile that has them (`multishot profiles show NAME` prints them)")
         roles = {c: r.with_speed(r.fast.over(r.speed)) if r.fast is not None else r for c, r in self.roles.items()}
+        return self.model_copy(update={"roles": roles})
+
+    def draft_variant(self) -> Profile:
+        """The profile as `render --draft` runs it: `draft:` on top of `fast:` on top of
+        `speed:`. Same seeds and timing, so an accepted draft re-renders as the final shot."""
+        if self.backend != "diffusers":
+            return self
+        if not any(r.draft is not None or r.fast is not None for r in self.roles.values()):
+            raise ProfileError(f"profile `{self.name}` has no `draft:` or `fast:` settings; render without --draft")
+        roles = {}
+        for c, r in self.roles.items():
+            spec = r.speed
+            for layer in (r.fast, r.draft):
+                if layer is not None:
+                    spec = layer.over(spec)
+            roles[c] = r.with_speed(spec)
         return self.model_copy(update={"roles": roles})
 
     @property

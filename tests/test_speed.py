@@ -150,3 +150,24 @@ def test_fast_render_is_cached_apart_and_shown_in_plan_and_manifest(film_file: P
     refused = _cli("render", str(film_file), "--profile", "tiny-cinetrans", "--fast", "--out", str(out),
                    env=env, cwd=tmp_path)
     assert refused.returncode == 2 and "no `fast:` settings" in " ".join(refused.stderr.split())
+
+
+def test_attention_backend_is_set_through_diffusers_dispatch_and_keeps_the_frames(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MULTISHOT_PROFILE_PATH", str(_profile(tmp_path, "ab", steps=2, guidance=1.0,
+                                                              fast={"attention_backend": "_native_math"})))
+    shared = PipelineCache()
+    plain, _ = _run(DiffusersBackend("ab", device="cpu", cache=shared))
+    fast = DiffusersBackend("ab", device="cpu", cache=shared, fast=True)
+    chosen, _ = _run(fast)
+    processors = [m.processor for m in fast.pipeline(Capability.TEXT_TO_VIDEO).pipe.transformer.modules()
+                  if hasattr(m, "processor")]
+    assert processors and all(getattr(p._attention_backend, "value", None) == "_native_math" for p in processors)
+    from diffusers.models.attention_dispatch import _AttentionBackendRegistry
+
+    assert _AttentionBackendRegistry.get_active_backend()[0].value == "native"  # other models keep theirs
+    assert np.abs(chosen.astype(int) - plain.astype(int)).max() <= 1
+    with pytest.raises(Exception, match="attention backend `no-such-kernel`"):
+        monkeypatch.setenv("MULTISHOT_PROFILE_PATH", str(_profile(tmp_path, "ab2", steps=2, guidance=1.0,
+                                                                  fast={"attention_backend": "no-such-kernel"})))
+        DiffusersBackend("ab2", device="cpu", cache=PipelineCache(), fast=True).pipeline(Capability.TEXT_TO_VIDEO)

@@ -30,10 +30,17 @@ class SpeedSettingError(ValueError):
 def prepare_transformer(module: Any, spec: SpeedSpec) -> Any:
     """Attention backend and regional compile on a freshly loaded transformer."""
     if spec.attention_backend:
+        from diffusers.models.attention_dispatch import _AttentionBackendRegistry
+
+        # set_attention_backend also makes the backend the process-wide default; this module's
+        # processors keep it explicitly, every other model keeps the default it had.
+        before = _AttentionBackendRegistry.get_active_backend()[0]
         try:
             module.set_attention_backend(spec.attention_backend)
         except (ValueError, ImportError, RuntimeError) as exc:
             raise SpeedSettingError(f"attention backend `{spec.attention_backend}`: {exc}") from None
+        finally:
+            _AttentionBackendRegistry.set_active_backend(before)
     if spec.compile:
         # Not fullgraph: a step cache installs its hooks on the very blocks compiled here, and
         # its bookkeeping is compiler-disabled, so it must be allowed to break the graph; with

@@ -43,7 +43,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from bench_gpu import (  # noqa: E402
-    NEGATIVE, PROMPT, SMOKE_SMALL, SMOKE_VAE, TEXT_FULL, TEXT_SMOKE, WAN_1_3B, random_transformer, shot_request,
+    NEGATIVE, PROMPT, SMOKE_SMALL, SMOKE_VAE, TEXT_FULL, TEXT_SMOKE, WAN_1_3B, shot_request, write_pipeline,
 )
 
 UMT5_XXL = dict(d_model=4096, d_kv=64, num_heads=64, d_ff=10240, num_layers=24)
@@ -77,48 +77,6 @@ class Timers:
 def _sync(device: str) -> None:
     if device == "cuda":
         torch.cuda.synchronize()
-
-
-def random_module(module: Any, seed: int) -> Any:
-    """Fill a module built on the meta device with uniform random bf16 values (norm scales 1):
-    the normal init of a 4.7B-parameter text encoder takes minutes on a CPU."""
-    from accelerate.utils import set_module_tensor_to_device
-
-    gen = torch.Generator().manual_seed(seed)
-    for name, param in list(module.named_parameters()):
-        value = torch.empty(param.shape, dtype=torch.bfloat16)
-        if "norm" in name or "layer_norm" in name:
-            value.fill_(1.0)
-        else:
-            value.uniform_(-0.02, 0.02, generator=gen)
-        set_module_tensor_to_device(module, name, "cpu", value=value)
-    return module.eval()
-
-
-def write_pipeline(folder: Path, transformer_config: dict[str, Any], text_config: dict[str, Any],
-                   vae_config: dict[str, Any] | None, seed: int) -> Path:
-    """A WanPipeline of random weights saved with save_pretrained (safetensors): the real
-    transformer and VAE architectures, a UMT5 encoder of the given size."""
-    from accelerate import init_empty_weights
-    from diffusers import AutoencoderKLWan, UniPCMultistepScheduler, WanPipeline
-    from transformers import UMT5Config, UMT5EncoderModel
-
-    from multishot.backends.diffusers import tiny
-
-    tok = tiny.tokenizer()
-    with init_empty_weights(include_buffers=False):
-        text_encoder = UMT5EncoderModel(UMT5Config(vocab_size=len(tok), feed_forward_proj="gated-gelu",
-                                                   relative_attention_num_buckets=32, **text_config))
-    text_encoder = random_module(text_encoder, seed)
-    torch.manual_seed(seed)
-    vae = AutoencoderKLWan(**(vae_config or {}))
-    scheduler = UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=3.0)
-    transformer = random_transformer(transformer_config, torch.bfloat16, seed)
-    pipe = WanPipeline(tokenizer=tok, text_encoder=text_encoder, vae=vae, scheduler=scheduler, transformer=transformer)
-    pipe.save_pretrained(folder, safe_serialization=True)
-    del pipe, transformer, text_encoder, vae
-    gc.collect()
-    return folder
 
 
 def lora_file(folder: Path, cfg: dict[str, Any], rank: int, seed: int) -> Path:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from multishot.backends.base import CharacterInShot, ShotLayout, ShotRequest
+from multishot.plan.blocking import ShotBlocking, scene_blocking
 from multishot.plan.prompts import compose_global_prompt, compose_shot_prompt
 from multishot.shotlist.loader import resolve_path
 from multishot.shotlist.schema import HARD_CUTS, Film, Scene, Shot
@@ -87,6 +88,8 @@ class ShotSpec:
     height: int
     profile: str
     transition: TransitionPlan = field(default_factory=TransitionPlan)
+    #: Where the camera stands relative to the scene's action line (plan/blocking.py).
+    blocking: ShotBlocking = field(default_factory=ShotBlocking)
 
     @property
     def duration(self) -> float:
@@ -104,6 +107,8 @@ class ShotSpec:
             angle=shot.angle, movement=shot.movement,
             characters=tuple(CharacterInShot(c.id, c.description) for c in self.characters),
             action=shot.action, lighting=shot.lighting, zoom=zoom,
+            screen_direction=shot.screen_direction, line=self.blocking.line,
+            camera_side=self.blocking.camera_side, dialogue=tuple(shot.dialogue.items()),
         )
 
     def request(self, *, num_frames: int | None = None, zoom: float = 1.0, seed: int | None = None,
@@ -125,6 +130,8 @@ class ShotSpec:
             "prompt": self.prompt, "negative": self.negative, "seed": self.seed,
             "frames": self.num_frames, "fps": self.fps, "size": [self.width, self.height],
             "profile": self.profile,
+            # the camera's side of the line depends on the scene's other shots
+            "blocking": [[[c.id, c.description] for c in self.blocking.line], self.blocking.camera_side],
         }
 
 
@@ -194,6 +201,7 @@ def build_plan(film: Film, source: Path, *, profile: str | None = None) -> FilmP
     global_prompt = compose_global_prompt(film)
     specs: list[ShotSpec] = []
     flat = film.shots()
+    blocking = [b for scene in film.scenes for b in scene_blocking(film, scene)]
     for index, (scene, shot) in enumerate(flat):
         location = film.locations[scene.location].description
         characters = tuple(
@@ -217,7 +225,7 @@ def build_plan(film: Film, source: Path, *, profile: str | None = None) -> FilmP
             seed=shot.seed if shot.seed is not None else stable_seed(fmt.seed, shot.id),
             num_frames=max(1, round(shot.duration * fmt.fps)), fps=fmt.fps,
             width=fmt.width, height=fmt.height, profile=shot.profile or default_profile,
-            transition=t,
+            transition=t, blocking=blocking[index],
         ))
     return FilmPlan(title=film.title, slug=slugify(film.title), source=Path(source), film=film,
                     fps=fmt.fps, width=fmt.width, height=fmt.height, shots=tuple(specs),

@@ -6,7 +6,8 @@ The 180-degree rule (Bordwell & Thompson, *Film Art*, ch. 6) as `multishot check
 screen; each character keeps one direction for the scene, and a change means the camera crossed
 the line. Here the same facts become geometry a previz can draw:
 
-* the **line** orders the scene's characters from frame left to frame right as seen from the
+* the **line** exists once the scene stages people together (two in a frame, an
+  over-the-shoulder, two speakers, or a recorded direction); it orders the scene's characters from frame left to frame right as seen from the
   master side: a character first recorded facing right stands on the left (they look across the
   frame at the others), one facing left on the right; characters with no recorded direction fill
   the remaining places in order of appearance;
@@ -44,6 +45,11 @@ def scene_line(scene: Scene) -> tuple[str, ...]:
                 order.append(cid)
         if shot.characters and shot.screen_direction and shot.characters[0] not in facing:
             facing[shot.characters[0]] = shot.screen_direction
+    speakers = {shot.characters[0] for shot in scene.shots if shot.characters and shot.dialogue}
+    staged = (facing or len(speakers) >= 2 or any(len(shot.characters) >= 2 for shot in scene.shots)
+              or any(shot.angle == "over-shoulder" for shot in scene.shots))
+    if not staged:  # nobody shares the frame or talks to anyone: there is no line to keep
+        return ()
     left = [c for c in order if facing.get(c) == "right"]
     right = [c for c in order if facing.get(c) == "left"]
     free = [c for c in order if c not in facing]

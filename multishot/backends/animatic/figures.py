@@ -209,6 +209,11 @@ class Painter:
         if self.m:
             self.m.pieslice(self._b(x0, y0, x1, y1), a0, a1, fill=255)
 
+    def chord(self, x0: float, y0: float, x1: float, y1: float, a0: float, a1: float, fill: RGB) -> None:
+        self.d.chord(self._b(x0, y0, x1, y1), a0, a1, fill=fill)
+        if self.m:
+            self.m.chord(self._b(x0, y0, x1, y1), a0, a1, fill=255)
+
     def rect(self, x0: float, y0: float, x1: float, y1: float, fill: RGB) -> None:
         self.d.rectangle(self._b(x0, y0, x1, y1), fill=fill)
         if self.m:
@@ -319,9 +324,9 @@ def draw_figure(pt: Painter, style: FigureStyle, p: Placement) -> None:
     pt.ellipse(cx - f.r, f.head_cy - 1.1 * f.r, cx + f.r, f.head_cy + 1.1 * f.r, style.skin)
     if style.hair_kind != "bald":
         pt.pieslice(cx - 1.04 * f.r, f.head_cy - 1.16 * f.r, cx + 1.04 * f.r, f.head_cy + 0.5 * f.r, 180, 360, style.hair)
-        if p.facing:  # turned: the back of the head is hair
-            a0, a1 = (90, 270) if p.facing > 0 else (270, 450)
-            pt.pieslice(cx - 1.04 * f.r, f.head_cy - 1.16 * f.r, cx + 1.04 * f.r, f.head_cy + 1.0 * f.r, a0, a1, style.hair)
+        if p.facing:  # turned three-quarters: the back of the head is hair
+            a0, a1 = (115, 245) if p.facing > 0 else (295, 425)
+            pt.chord(cx - 1.04 * f.r, f.head_cy - 1.16 * f.r, cx + 1.04 * f.r, f.head_cy + 0.9 * f.r, a0, a1, style.hair)
     if style.hair_kind == "bun":
         pt.ellipse(cx + back * 0.35 * f.r - 0.55 * f.r, f.head_cy - 1.75 * f.r, cx + back * 0.35 * f.r + 0.55 * f.r,
                    f.head_cy - 0.75 * f.r, style.hair)

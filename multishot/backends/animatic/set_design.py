@@ -137,7 +137,12 @@ def set_design(description: str, scene_id: str = "") -> SetDesign:
                          "tiles", "room")) or hsv(h("wall"), 0.22, 0.66)
     # The four walls take the light differently (the window lights the side walls, the entrance
     # wall is in shadow), which is also what makes a reverse angle read as another view.
-    walls = (wall, _tone(wall, 0.84, 0.03), _tone(wall, 0.62, -0.05), _tone(wall, 0.92, -0.03))
+    # The key light comes in from one side (a per-location choice): that wall is lit and warm,
+    # the opposite one in cool shadow.
+    key = 1 if h("key") < 0.5 else -1
+    lit_wall, shadow_wall = _tone(wall, 1.12, 0.03), _tone(wall, 0.6, -0.06)
+    walls = (wall, lit_wall if key > 0 else shadow_wall, _tone(wall, 0.5, -0.02),
+             shadow_wall if key > 0 else lit_wall)
     room = _room_word(words)
     wanted: list[str] = [k for k, nouns in DRESSING.items() if any(w in nouns for w in words)]
     for k in ROOM_DEFAULTS.get(room, ()):
@@ -158,6 +163,9 @@ def set_design(description: str, scene_id: str = "") -> SetDesign:
         elif k == "curtain":
             pieces += [Piece(k, window[0] - window[1] / 2 - 5, 10.0, colour),
                        Piece(k, window[0] + window[1] / 2 + 5, 10.0, colour)]
+        elif k == "lamp":  # the room's landmark stands beside the window, in the master's view
+            b = window[0] + (1 if h("lamp") < 0.5 else -1) * (window[1] / 2 + 5)
+            pieces.append(Piece(k, b, _SPANS[k], colour))
         else:
             pieces.append(Piece(k, _free_bearing(pieces, k, h), _SPANS.get(k, 30.0), colour))
     return SetDesign(interior, walls, window, door, train or has_any(d, ("shop", "corridor")),

@@ -195,7 +195,7 @@ def stage_shot(layout: ShotLayout, width: int, pic_h: int) -> Stage:
 
 #: How far a single's camera turns from the master's bearing toward the side its subject
 #: stands on (degrees): a reverse pair of singles sees two different walls of the set.
-YAW_SINGLE = 42.0
+YAW_SINGLE = 50.0
 
 
 def _blocking(layout: ShotLayout) -> tuple[list[CharacterInShot], dict[str, int], int]:

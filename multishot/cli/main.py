@@ -110,11 +110,13 @@ def render(
     llm_model: Optional[str] = typer.Option(None, "--llm-model", help="Agent: the model name at that endpoint."),
     agent_rounds: int = typer.Option(3, "--agent-rounds", min=0, max=20, help="Agent: most critique → revise rounds."),
     max_joint_shots: int = typer.Option(13, "--max-joint-shots", min=1, max=64, help="Holistic: shots per joint generation before chunking."),
+    burn_subtitles: bool = typer.Option(False, "--burn-subtitles", help="Draw the dialogue into film.mp4's frames instead of a soft subtitle track."),
 ) -> None:
     """Render one or more shot lists to renders/TITLE/film.mp4.
 
     Outputs per film: film.mp4, shots/ID.mp4, keyframes/ID_first.png and ID_last.png,
-    manifest.json, metrics.json, timeline.otio, report.html, contact_sheet.png. Re-running reuses everything unchanged; a killed render resumes.
+    manifest.json, metrics.json, timeline.otio, report.html, contact_sheet.png, and with dialogue
+    film.srt and film.vtt (film.mp4 carries them as a subtitle track). Re-running reuses everything unchanged; a killed render resumes.
     """
     from multishot.paradigms.base import RenderOptions
     from multishot.paradigms.runner import render_file
@@ -125,7 +127,7 @@ def render(
         only=frozenset(only) if only else None, force=force, dry_run=dry_run,
         smooth=not no_smooth, blend_cuts=blend_cuts, auto_transitions=auto_transitions,
         stream=stream, llm_base_url=llm_base_url, llm_model=llm_model, agent_rounds=agent_rounds,
-        max_joint_shots=max_joint_shots, review=not no_review,
+        max_joint_shots=max_joint_shots, review=not no_review, burn_subtitles=burn_subtitles,
     )
     invalid = _known_input_errors()
     worst = EXIT_OK

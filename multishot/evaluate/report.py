@@ -403,11 +403,13 @@ def render_report(out_dir: Path, manifest: Mapping[str, Any], metrics: Mapping[s
              ("render", f"{_num(manifest.get('seconds'), 1, 's')} · {made} made, {hits} cached"),
              ("multishot", manifest.get("multishot"))]
     poster = f" poster='{_e(_url(views[0].first))}'" if views and views[0].first else ""
+    track = ("<track kind='subtitles' src='film.vtt' srclang='en' label='Dialogue' default>"
+             if has_film and (out_dir / "film.vtt").is_file() else "")
     player = (f"<div class='player'><video id='film' src='{_e(_url(film_rel))}'{poster} controls "
-              f"preload='metadata' playsinline></video></div>") if has_film else (
+              f"preload='metadata' playsinline>{track}</video></div>") if has_film else (
         "<p class='dim'>The film is not assembled yet (some shots are not rendered); the cards show what is.</p>")
     links = [f"<a href='{_e(_url(film_rel))}'>film.mp4</a>"] if has_film else []
-    for name in ("timeline.otio", "manifest.json", CONTACT_SHEET_NAME):
+    for name in ("timeline.otio", "manifest.json", CONTACT_SHEET_NAME, "film.srt", "film.vtt"):
         if (out_dir / name).is_file():
             links.append(f"<a href='{_e(_url(name))}'>{_e(name)}</a>")
     return f"""<!doctype html>

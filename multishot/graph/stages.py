@@ -19,6 +19,7 @@ from multishot.plan.film_plan import FilmPlan, ShotSpec
 from multishot.post.assemble import Clip, Seam, assemble
 from multishot.post.ffmpeg import VideoWriter, read_frames, read_video
 from multishot.post.smoothing import ColourMatch, fit_colour_match
+from multishot.post.subtitles import Cue, ShotLines, SubtitleBurner, mux_soft_subtitles, plan_cues, to_srt, to_vtt, write_atomic
 
 #: Intermediate encoding for cached shot clips: fast to write and to decode, visually lossless.
 #: The film itself is encoded once, with the final settings (ffmpeg.H264_ARGS).
@@ -32,6 +33,7 @@ IDENTITY = Stage("identity", 1, ".png", "a character's identity image for the ch
 SMOOTH = Stage("smooth", 2, ".json", "colour-match the incoming shot of a seam to the outgoing one")
 BRIDGE = Stage("bridge", 1, ".mp4", "a generated in-between segment across a seam")
 ASSEMBLE = Stage("assemble", 1, ".mp4", "stream all clips and transitions into film.mp4")
+SUBTITLE = Stage("subtitle", 1, ".mp4", "the dialogue as a soft subtitle track of film.mp4 (or burnt in)")
 
 
 @dataclass(frozen=True)
@@ -335,6 +337,44 @@ def assemble_film(engine: Engine, plan: FilmPlan, clips: list[ShotClip], *,
     return engine.run(ASSEMBLE, "film", inputs, make, shots=tuple(c.spec.id for c in clips))
 
 
+def film_cues(clips: Sequence[ShotClip]) -> list[Cue]:
+    """The film's subtitle cues: every shot's `dialogue:` lines, timed inside the shot at its
+    place in the film (overlaps of transitions subtracted, as assembly lays the shots)."""
+    shots, start = [], 0
+    for clip in clips:
+        spec = clip.spec
+        shots.append(ShotLines(spec.id, start, spec.num_frames, tuple(spec.shot.dialogue.items())))
+        start += spec.num_frames - spec.overlap_frames()
+    fps = clips[0].spec.fps if clips else 16
+    names = {c.id: c.id.replace("_", " ").replace("-", " ").title() for clip in clips for c in clip.spec.characters}
+    for clip in clips:  # a speaker who is off screen in their shot is still named
+        for cid in clip.spec.shot.dialogue:
+            names.setdefault(cid, cid.replace("_", " ").replace("-", " ").title())
+    return plan_cues(shots, fps, names)
+
+
+def subtitle_film(engine: Engine, clips: Sequence[ShotClip], film: Artifact, *, burn: bool = False) -> Artifact:
+    """film.mp4 with its dialogue: a mov_text track (streams copied, no re-encode), or with
+    `burn` the text drawn into the frames (one decode and encode). No dialogue: `film` as is."""
+    cues = film_cues(clips)
+    if not cues:
+        return film
+    spec = clips[0].spec
+    inputs = {"film": film.key, "cues": [c.to_json() for c in cues], "burn": burn}
+
+    def make(tmp: Path) -> dict[str, Any]:
+        if burn:
+            draw = SubtitleBurner(cues, spec.fps, spec.width, spec.height)
+            with VideoWriter(tmp, spec.width, spec.height, spec.fps) as writer:
+                for i, frame in enumerate(read_frames(film.path)):
+                    writer.write(draw(i, frame))
+        else:
+            mux_soft_subtitles(film.path, cues, tmp)
+        return {"cues": len(cues), "burnt": burn}
+
+    return engine.run(SUBTITLE, "film", inputs, make, shots=tuple(c.spec.id for c in clips))
+
+
 def publish(engine: Engine, plan: FilmPlan, clips: list[ShotClip], film: Artifact | None) -> dict[str, Path]:
     """User-facing outputs: film.mp4, shots/<id>.mp4, keyframes/<id>_first.png and _last.png."""
     from multishot.graph.engine import Artifact as A
@@ -349,6 +389,13 @@ def publish(engine: Engine, plan: FilmPlan, clips: list[ShotClip], film: Artifac
                            Path("keyframes") / f"{clip.spec.id}_{which}.png")
     if film is not None:
         out["film"] = engine.publish(film, Path("film.mp4"))
+        cues = film_cues(clips)
+        for name, text in (("film.srt", to_srt(cues)), ("film.vtt", to_vtt(cues))):
+            dest = engine.out_dir / name
+            if cues and not engine.dry_run:
+                out[name.replace(".", ":")] = write_atomic(dest, text)
+            elif dest.exists():  # the dialogue was removed: no stale subtitles beside the film
+                dest.unlink()
     return out
 
 

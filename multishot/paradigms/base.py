@@ -34,6 +34,7 @@ class RenderOptions:
     llm_model: str | None = None
     agent_rounds: int = 3
     review: bool = True           # write metrics.json, timeline.otio, report.html, contact_sheet.png
+    burn_subtitles: bool = False  # draw the dialogue into film.mp4's frames (else a soft track)
 
 
 class UnknownShot(ValueError):

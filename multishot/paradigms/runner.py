@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -176,6 +176,9 @@ def render_file(path: Path, options: RenderOptions, reporter: Reporter | None = 
     output: Output | None = None
     try:
         output = paradigm.run(job)
+        if output.film is not None and not options.dry_run:  # dialogue -> subtitle track
+            output = replace(output, film=stages.subtitle_film(engine, output.clips, output.film,
+                                                                burn=options.burn_subtitles))
         if output.plan is not None:  # the paradigm revised the plan (grammar, agent roles)
             manifest.header.update(output.plan.summary())
         status = "planned" if options.dry_run else ("complete" if output.film is not None else "partial")

@@ -178,6 +178,7 @@ class FilmPlan:
                        "duration_s": s.duration, "profile": s.profile, "prompt": s.prompt,
                        "size": s.shot.size, "angle": s.shot.angle, "movement": s.shot.movement,
                        "characters": [c.id for c in s.characters], "action": s.shot.action,
+                       "dialogue": dict(s.shot.dialogue),
                        "transition": {"type": s.transition.type, "duration": s.transition.duration,
                                       "reason": s.transition.reason}}
                       for s in self.shots],

@@ -111,6 +111,7 @@ def render(
     agent_rounds: int = typer.Option(3, "--agent-rounds", min=0, max=20, help="Agent: most critique → revise rounds."),
     max_joint_shots: int = typer.Option(13, "--max-joint-shots", min=1, max=64, help="Holistic: shots per joint generation before chunking."),
     burn_subtitles: bool = typer.Option(False, "--burn-subtitles", help="Draw the dialogue into film.mp4's frames instead of a soft subtitle track."),
+    no_audio: bool = typer.Option(False, "--no-audio", help="No scratch dialogue voice (film.mp4 and shots/ stay silent)."),
 ) -> None:
     """Render one or more shot lists to renders/TITLE/film.mp4.
 
@@ -127,7 +128,7 @@ def render(
         only=frozenset(only) if only else None, force=force, dry_run=dry_run,
         smooth=not no_smooth, blend_cuts=blend_cuts, auto_transitions=auto_transitions,
         stream=stream, llm_base_url=llm_base_url, llm_model=llm_model, agent_rounds=agent_rounds,
-        max_joint_shots=max_joint_shots, review=not no_review, burn_subtitles=burn_subtitles,
+        max_joint_shots=max_joint_shots, review=not no_review, burn_subtitles=burn_subtitles, audio=not no_audio,
     )
     invalid = _known_input_errors()
     worst = EXIT_OK

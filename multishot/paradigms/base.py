@@ -35,6 +35,7 @@ class RenderOptions:
     agent_rounds: int = 3
     review: bool = True           # write metrics.json, timeline.otio, report.html, contact_sheet.png
     burn_subtitles: bool = False  # draw the dialogue into film.mp4's frames (else a soft track)
+    audio: bool = True            # a scratch voice (eSpeak NG) for the dialogue, AAC in the mp4s
 
 
 class UnknownShot(ValueError):

@@ -43,6 +43,7 @@ class Cue:
     speaker: str
     text: str
     shot_id: str
+    speaker_id: str = ""
 
     def to_json(self) -> dict[str, object]:
         return {"start": round(self.start, 3), "end": round(self.end, 3), "speaker": self.speaker,
@@ -83,7 +84,7 @@ def plan_cues(shots: Sequence[ShotLines], fps: float, names: dict[str, str] | No
         at = t0 + lead
         for (speaker, text), need in zip(lines, needs):
             end = at + need * scale
-            cues.append(Cue(at, end, names.get(speaker, speaker), text, shot.shot_id))
+            cues.append(Cue(at, end, names.get(speaker, speaker), text, shot.shot_id, speaker))
             at = end
     return cues
 

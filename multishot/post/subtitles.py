@@ -1,5 +1,5 @@
 """Subtitles from the shot list's `dialogue:` lines: timed inside each shot, written as SRT and
-WebVTT, muxed as a soft track, or burnt into frames.
+WebVTT (post/audio.py's `mux` adds them to an mp4 as a soft track), or burnt into frames.
 
 Timing follows common subtitling practice (e.g. Netflix's timed-text style guide: about 17
 characters per second for adults, at least 5/6 s on screen): each line of a shot gets a slot
@@ -123,20 +123,6 @@ def write_atomic(path: Path, text: str) -> Path:
     return path
 
 
-def mux_soft_subtitles(video: Path, cues: Sequence[Cue], out: Path) -> None:
-    """Copy `video`'s streams into `out` and add the cues as an MP4 text track (mov_text)."""
-    from multishot.post.ffmpeg import run_ffmpeg
-
-    srt = out.with_name(out.name + ".srt")
-    write_atomic(srt, to_srt(cues))
-    try:
-        run_ffmpeg(["-i", str(video), "-f", "srt", "-i", str(srt), "-map", "0", "-map", "1",
-                    "-c", "copy", "-c:s", "mov_text", "-metadata:s:s:0", "language=eng",
-                    "-movflags", "+faststart", "-f", "mp4", str(out)])
-    finally:
-        srt.unlink(missing_ok=True)
-
-
 class SubtitleBurner:
     """Draws the cue on screen into frames (film frame index -> cue), for `--burn-subtitles`.
 
@@ -189,5 +175,5 @@ class SubtitleBurner:
         return frame
 
 
-__all__ = ["Cue", "ShotLines", "SubtitleBurner", "mux_soft_subtitles", "plan_cues", "reading_overflow",
+__all__ = ["Cue", "ShotLines", "SubtitleBurner", "plan_cues", "reading_overflow",
            "to_srt", "to_vtt", "write_atomic"]

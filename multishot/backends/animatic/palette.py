@@ -29,6 +29,7 @@ MOTIF_WORDS: dict[str, tuple[str, ...]] = {
     "lighthouse": ("lighthouse",),
     "lamp": ("lamp", "lens", "lantern", "candle*", "fireplace", "hearth"),
     "boat": ("boat*", "ship*", "trawler*", "yacht*", "ferry", "ferries", "dinghy", "fishing"),
+    "station": ("platform*", "station", "railway*", "rails", "tracks", "train*", "depot"),
 }
 
 

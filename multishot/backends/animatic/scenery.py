@@ -204,9 +204,28 @@ def _exterior(look: Look, rect: Rect, W: int, Hp: int, hz: float) -> np.ndarray:
             _lighthouse(c, lx, top + 0.01 * Hp, lh, lw, look)
     elif "lighthouse" in m:
         _lighthouse(c, W * (0.5 + look.side * 0.3), hz + 0.02 * Hp, 0.3 * Hp, 0.035 * W, look)
+    if "station" in m:  # track bed and rails, then the platform with its edge line, iron pillars
+        edge = shore + (Hp - shore) * 0.42
+        d.rectangle(c.box(rect[0], shore, rect[2], edge), fill=shade(look.ground_far, 0.55))
+        for f in (0.35, 0.75):
+            y = shore + (edge - shore) * f
+            d.line(c.pts([(rect[0], y), (rect[2], y)]), fill=lit((150, 150, 158), tod.light), width=max(1, round(0.006 * Hp)))
+        d.rectangle(c.box(rect[0], edge, rect[2], rect[3] + 1), fill=lit((150, 148, 140), tod.light))
+        d.rectangle(c.box(rect[0], edge, rect[2], edge + 0.02 * Hp), fill=lit((230, 200, 40), tod.light))
+        iron = lit((58, 66, 72), tod.light)
+        tw = 0.45 * W
+        for k in c.tiles(tw):
+            x = k * tw
+            d.rectangle(c.box(x - 0.012 * W, rect[1] - 1, x + 0.012 * W, edge + 0.25 * Hp), fill=iron)
+            d.arc(c.box(x, hz - 1.1 * Hp, x + tw, hz - 0.2 * Hp), 180, 360, fill=iron, width=max(2, round(0.01 * W)))
+            if rng(key, "sign", k).random() < 0.35:
+                sy = hz - 0.32 * Hp
+                d.rectangle(c.box(x + 0.25 * tw, sy, x + 0.75 * tw, sy + 0.07 * Hp), fill=(30, 60, 130))
+                d.rectangle(c.box(x + 0.3 * tw, sy + 0.025 * Hp, x + 0.7 * tw, sy + 0.045 * Hp), fill=(235, 235, 230))
+        shore = edge
     # A few foreground shapes (rocks, bushes, posts) in the near ground.
     tw = 0.33 * W
-    for k in c.tiles(tw):
+    for k in c.tiles(tw) if "station" not in m else ():
         r = rng(key, "fore", k)
         for _ in range(2):
             fx = k * tw + r.uniform(0, tw)

@@ -57,7 +57,8 @@ def test_render_writes_srt_vtt_track_page_and_markers(tmp_path: Path) -> None:
     srt = (out / "film.srt").read_text()
     assert "MARA: You came back." in srt and "TOMAS: I had to." in srt
     assert (out / "film.vtt").read_text().startswith("WEBVTT")
-    assert "<track kind='subtitles' src='film.vtt'" in (out / "report.html").read_text()
+    page = (out / "report.html").read_text()
+    assert "<track kind='subtitles' src='film.vtt'" in page and "<dd>“You came back.”</dd>" in page
     timeline = otio.adapters.read_from_file(str(out / "timeline.otio"))
     both = next(c for c in timeline.tracks[0] if c.name == "both")
     lines = [m.metadata["multishot"]["dialogue"]["text"] for m in both.markers if "dialogue" in m.metadata["multishot"]]

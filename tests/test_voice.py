@@ -65,6 +65,8 @@ def test_film_and_its_shot_carry_the_line_where_it_is_said(tmp_path: Path) -> No
     loud = [i * 0.25 for i, v in enumerate(rms) if v > 300]
     assert loud and 4.25 <= min(loud) < 4.75 and max(loud) < 6.25
     assert max(rms[:16]) < 50  # silence before the shot
+    again = render_file(_talking(tmp_path), RenderOptions(out_root=tmp_path / "again", review=False)).out_dir
+    assert (again / "film.mp4").read_bytes() == film.read_bytes()  # a cold render: the same bytes
 
 
 def test_no_audio_and_the_cache_key(tmp_path: Path) -> None:

@@ -34,7 +34,9 @@ IDENTITY = Stage("identity", 1, ".png", "a character's identity image for the ch
 SMOOTH = Stage("smooth", 2, ".json", "colour-match the incoming shot of a seam to the outgoing one")
 BRIDGE = Stage("bridge", 1, ".mp4", "a generated in-between segment across a seam")
 ASSEMBLE = Stage("assemble", 1, ".mp4", "stream all clips and transitions into film.mp4")
-SUBTITLE = Stage("subtitle", 1, ".mp4", "the dialogue as a soft subtitle track of film.mp4 (or burnt in)")
+SUBTITLE = Stage("subtitle", 1, ".mp4", "film.mp4 with its dialogue: subtitle track (or burnt in) and voice")
+VOICE = Stage("voice", 1, ".npz", "the dialogue spoken by each character's scratch voice (eSpeak NG)")
+SHOT_SOUND = Stage("shot-sound", 1, ".mp4", "a shot's clip with its slice of the dialogue track")
 
 
 @dataclass(frozen=True)
@@ -350,10 +352,6 @@ def film_cues(specs: Sequence[ShotSpec]) -> list[Cue]:
     return plan_cues(shots, fps, names)
 
 
-VOICE = Stage("voice", 1, ".npz", "the dialogue spoken by each character's scratch voice (eSpeak NG)")
-SHOT_SOUND = Stage("shot-sound", 1, ".mp4", "a shot's clip with its slice of the dialogue track")
-
-
 def _speaker_description(plan: FilmPlan, cid: str) -> str:
     c = plan.film.characters.get(cid)
     return c.description if c is not None else ""
@@ -399,7 +397,7 @@ def spoken_lines(specs: Sequence[ShotSpec], voice: Artifact) -> tuple[list[Spoke
     return spoken, over, rate
 
 
-def finish_film(engine: Engine, plan: FilmPlan, clips: Sequence[ShotClip], film: Artifact, *,
+def finish_film(engine: Engine, clips: Sequence[ShotClip], film: Artifact, *,
                 burn: bool = False, voice: Artifact | None = None) -> Artifact:
     """film.mp4 with its dialogue: a mov_text subtitle track (or, with `burn`, the text drawn into
     the frames) and, given `voice`, the scratch dialogue track as AAC. The picture is copied,
@@ -438,10 +436,11 @@ def finish_film(engine: Engine, plan: FilmPlan, clips: Sequence[ShotClip], film:
     return engine.run(SUBTITLE, "film", inputs, make, shots=tuple(c.spec.id for c in clips))
 
 
-def shot_with_sound(engine: Engine, plan: FilmPlan, clips: Sequence[ShotClip], voice: Artifact) -> dict[str, Artifact]:
+def shot_with_sound(engine: Engine, clips: Sequence[ShotClip], voice: Artifact) -> dict[str, Artifact]:
     """shots/<id>.mp4 with AAC for every shot that has dialogue: the film's dialogue track cut
     to the shot's own frames (a shot in a transition hears its neighbour's overlapping line)."""
     spoken, _, rate = spoken_lines([c.spec for c in clips], voice)
+    timing = [c.to_json() for c in film_cues([c.spec for c in clips])]
     out: dict[str, Artifact] = {}
     start = 0
     for clip in clips:
@@ -450,7 +449,7 @@ def shot_with_sound(engine: Engine, plan: FilmPlan, clips: Sequence[ShotClip], v
         start += spec.num_frames - spec.overlap_frames()
         if not spec.shot.dialogue:
             continue
-        inputs = {"clip": clip.artifact.key, "voice": voice.key, "from": round(t0, 6)}
+        inputs = {"clip": clip.artifact.key, "voice": voice.key, "from": round(t0, 6), "cues": timing}
 
         def make(tmp: Path, clip: ShotClip = clip, t0: float = t0) -> dict[str, Any]:
             wav = tmp.with_name(tmp.name + ".wav")

@@ -222,10 +222,10 @@ def render_file(path: Path, options: RenderOptions, reporter: Reporter | None = 
             final = output.plan or plan
             cues = stages.film_cues([c.spec for c in output.clips])
             voice = stages.voice_lines(engine, final, cues) if options.audio and cues else None
-            output = replace(output, film=stages.finish_film(engine, final, output.clips, output.film,
+            output = replace(output, film=stages.finish_film(engine, output.clips, output.film,
                                                              burn=options.burn_subtitles, voice=voice))
             if voice is not None:
-                sounds = stages.shot_with_sound(engine, final, output.clips, voice)
+                sounds = stages.shot_with_sound(engine, output.clips, voice)
         if output.plan is not None:  # the paradigm revised the plan (grammar, agent roles)
             manifest.header.update(output.plan.summary())
         status = "planned" if options.dry_run else ("complete" if output.film is not None else "partial")

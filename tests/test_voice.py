@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import small_film, write_film
+from conftest import MULTISHOT, small_film, write_film
 from multishot.backends.speech import Voice, synthesize_all, voice_for
 from multishot.paradigms.base import RenderOptions
 from multishot.paradigms.runner import render_file
@@ -100,3 +100,13 @@ def test_a_line_longer_than_its_shot_is_refused_naming_the_shot(tmp_path: Path) 
     assert problem.path == "scenes[0].shots[2].dialogue" and "`tomas`" in problem.message
     assert problem.line == next(i for i, l in enumerate(src.read_text().splitlines(), 1) if l.strip() == "dialogue:")
     assert render_file(src, RenderOptions(out_root=tmp_path / "r", review=False, audio=False)).status == "complete"
+    run = subprocess.run([*MULTISHOT, "validate", str(src)], capture_output=True, text=True, env=_env())
+    assert run.returncode == 2 and "scenes[0].shots[2].dialogue" in run.stderr + run.stdout
+
+
+def _env() -> dict[str, str]:
+    import os
+
+    from conftest import ROOT
+
+    return {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}

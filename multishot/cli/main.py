@@ -199,12 +199,18 @@ def _print_result(result) -> None:  # type: ignore[no-untyped-def]
 
 @app.command()
 def validate(file: Path = typer.Argument(..., help="A shot-list YAML file.")) -> None:
-    """Check a shot list: schema, references, transitions, paths. Every problem is listed with
-    its line and field; exit code 2 when there is any."""
+    """Check a shot list: schema, references, transitions, paths, and that every shot's
+    dialogue can be spoken within it. Every problem is listed with its line and field; exit
+    code 2 when there is any."""
     from multishot.shotlist.loader import load_film
 
     try:
         film = load_film(file)
+        from multishot.paradigms.runner import spoken_dialogue_problems
+
+        spoken = spoken_dialogue_problems(file)  # lines that take longer to say than their shot
+        if spoken:
+            raise ShotListError(spoken)
     except ShotListError as error:
         _print_problems(error)
         raise typer.Exit(EXIT_INVALID)

@@ -352,7 +352,8 @@ def film_cues(specs: Sequence[ShotSpec]) -> list[Cue]:
     return plan_cues(shots, fps, names)
 
 
-def _speaker_description(plan: FilmPlan, cid: str) -> str:
+def speaker_description(plan: FilmPlan, cid: str) -> str:
+    """The description of the character `cid` (its voice follows it); "" for an unknown id."""
     c = plan.film.characters.get(cid)
     return c.description if c is not None else ""
 
@@ -362,7 +363,7 @@ def voice_lines(engine: Engine, plan: FilmPlan, cues: Sequence[Cue]) -> Artifact
     from multishot.backends import speech
 
     ids = [c.speaker_id or c.speaker for c in cues]
-    voices = [speech.voice_for(cid, _speaker_description(plan, cid)) for cid in ids]
+    voices = [speech.voice_for(cid, speaker_description(plan, cid)) for cid in ids]
     inputs = {"engine": speech.engine_identity(),
               "lines": [[c.text, v.name, v.pitch, v.rate] for c, v in zip(cues, voices)]}
 
@@ -387,8 +388,13 @@ def load_voice(artifact: Artifact) -> tuple[int, list[np.ndarray]]:
 
 def spoken_lines(specs: Sequence[ShotSpec], voice: Artifact) -> tuple[list[Spoken], list[Overflow], int]:
     """The film's lines placed in time, and the shots whose lines do not fit."""
-    cues = film_cues(specs)
     rate, pcm = load_voice(voice)
+    return place_lines(specs, rate, pcm)
+
+
+def place_lines(specs: Sequence[ShotSpec], rate: int, pcm: Sequence[np.ndarray]) -> tuple[list[Spoken], list[Overflow], int]:
+    """`spoken_lines` for samples already in hand (one array per cue, in film order)."""
+    cues = film_cues(specs)
     ends, start = {}, 0
     for spec in specs:
         ends[spec.id] = (start + spec.num_frames) / spec.fps

@@ -161,8 +161,29 @@ def _check_spoken_dialogue(engine: Engine, plan: FilmPlan, source: Path) -> None
     if not cues:
         return
     _, over, _ = stages.spoken_lines(plan.shots, stages.voice_lines(engine, plan, cues))
-    if not over:
-        return
+    if over:
+        raise ShotListError(_overflow_problems(plan, source, over))
+
+
+def spoken_dialogue_problems(path: Path) -> list[Problem]:
+    """For `multishot validate`: the shots whose lines take longer to say than they last (the
+    lines are synthesised, uncached; nothing is written). Empty when the voice is unavailable."""
+    from multishot.backends import speech
+
+    plan = build_plan(load_film(path), path)
+    cues = stages.film_cues(plan.shots)
+    if not cues:
+        return []
+    try:
+        rate, pcm = speech.synthesize_all([(c.text, speech.voice_for(c.speaker_id, stages.speaker_description(plan, c.speaker_id)))
+                                           for c in cues])
+    except speech.SpeechUnavailable:
+        return []
+    _, over, _ = stages.place_lines(plan.shots, rate, pcm)
+    return _overflow_problems(plan, Path(path), over)
+
+
+def _overflow_problems(plan: FilmPlan, source: Path, over: list[stages.Overflow]) -> list[Problem]:
     problems = []
     for o in over:
         spec = plan.shot(o.shot_id)
@@ -170,7 +191,7 @@ def _check_spoken_dialogue(engine: Engine, plan: FilmPlan, source: Path) -> None
         field = f"scenes[{i}].shots[{j}].dialogue"
         problems.append(Problem(source, _line_of(source, ("scenes", i, "shots", j, "dialogue")), field,
                                 f"shot `{spec.id}`: {o} (or render with --no-audio)"))
-    raise ShotListError(problems)
+    return problems
 
 
 def _line_of(source: Path, loc: tuple[str | int, ...]) -> int | None:

@@ -53,6 +53,16 @@ class ShotLayout:
     #: For keyframes: the framing to draw, as a zoom factor relative to the shot size
     #: (1.0 = the size itself; a dolly-in's end keyframe is > 1).
     zoom: float = 1.0
+    #: The way the shot's subject (first character) faces on screen, as the shot list records it.
+    screen_direction: str | None = None
+    #: The scene's action line: its characters from the left to the right of the frame as the
+    #: master side of the line sees them (plan/blocking.py). Empty: no blocking known.
+    line: tuple[CharacterInShot, ...] = ()
+    #: Which side of the action line the camera stands on: +1 the master's side, -1 across it
+    #: (the camera crossed the line, as `multishot check` reports).
+    camera_side: int = 1
+    #: Dialogue lines of the shot in order, (character id, text).
+    dialogue: tuple[tuple[str, str], ...] = ()
 
 
 class LoraUnusable(ValueError):

@@ -119,11 +119,14 @@ def render(
     fast: bool = typer.Option(False, "--fast", help="Run each profile with its `fast:` settings (step caches, fewer steps, distilled LoRAs); cached apart from full renders."),
     draft: bool = typer.Option(False, "--draft", help="Preview: every shot at its profile's draft settings (fewer steps, smaller, fast settings; same seeds and timing), into the same folder."),
     final: bool = typer.Option(False, "--final", help="After --draft: re-render the --only shots at full settings; the others stay drafts (the manifest and report say which)."),
+    burn_subtitles: bool = typer.Option(False, "--burn-subtitles", help="Draw the dialogue into film.mp4's frames instead of a soft subtitle track."),
+    no_audio: bool = typer.Option(False, "--no-audio", help="No scratch dialogue voice (film.mp4 and shots/ stay silent)."),
 ) -> None:
     """Render one or more shot lists to renders/TITLE/film.mp4.
 
     Outputs per film: film.mp4, shots/ID.mp4, keyframes/ID_first.png and ID_last.png,
-    manifest.json, metrics.json, timeline.otio, report.html, contact_sheet.png. Re-running reuses everything unchanged; a killed render resumes.
+    manifest.json, metrics.json, timeline.otio, report.html, contact_sheet.png, and with dialogue
+    film.srt and film.vtt (film.mp4 carries them as a subtitle track). Re-running reuses everything unchanged; a killed render resumes.
     """
     from multishot.paradigms.base import RenderOptions
     from multishot.paradigms.runner import render_file
@@ -135,6 +138,7 @@ def render(
         smooth=not no_smooth, blend_cuts=blend_cuts, auto_transitions=auto_transitions,
         stream=stream, llm_base_url=llm_base_url, llm_model=llm_model, agent_rounds=agent_rounds,
         max_joint_shots=max_joint_shots, review=not no_review, fast=fast, draft=draft, final=final,
+        burn_subtitles=burn_subtitles, audio=not no_audio,
     )
     if draft and final:
         raise _invalid("--draft and --final exclude each other: draft first, then --final --only the shots you accept")
@@ -209,12 +213,18 @@ def _print_result(result) -> None:  # type: ignore[no-untyped-def]
 @app.command()
 def validate(file: Path = typer.Argument(..., help="A shot-list YAML file."),
              as_json: bool = typer.Option(False, "--json", help="Print one JSON object: status (ok | invalid) and the problems, each with file, line, field and message.")) -> None:
-    """Check a shot list: schema, references, transitions, paths, profile and paradigm names.
-    Every problem is listed with its line and field; exit code 2 when there is any."""
+    """Check a shot list: schema, references, transitions, paths, profile and paradigm names,
+    and that every shot's dialogue can be spoken within it. Every problem is listed with its
+    line and field; exit code 2 when there is any."""
     from multishot.paradigms import load_checked_film
 
     try:
         film = load_checked_film(file)
+        from multishot.paradigms.runner import spoken_dialogue_problems
+
+        spoken = spoken_dialogue_problems(file)  # lines that take longer to say than their shot
+        if spoken:
+            raise ShotListError(spoken)
     except ShotListError as error:
         print_problems(error, as_json=as_json, source=file)
         raise typer.Exit(EXIT_INVALID)

@@ -91,6 +91,7 @@ class ShotView:
     notes: tuple[str, ...] = field(default=())
     #: `draft` / `final` after `render --draft` / `--final`; None for an ordinary render.
     quality: str | None = None
+    dialogue: tuple[tuple[str, str], ...] = field(default=())
 
     @property
     def duration_s(self) -> float:
@@ -159,6 +160,7 @@ def shot_views(out_dir: Path, manifest: Mapping[str, Any],
             frames=frames, start_s=start / fps, end_s=(start + frames) / fps, seed=shot.get("seed"),
             profile=shot.get("profile"), transition=shot.get("transition") or {},
             cache=tuple(e for e in entries if sid in (e.get("shots") or [])),
+            dialogue=tuple((str(k), str(t)) for k, t in (shot.get("dialogue") or {}).items()),
             first=_rel(first, out_dir) if first.is_file() else None,
             last=_rel(last, out_dir) if last.is_file() else None,
             seam_out=seams.get(sid) if i + 1 < len(shots) else None,
@@ -342,6 +344,7 @@ def _card(v: ShotView, fps: int) -> str:
         flicker = (f"<dt>flicker</dt><dd>{_num(v.flicker.get('mean_abs_delta'))} "
                    f"<span class='dim'>(jitter {_num(v.flicker.get('jitter'))})</span></dd>")
     notes = "".join(f"<p class='flag'>⚑ {_e(n)}</p>" for n in v.notes)
+    said = "".join(f"<dt>{_e(who)}</dt><dd>“{_e(line)}”</dd>" for who, line in v.dialogue)
     flagged = v.notes or (v.seam_out is not None and v.seam_out.flagged)
     return f"""
 <article class="card{' flagged' if flagged else ''}" id="shot-{_e(v.id)}" data-shot="{_e(v.id)}"
@@ -352,7 +355,7 @@ def _card(v: ShotView, fps: int) -> str:
   <div class="frames">{_figure(v.first, 'first', v.id)}{_figure(v.last, 'last', v.id)}</div>
   <div class="prompt">{_e(v.prompt)}</div>
   <dl>
-    <dt>scene</dt><dd>{_e(v.scene)}</dd>
+    <dt>scene</dt><dd>{_e(v.scene)}</dd>{said}
     <dt>camera</dt><dd>{_e(camera)}</dd>
     <dt>timing</dt><dd>{v.start_s:.2f}s – {v.end_s:.2f}s in the film · {v.duration_s:.2f}s · {v.frames} frames @ {fps} fps</dd>
     <dt>seed</dt><dd>{_e(v.seed)}</dd>
@@ -409,11 +412,13 @@ def render_report(out_dir: Path, manifest: Mapping[str, Any], metrics: Mapping[s
              ("render", f"{_num(manifest.get('seconds'), 1, 's')} · {made} made, {hits} cached"),
              ("multishot", manifest.get("multishot"))]
     poster = f" poster='{_e(_url(views[0].first))}'" if views and views[0].first else ""
+    track = ("<track kind='subtitles' src='film.vtt' srclang='en' label='Dialogue' default>"
+             if has_film and (out_dir / "film.vtt").is_file() else "")
     player = (f"<div class='player'><video id='film' src='{_e(_url(film_rel))}'{poster} controls "
-              f"preload='metadata' playsinline></video></div>") if has_film else (
+              f"preload='metadata' playsinline>{track}</video></div>") if has_film else (
         "<p class='dim'>The film is not assembled yet (some shots are not rendered); the cards show what is.</p>")
     links = [f"<a href='{_e(_url(film_rel))}'>film.mp4</a>"] if has_film else []
-    for name in ("timeline.otio", "manifest.json", CONTACT_SHEET_NAME):
+    for name in ("timeline.otio", "manifest.json", CONTACT_SHEET_NAME, "film.srt", "film.vtt"):
         if (out_dir / name).is_file():
             links.append(f"<a href='{_e(_url(name))}'>{_e(name)}</a>")
     return f"""<!doctype html>

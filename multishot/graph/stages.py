@@ -19,6 +19,8 @@ from multishot.plan.film_plan import FilmPlan, ShotSpec
 from multishot.post.assemble import Clip, Seam, assemble
 from multishot.post.ffmpeg import VideoWriter, read_frames, read_video
 from multishot.post.smoothing import ColourMatch, fit_colour_match
+from multishot.post.audio import Overflow, Spoken, mix, mux, place, write_wav
+from multishot.post.subtitles import Cue, ShotLines, SubtitleBurner, plan_cues, to_srt, to_vtt, write_atomic
 
 #: Intermediate encoding for cached shot clips: fast to write and to decode, visually lossless.
 #: The film itself is encoded once, with the final settings (ffmpeg.H264_ARGS).
@@ -32,6 +34,9 @@ IDENTITY = Stage("identity", 1, ".png", "a character's identity image for the ch
 SMOOTH = Stage("smooth", 2, ".json", "colour-match the incoming shot of a seam to the outgoing one")
 BRIDGE = Stage("bridge", 1, ".mp4", "a generated in-between segment across a seam")
 ASSEMBLE = Stage("assemble", 1, ".mp4", "stream all clips and transitions into film.mp4")
+SUBTITLE = Stage("subtitle", 1, ".mp4", "film.mp4 with its dialogue: subtitle track (or burnt in) and voice")
+VOICE = Stage("voice", 1, ".npz", "the dialogue spoken by each character's scratch voice (eSpeak NG)")
+SHOT_SOUND = Stage("shot-sound", 1, ".mp4", "a shot's clip with its slice of the dialogue track")
 
 
 @dataclass(frozen=True)
@@ -335,20 +340,160 @@ def assemble_film(engine: Engine, plan: FilmPlan, clips: list[ShotClip], *,
     return engine.run(ASSEMBLE, "film", inputs, make, shots=tuple(c.spec.id for c in clips))
 
 
-def publish(engine: Engine, plan: FilmPlan, clips: list[ShotClip], film: Artifact | None) -> dict[str, Path]:
-    """User-facing outputs: film.mp4, shots/<id>.mp4, keyframes/<id>_first.png and _last.png."""
+def film_cues(specs: Sequence[ShotSpec]) -> list[Cue]:
+    """The film's subtitle cues: every shot's `dialogue:` lines, timed inside the shot at its
+    place in the film (overlaps of transitions subtracted, as assembly lays the shots)."""
+    shots, start = [], 0
+    for spec in specs:
+        shots.append(ShotLines(spec.id, start, spec.num_frames, tuple(spec.shot.dialogue.items())))
+        start += spec.num_frames - spec.overlap_frames()
+    fps = specs[0].fps if specs else 16
+    names = {cid: _display(cid) for spec in specs for cid in spec.shot.dialogue}
+    return plan_cues(shots, fps, names)
+
+
+def speaker_description(plan: FilmPlan, cid: str) -> str:
+    """The description of the character `cid` (its voice follows it); "" for an unknown id."""
+    c = plan.film.characters.get(cid)
+    return c.description if c is not None else ""
+
+
+def voice_lines(engine: Engine, plan: FilmPlan, cues: Sequence[Cue]) -> Artifact:
+    """Every cue spoken, in film order, as one cached artifact (npz: `rate`, `line0`…)."""
+    from multishot.backends import speech
+
+    ids = [c.speaker_id or c.speaker for c in cues]
+    voices = [speech.voice_for(cid, speaker_description(plan, cid)) for cid in ids]
+    inputs = {"engine": speech.engine_identity(),
+              "lines": [[c.text, v.name, v.pitch, v.rate] for c, v in zip(cues, voices)]}
+
+    def make(tmp: Path) -> dict[str, Any]:
+        rate, pcm = speech.synthesize_all([(c.text, v) for c, v in zip(cues, voices)])
+        with open(tmp, "wb") as fh:
+            np.savez(fh, rate=np.array(rate), **{f"line{i}": x for i, x in enumerate(pcm)})
+        return {"lines": len(pcm), "seconds": round(sum(len(x) for x in pcm) / rate, 3)}
+
+    return engine.run(VOICE, "dialogue", inputs, make, shots=tuple(sorted({c.shot_id for c in cues})))
+
+
+def _display(cid: str) -> str:
+    return cid.replace("_", " ").replace("-", " ").title()
+
+
+def load_voice(artifact: Artifact) -> tuple[int, list[np.ndarray]]:
+    with np.load(artifact.path) as data:
+        n = sum(1 for k in data.files if k.startswith("line"))
+        return int(data["rate"]), [data[f"line{i}"] for i in range(n)]
+
+
+def spoken_lines(specs: Sequence[ShotSpec], voice: Artifact) -> tuple[list[Spoken], list[Overflow], int]:
+    """The film's lines placed in time, and the shots whose lines do not fit."""
+    rate, pcm = load_voice(voice)
+    return place_lines(specs, rate, pcm)
+
+
+def place_lines(specs: Sequence[ShotSpec], rate: int, pcm: Sequence[np.ndarray]) -> tuple[list[Spoken], list[Overflow], int]:
+    """`spoken_lines` for samples already in hand (one array per cue, in film order)."""
+    cues = film_cues(specs)
+    ends, start = {}, 0
+    for spec in specs:
+        ends[spec.id] = (start + spec.num_frames) / spec.fps
+        start += spec.num_frames - spec.overlap_frames()
+    spoken, over = place(cues, pcm, rate, ends)
+    return spoken, over, rate
+
+
+def finish_film(engine: Engine, clips: Sequence[ShotClip], film: Artifact, *,
+                burn: bool = False, voice: Artifact | None = None) -> Artifact:
+    """film.mp4 with its dialogue: a mov_text subtitle track (or, with `burn`, the text drawn into
+    the frames) and, given `voice`, the scratch dialogue track as AAC. The picture is copied,
+    not re-encoded, unless burning. No dialogue: `film` as is."""
+    cues = film_cues([c.spec for c in clips])
+    if not cues:
+        return film
+    spec = clips[0].spec
+    inputs = {"film": film.key, "cues": [c.to_json() for c in cues], "burn": burn,
+              "voice": voice.key if voice is not None else None}
+
+    def make(tmp: Path) -> dict[str, Any]:
+        picture = film.path
+        work = tmp.with_name(tmp.name + ".burnt.mp4")
+        if burn:
+            draw = SubtitleBurner(cues, spec.fps, spec.width, spec.height)
+            with VideoWriter(work, spec.width, spec.height, spec.fps) as writer:
+                for i, frame in enumerate(read_frames(film.path)):
+                    writer.write(draw(i, frame))
+            picture = work
+        srt = tmp.with_name(tmp.name + ".srt")
+        wav = tmp.with_name(tmp.name + ".wav")
+        try:
+            if not burn:
+                write_atomic(srt, to_srt(cues))
+            if voice is not None:
+                spoken, _, rate = spoken_lines([c.spec for c in clips], voice)
+                total = sum(c.spec.num_frames for c in clips) - sum(c.spec.overlap_frames() for c in clips[:-1])
+                write_wav(wav, mix(spoken, rate, total / spec.fps), rate)
+            mux(picture, tmp, wav=wav if voice is not None else None, srt=None if burn else srt)
+        finally:
+            for f in (srt, wav, work):
+                f.unlink(missing_ok=True)
+        return {"cues": len(cues), "burnt": burn, "audio": voice is not None}
+
+    return engine.run(SUBTITLE, "film", inputs, make, shots=tuple(c.spec.id for c in clips))
+
+
+def shot_with_sound(engine: Engine, clips: Sequence[ShotClip], voice: Artifact) -> dict[str, Artifact]:
+    """shots/<id>.mp4 with AAC for every shot that has dialogue: the film's dialogue track cut
+    to the shot's own frames (a shot in a transition hears its neighbour's overlapping line)."""
+    spoken, _, rate = spoken_lines([c.spec for c in clips], voice)
+    timing = [c.to_json() for c in film_cues([c.spec for c in clips])]
+    out: dict[str, Artifact] = {}
+    start = 0
+    for clip in clips:
+        spec = clip.spec
+        t0 = start / spec.fps
+        start += spec.num_frames - spec.overlap_frames()
+        if not spec.shot.dialogue:
+            continue
+        inputs = {"clip": clip.artifact.key, "voice": voice.key, "from": round(t0, 6), "cues": timing}
+
+        def make(tmp: Path, clip: ShotClip = clip, t0: float = t0) -> dict[str, Any]:
+            wav = tmp.with_name(tmp.name + ".wav")
+            try:
+                write_wav(wav, mix(spoken, rate, clip.spec.num_frames / clip.spec.fps, offset=t0), rate)
+                mux(clip.video, tmp, wav=wav)
+            finally:
+                wav.unlink(missing_ok=True)
+            return {"audio": True}
+
+        out[spec.id] = engine.run(SHOT_SOUND, spec.id, inputs, make, shots=(spec.id,))
+    return out
+
+
+def publish(engine: Engine, plan: FilmPlan, clips: list[ShotClip], film: Artifact | None,
+            sounds: dict[str, Artifact] | None = None) -> dict[str, Path]:
+    """User-facing outputs: film.mp4, shots/<id>.mp4 (with their dialogue when `sounds` has
+    them), keyframes/<id>_first.png and _last.png, film.srt and film.vtt."""
     from multishot.graph.engine import Artifact as A
 
     out: dict[str, Path] = {}
+    sounds = sounds or {}
     for clip in clips:
         a = clip.artifact
-        out[f"shot:{clip.spec.id}"] = engine.publish(A(a.stage, a.item, a.key, clip.video, a.hit),
-                                                     Path("shots") / f"{clip.spec.id}.mp4")
+        shot_file = sounds.get(clip.spec.id) or A(a.stage, a.item, a.key, clip.video, a.hit)
+        out[f"shot:{clip.spec.id}"] = engine.publish(shot_file, Path("shots") / f"{clip.spec.id}.mp4")
         for which, src in (("first", clip.first_png), ("last", clip.last_png)):
             engine.publish(A(a.stage, a.item, a.key, src, a.hit),
                            Path("keyframes") / f"{clip.spec.id}_{which}.png")
     if film is not None:
         out["film"] = engine.publish(film, Path("film.mp4"))
+        cues = film_cues([c.spec for c in clips])
+        for name, text in (("film.srt", to_srt(cues)), ("film.vtt", to_vtt(cues))):
+            dest = engine.out_dir / name
+            if cues and not engine.dry_run:
+                out[name.replace(".", ":")] = write_atomic(dest, text)
+            elif dest.exists():  # the dialogue was removed: no stale subtitles beside the film
+                dest.unlink()
     return out
 
 

@@ -37,6 +37,8 @@ class RenderOptions:
     fast: bool = False            # every profile with its `fast:` speed settings
     draft: bool = False           # every shot at its profile's draft settings
     final: bool = False           # with --only: those shots at full settings, the rest as drafts
+    burn_subtitles: bool = False  # draw the dialogue into film.mp4's frames (else a soft track)
+    audio: bool = True            # a scratch voice (eSpeak NG) for the dialogue, AAC in the mp4s
 
 
 class UnknownShot(ValueError):

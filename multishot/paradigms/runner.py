@@ -17,12 +17,14 @@ from multishot import __version__
 from multishot.backends.base import Backend
 from multishot.backends.diffusers.loading import ModelNotAvailable
 from multishot.graph import stages
-from multishot.graph.engine import Engine
+from multishot.graph.engine import Artifact, Engine
 from multishot.graph.manifest import Manifest
 from multishot.graph.progress import Reporter, SilentReporter
 from multishot.paradigms import get_paradigm, load_checked_film
 from multishot.paradigms.base import Job, Output, OutputUnusable, Paradigm, RenderOptions, check_only
 from multishot.plan.film_plan import FilmPlan, build_plan
+from multishot.shotlist.errors import Problem, ShotListError
+from multishot.shotlist.loader import load_film
 
 
 @dataclass
@@ -210,6 +212,65 @@ def _remove_empty_tree(folder: Path) -> None:
             pass  # not empty: keep it
 
 
+def _check_spoken_dialogue(engine: Engine, plan: FilmPlan, source: Path) -> None:
+    """Refuse, before any shot is rendered, a shot whose lines take longer to say than it lasts
+    (the scratch voice would be cut off by the next shot): one problem per shot, with the line
+    of its `dialogue:` field."""
+    cues = stages.film_cues(plan.shots)
+    if not cues:
+        return
+    _, over, _ = stages.spoken_lines(plan.shots, stages.voice_lines(engine, plan, cues))
+    if over:
+        raise ShotListError(_overflow_problems(plan, source, over))
+
+
+def spoken_dialogue_problems(path: Path) -> list[Problem]:
+    """For `multishot validate`: the shots whose lines take longer to say than they last (the
+    lines are synthesised, uncached; nothing is written). Empty when the voice is unavailable."""
+    from multishot.backends import speech
+
+    plan = build_plan(load_film(path), path)
+    cues = stages.film_cues(plan.shots)
+    if not cues:
+        return []
+    try:
+        rate, pcm = speech.synthesize_all([(c.text, speech.voice_for(c.speaker_id, stages.speaker_description(plan, c.speaker_id)))
+                                           for c in cues])
+    except speech.SpeechUnavailable:
+        return []
+    _, over, _ = stages.place_lines(plan.shots, rate, pcm)
+    return _overflow_problems(plan, Path(path), over)
+
+
+def _overflow_problems(plan: FilmPlan, source: Path, over: list[stages.Overflow]) -> list[Problem]:
+    problems = []
+    for o in over:
+        spec = plan.shot(o.shot_id)
+        i, j = spec.scene_index, spec.scene.shots.index(spec.shot)
+        field = f"scenes[{i}].shots[{j}].dialogue"
+        problems.append(Problem(source, _line_of(source, ("scenes", i, "shots", j, "dialogue")), field,
+                                f"shot `{spec.id}`: {o} (or render with --no-audio)"))
+    return problems
+
+
+def _line_of(source: Path, loc: tuple[str | int, ...]) -> int | None:
+    """1-based line of the key at `loc` in the YAML file (safe composition, no construction)."""
+    import yaml
+
+    try:
+        node: Any = yaml.compose(source.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+        line = None
+        for part in loc:
+            if isinstance(part, int):
+                node = node.value[part]
+            else:
+                key, node = next((k, v) for k, v in node.value if k.value == part)
+                line = key.start_mark.line + 1
+        return line
+    except Exception:  # the file already validated; a layout we cannot walk just loses the line
+        return None
+
+
 def render_file(path: Path, options: RenderOptions, reporter: Reporter | None = None,
                 pool: BackendPool | None = None, *, claimed: dict[Path, Path] | None = None) -> RenderResult:
     """Render one shot list. Invalid input (the shot list, paradigm, profiles, --only, the
@@ -237,6 +298,9 @@ def render_file(path: Path, options: RenderOptions, reporter: Reporter | None = 
         manifest.header["fast"] = bool(options.fast)
         manifest.header["speed"] = speed
     engine = Engine(out_dir, manifest, force=options.force, only=options.only, dry_run=options.dry_run)
+    sounds: dict[str, Artifact] = {}
+    if options.audio and not options.dry_run:
+        _check_spoken_dialogue(engine, plan, Path(path))
     job = Job(plan, engine, pool, options, reporter)
     started = time.perf_counter()
     status = "failed"
@@ -244,10 +308,18 @@ def render_file(path: Path, options: RenderOptions, reporter: Reporter | None = 
     outputs: dict[str, Path] = {}
     try:
         output = paradigm.run(job)
+        if output.film is not None and not options.dry_run:  # dialogue -> subtitles, voice
+            final = output.plan or plan
+            cues = stages.film_cues([c.spec for c in output.clips])
+            voice = stages.voice_lines(engine, final, cues) if options.audio and cues else None
+            output = replace(output, film=stages.finish_film(engine, output.clips, output.film,
+                                                             burn=options.burn_subtitles, voice=voice))
+            if voice is not None:
+                sounds = stages.shot_with_sound(engine, output.clips, voice)
         if output.plan is not None:  # the paradigm revised the plan (grammar, agent roles)
             manifest.header.update(output.plan.summary())
         if not options.dry_run:  # the status says `complete` only once the files are in place
-            outputs = stages.publish(engine, plan, output.clips, output.film)
+            outputs = stages.publish(engine, plan, output.clips, output.film, sounds)
             manifest.header["outputs"] = {k: str(v.relative_to(out_dir)) for k, v in outputs.items()}
         status = "planned" if options.dry_run else ("complete" if output.film is not None else "partial")
     except ModelNotAvailable:

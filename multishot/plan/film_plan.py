@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from multishot.backends.base import CharacterInShot, LoraUse, ShotLayout, ShotRequest
+from multishot.plan.blocking import ShotBlocking, scene_blocking
 from multishot.plan.prompts import compose_global_prompt, compose_shot_prompt
 from multishot.shotlist.loader import resolve_path
 from multishot.shotlist.names import resolve_profile
@@ -109,6 +110,8 @@ class ShotSpec:
     profile: str
     transition: TransitionPlan = field(default_factory=TransitionPlan)
     loras: tuple[LoraUse, ...] = ()
+    #: Where the camera stands relative to the scene's action line (plan/blocking.py).
+    blocking: ShotBlocking = field(default_factory=ShotBlocking)
 
     @property
     def duration(self) -> float:
@@ -126,6 +129,8 @@ class ShotSpec:
             angle=shot.angle, movement=shot.movement,
             characters=tuple(CharacterInShot(c.id, c.description) for c in self.characters),
             action=shot.action, lighting=shot.lighting, zoom=zoom,
+            screen_direction=shot.screen_direction, line=self.blocking.line,
+            camera_side=self.blocking.camera_side, dialogue=tuple(shot.dialogue.items()),
         )
 
     def request(self, *, num_frames: int | None = None, zoom: float = 1.0, seed: int | None = None,
@@ -150,6 +155,8 @@ class ShotSpec:
             "profile": self.profile,
             **({"loras": [(lo.label, lo.weight, lo.format, lo.fingerprint) for lo in self.loras]}
                if self.loras else {}),
+            # the camera's side of the line depends on the scene's other shots
+            "blocking": [[[c.id, c.description] for c in self.blocking.line], self.blocking.camera_side],
         }
 
 
@@ -196,6 +203,7 @@ class FilmPlan:
                        "duration_s": s.duration, "profile": s.profile, "prompt": s.prompt,
                        "size": s.shot.size, "angle": s.shot.angle, "movement": s.shot.movement,
                        "characters": [c.id for c in s.characters], "action": s.shot.action,
+                       "dialogue": dict(s.shot.dialogue),
                        "transition": {"type": s.transition.type, "duration": s.transition.duration,
                                       "reason": s.transition.reason}}
                       for s in self.shots],
@@ -221,6 +229,7 @@ def build_plan(film: Film, source: Path, *, profile: str | None = None) -> FilmP
     global_prompt = compose_global_prompt(film)
     specs: list[ShotSpec] = []
     flat = film.shots()
+    blocking = [b for scene in film.scenes for b in scene_blocking(film, scene)]
     for index, (scene, shot) in enumerate(flat):
         location = film.locations[scene.location].description
         characters = tuple(
@@ -245,7 +254,7 @@ def build_plan(film: Film, source: Path, *, profile: str | None = None) -> FilmP
             num_frames=max(1, round(shot.duration * fmt.fps)), fps=fmt.fps,
             width=fmt.width, height=fmt.height,
             profile=resolve_profile(shot.profile, source) if shot.profile else default_profile,
-            transition=t, loras=shot_loras(film, shot, root),
+            transition=t, loras=shot_loras(film, shot, root), blocking=blocking[index],
         ))
     return FilmPlan(title=film.title, slug=slugify(film.title), source=Path(source), film=film,
                     fps=fmt.fps, width=fmt.width, height=fmt.height, shots=tuple(specs),

@@ -29,6 +29,8 @@ from typing import Any, Mapping, Sequence
 
 import opentimelineio as otio
 
+from multishot.post.subtitles import ShotLines, plan_cues
+
 TIMELINE_NAME = "timeline.otio"
 
 #: Transition types that are hard cuts in the assembled film (SHOTLIST.md).
@@ -165,6 +167,7 @@ def build_timeline(manifest: Mapping[str, Any], *, media_root: Path | None = Non
     clock = _Clock(fps, rate)
     shots: Sequence[Mapping[str, Any]] = manifest["shots"]
     placements = place_shots(manifest)
+    starts = film_starts(manifest)
     width, height = (int(v) for v in str(manifest.get("resolution", "0x0")).split("x"))
     timeline = otio.schema.Timeline(name=str(manifest.get("title") or "multishot film"))
     timeline.global_start_time = clock.t(0)
@@ -203,6 +206,16 @@ def build_timeline(manifest: Mapping[str, Any], *, media_root: Path | None = Non
                 metadata={"multishot": {"scene": p.scene, "first_shot": p.shot_id}},
             ))
             previous_scene = p.scene
+        # Dialogue markers, timed as the subtitles are (post/subtitles.py), in the clip's media time.
+        for cue in plan_cues([ShotLines(p.shot_id, starts[i], p.frames,
+                                        tuple((shot.get("dialogue") or {}).items()))], fps):
+            at = round(cue.start * fps) - starts[i]
+            clip.markers.append(otio.schema.Marker(
+                name=f"{cue.speaker}: {cue.text}",
+                marked_range=clock.range(at, max(1, round((cue.end - cue.start) * fps))),
+                color=otio.schema.MarkerColor.BLUE,
+                metadata={"multishot": {"dialogue": cue.to_json()}},
+            ))
         track.append(clip)
         if p.overlap_out and i + 1 < len(shots):
             track.append(_transition(shot, p, str(shots[i + 1]["id"]), clock))

@@ -26,7 +26,7 @@ from .staging import Stage, label_font, stage_shot
 from .weather import Precipitation
 
 #: Bump whenever drawing changes: it is part of every cached artifact's key.
-VERSION = "1.0.0"
+VERSION = "2.0.0"
 
 Box = tuple[float, float, float, float]
 IntBox = tuple[int, int, int, int]
@@ -112,7 +112,7 @@ class ShotRender:
         near = self._near_content()
         self.parallax = self.path.parallax and near is not None
         bg_rect = _int_rect(view_extents(self.path.bg, W, Hp), W, Hp)
-        bg = draw_background(st.look, bg_rect, W, Hp, st.horizon, st.blur)
+        bg = draw_background(st.look, bg_rect, W, Hp, st.horizon, st.blur, st.yaw)
         self.fg4: np.ndarray | None = None
         if not self.parallax:
             self._draw_near(bg, None, bg_rect)
@@ -176,8 +176,13 @@ class ShotRender:
         pt.ellipse(W * (0.5 + s * 0.45) - 0.38 * W, 0.64 * Hp, W * (0.5 + s * 0.45) + 0.38 * W, 1.9 * Hp, 255)  # type: ignore[arg-type]
         pt.rect(hx - 0.5 * hr, 0.5 * Hp, hx + 0.5 * hr, 0.9 * Hp, 255)  # type: ignore[arg-type]
         pt.ellipse(hx - hr, 0.18 * Hp, hx + hr, 0.66 * Hp, 255)  # type: ignore[arg-type]
-        a = np.asarray(alpha.filter(ImageFilter.GaussianBlur(max(1.0, 0.02 * W))), np.float32)[..., None] / 255.0
-        col = np.asarray(sh.colour, np.float32)
+        # The head in their hair (or hat) colour over the body colour: whose shoulder it is.
+        head = Image.new("L", alpha.size, 0)
+        Painter(head, None, (rect[0], rect[1])).ellipse(hx - hr, 0.18 * Hp, hx + hr, 0.66 * Hp, 255)  # type: ignore[arg-type]
+        blur = ImageFilter.GaussianBlur(max(1.0, 0.02 * W))
+        a = np.asarray(alpha.filter(blur), np.float32)[..., None] / 255.0
+        ah = np.asarray(head.filter(blur), np.float32)[..., None] / 255.0
+        col = np.asarray(sh.colour, np.float32) * (1 - ah) + np.asarray(sh.head, np.float32) * ah
         rgb[:] = (rgb.astype(np.float32) * (1 - a) + col * a + 0.5).astype(np.uint8)
         if mask is not None:
             mask[:] = np.maximum(mask, (a[..., 0] > 0.5).astype(np.uint8) * 255)

@@ -29,7 +29,27 @@ HEADWEAR = {"cap": "cap", "beanie": "cap", "helmet": "cap", "hat": "brim", "bere
             "bonnet": "brim", "fedora": "brim", "sombrero": "brim", "hood": "hood", "hooded": "hood",
             "headscarf": "hood", "turban": "cap", "bandana": "cap", "crown": "crown"}
 HAIR = ("hair", "haired", "braid", "braids", "plait", "ponytail", "curls", "bun", "locks", "mane",
-        "beard", "bob", "dreadlocks")
+        "beard", "bob", "dreadlocks", "bearded", "moustache", "mustache", "stubble", "goatee")
+GLASSES = {"glasses": "clear", "spectacles": "clear", "eyeglasses": "clear", "specs": "clear",
+           "bifocals": "clear", "monocle": "clear", "sunglasses": "dark", "shades": "dark",
+           "goggles": "dark"}
+FACIAL_HAIR = {"beard": "beard", "bearded": "beard", "goatee": "beard", "moustache": "moustache",
+               "mustache": "moustache", "moustached": "moustache", "stubble": "stubble"}
+#: Things a character carries (drawn in the hand on the side they face) and their usual colour.
+HELD: dict[str, tuple[tuple[str, ...], RGB]] = {
+    "bag": (("bag", "satchel", "handbag", "purse", "sack"), (176, 136, 88)),
+    "case": (("suitcase", "briefcase", "case", "valise", "toolbox"), (110, 70, 45)),
+    "umbrella": (("umbrella", "parasol"), (30, 30, 36)),
+    "lantern": (("lantern", "lamp", "torch", "flashlight"), (250, 220, 130)),
+    "book": (("book", "notebook", "diary", "journal", "logbook", "folder", "clipboard"), (130, 40, 40)),
+    "letter": (("letter", "envelope", "newspaper", "paper", "papers", "map"), (238, 230, 205)),
+    "cup": (("cup", "mug", "flask", "bottle", "glass"), (230, 232, 236)),
+    "stick": (("cane", "stick", "staff", "walking", "crutch", "broom", "rifle", "sword", "spear"), (120, 85, 50)),
+    "phone": (("phone", "smartphone", "camera"), (25, 25, 30)),
+    "flowers": (("flowers", "bouquet", "rose", "roses"), (210, 60, 90)),
+}
+_HOLD_VERBS = ("holding", "holds", "carrying", "carries", "clutching", "clutches", "with", "gripping",
+               "grips", "hugging", "clasping", "under")
 LEGWEAR = ("trousers", "pants", "jeans", "skirt", "boots", "shorts", "leggings", "breeches")
 SKIN = ((241, 206, 178), (224, 178, 140), (198, 146, 104), (160, 108, 72), (112, 74, 50),
         (86, 58, 42))
@@ -50,6 +70,12 @@ class FigureStyle:
     height: float  # relative to an adult (1.0)
     width: float
     long_coat: bool
+    glasses: str | None = None  # clear | dark
+    facial_hair: str | None = None  # beard | moustache | stubble
+    apron: RGB | None = None
+    held: str | None = None  # a kind of HELD
+    held_colour: RGB = (128, 128, 128)
+    uniform: bool = False
 
     @property
     def signature(self) -> np.ndarray:
@@ -63,7 +89,12 @@ def figure_style(char_id: str, description: str) -> FigureStyle:
     """Read a character description the way a storyboard artist would skim it."""
     d = description or ""
     h = lambda *p: unit("figure", char_id, d, *p)  # noqa: E731
-    body = colour_of(d, GARMENTS)
+    body = colour_of(d, tuple(g for g in GARMENTS if g != "apron"))
+    uniform = has_any(d, ("uniform", "uniformed"))
+    if body is None and has_any(d, ("trench", "trenchcoat")):
+        body = (184, 156, 108)  # a trench coat is stone-coloured unless said otherwise
+    if body is None and uniform:
+        body = (38, 48, 88)
     if body is None:
         loose = _loose_non_hair(d)
         body = loose[0] if loose else hsv(h("body"), 0.55 + 0.3 * h("bs"), 0.55 + 0.35 * h("bv"))
@@ -76,6 +107,7 @@ def figure_style(char_id: str, description: str) -> FigureStyle:
                       "grandfather", "granny", "grandpa", "retired"))
     hair = colour_of(d, HAIR) or ((200, 200, 204) if old else HAIR_NATURAL[int(h("hair") * 5)])
     hair_kind = ("braid" if has_any(d, ("braid", "braids", "plait", "ponytail")) else
+                 "bun" if has_any(d, ("bun", "chignon", "topknot")) else
                  "bald" if has_any(d, ("bald", "shaved")) else
                  "long" if has_any(d, ("long", "woman", "girl", "curls")) and not has_any(d, ("short",))
                  else "short")
@@ -90,12 +122,32 @@ def figure_style(char_id: str, description: str) -> FigureStyle:
     width = 1.16 if has_any(d, ("broad", "stocky", "burly", "heavy", "oversized", "bulky", "fat")) \
         else (0.88 if has_any(d, ("thin", "slim", "slender", "wiry", "skinny")) else 1.0)
     legs = colour_of(d, LEGWEAR) or shade(mix(body, (60, 60, 70), 0.6), 0.8)
+    held, held_colour = _held(d)
     return FigureStyle(
         char_id=char_id, body=body, arms=shade(body, 0.8), legs=legs,
         skin=SKIN[int(h("skin") * len(SKIN))], hair=hair, hair_kind=hair_kind, hat=hat,
         hat_colour=hat_colour, height=height, width=width,
-        long_coat=has_any(d, LONG_GARMENTS),
+        long_coat=has_any(d, LONG_GARMENTS + ("trench", "trenchcoat")),
+        glasses=next((GLASSES[w] for w in tokens(d) if w in GLASSES), None),
+        facial_hair=next((FACIAL_HAIR[w] for w in tokens(d) if w in FACIAL_HAIR), None),
+        apron=(colour_of(d, ("apron",)) or (236, 234, 226)) if has_any(d, ("apron", "aprons")) else None,
+        held=held, held_colour=held_colour, uniform=uniform,
     )
+
+
+def _held(d: str) -> tuple[str | None, RGB]:
+    """The object a description says the character carries ("a paper bag", "holding a cane")."""
+    words = tokens(d)
+    for kind, (nouns, colour) in HELD.items():
+        for i, w in enumerate(words):
+            if w in nouns:
+                near = words[max(0, i - 5):i]
+                if kind in ("bag", "case", "umbrella", "stick", "lantern") or any(v in near for v in _HOLD_VERBS):
+                    c = colour_of(" ".join(words[max(0, i - 3):i + 1]), nouns)
+                    if kind == "bag" and "paper" in near:
+                        c = c or (190, 150, 100)
+                    return kind, c or colour
+    return None, (128, 128, 128)
 
 
 def _loose_non_hair(d: str) -> list[RGB]:
@@ -125,6 +177,7 @@ class Placement:
     vscale: float = 1.0  # foreshortening of the body below the head (high angle < 1 < low angle)
     head_scale: float = 1.0
     overhead: bool = False
+    facing: int = 0  # screen direction of the face: +1 right, -1 left, 0 toward the camera
 
 
 class Painter:
@@ -155,6 +208,11 @@ class Painter:
         self.d.pieslice(self._b(x0, y0, x1, y1), a0, a1, fill=fill)
         if self.m:
             self.m.pieslice(self._b(x0, y0, x1, y1), a0, a1, fill=255)
+
+    def chord(self, x0: float, y0: float, x1: float, y1: float, a0: float, a1: float, fill: RGB) -> None:
+        self.d.chord(self._b(x0, y0, x1, y1), a0, a1, fill=fill)
+        if self.m:
+            self.m.chord(self._b(x0, y0, x1, y1), a0, a1, fill=255)
 
     def rect(self, x0: float, y0: float, x1: float, y1: float, fill: RGB) -> None:
         self.d.rectangle(self._b(x0, y0, x1, y1), fill=fill)
@@ -249,17 +307,34 @@ def draw_figure(pt: Painter, style: FigureStyle, p: Placement) -> None:
                 (cx + f.shw, f.shoulder_y + rr), (cx + f.hemw, f.hem_y), (cx - f.hemw, f.hem_y)], style.body)
     pt.pieslice(cx - f.shw, f.shoulder_y, cx - f.shw + 2 * rr, f.shoulder_y + 2 * rr, 180, 270, style.body)
     pt.pieslice(cx + f.shw - 2 * rr, f.shoulder_y, cx + f.shw, f.shoulder_y + 2 * rr, 270, 360, style.body)
+    if style.apron is not None:  # a bib apron over the torso, down past the hem
+        pt.rect(cx - 0.62 * f.shw, f.shoulder_y + 0.05 * h, cx + 0.62 * f.shw, f.hem_y + 0.06 * h, style.apron)
+    if style.uniform:  # a uniform: a row of brass buttons and a dark collar
+        for k in range(4):
+            by = f.shoulder_y + (0.06 + 0.08 * k) * h
+            pt.ellipse(cx - 0.012 * h, by - 0.012 * h, cx + 0.012 * h, by + 0.012 * h, (212, 170, 55))
+        pt.rect(cx - 0.5 * f.r, f.shoulder_y - 0.005 * h, cx + 0.5 * f.r, f.shoulder_y + 0.025 * h, shade(style.body, 0.5))
+    back = -p.facing if p.facing else 1  # the side of the head facing away from the camera's view
     if style.hair_kind == "braid":
         bw = max(2, round(0.32 * f.r))
-        pt.line([(cx + 0.7 * f.r, f.head_cy + 0.3 * f.r), (cx + 1.15 * f.r, f.shoulder_y + 0.02 * h),
-                 (cx + 1.05 * f.r, f.shoulder_y + 0.1 * h)], style.hair, bw)
+        pt.line([(cx + back * 0.7 * f.r, f.head_cy + 0.3 * f.r), (cx + back * 1.15 * f.r, f.shoulder_y + 0.02 * h),
+                 (cx + back * 1.05 * f.r, f.shoulder_y + 0.1 * h)], style.hair, bw)
     # Neck and head.
     pt.rect(cx - 0.4 * f.r, f.head_cy + 0.6 * f.r, cx + 0.4 * f.r, f.shoulder_y + 0.01 * h, shade(style.skin, 0.9))
     pt.ellipse(cx - f.r, f.head_cy - 1.1 * f.r, cx + f.r, f.head_cy + 1.1 * f.r, style.skin)
     if style.hair_kind != "bald":
         pt.pieslice(cx - 1.04 * f.r, f.head_cy - 1.16 * f.r, cx + 1.04 * f.r, f.head_cy + 0.5 * f.r, 180, 360, style.hair)
-    if f.r >= 6:
-        _face(pt, style, cx, f.head_cy, f.r)
+        if p.facing:  # turned three-quarters: the back of the head is hair
+            a0, a1 = (115, 245) if p.facing > 0 else (295, 425)
+            pt.chord(cx - 1.04 * f.r, f.head_cy - 1.16 * f.r, cx + 1.04 * f.r, f.head_cy + 0.9 * f.r, a0, a1, style.hair)
+    if style.hair_kind == "bun":
+        pt.ellipse(cx + back * 0.35 * f.r - 0.55 * f.r, f.head_cy - 1.75 * f.r, cx + back * 0.35 * f.r + 0.55 * f.r,
+                   f.head_cy - 0.75 * f.r, style.hair)
+    if f.r >= 3:
+        _face(pt, style, cx + 0.3 * f.r * p.facing, f.head_cy, f.r)
+    if style.held is not None:
+        s_ = p.facing or 1
+        _held_prop(pt, style, cx + s_ * (f.shw + aw * 0.35), hand_y, h)
     # Headwear on top.
     if style.hat == "cap":
         pt.pieslice(cx - 1.1 * f.r, f.head_cy - 1.3 * f.r, cx + 1.1 * f.r, f.head_cy + 0.35 * f.r, 180, 360, style.hat_colour)
@@ -275,11 +350,28 @@ def draw_figure(pt: Painter, style: FigureStyle, p: Placement) -> None:
 
 
 def _face(pt: Painter, style: FigureStyle, cx: float, cy: float, r: float) -> None:
+    """Eyes (from r >= 6), brows, nose and mouth (r >= 14); glasses and facial hair at any size
+    where they are a few pixels, because they are how a viewer tells people apart."""
     eye = (34, 30, 30)
     er = max(1.0, 0.11 * r)
+    if style.facial_hair == "beard":
+        pt.pieslice(cx - 0.95 * r, cy - 0.2 * r, cx + 0.95 * r, cy + 1.15 * r, 0, 180, shade(style.hair, 0.92))
+    elif style.facial_hair == "stubble":
+        pt.pieslice(cx - 0.9 * r, cy - 0.1 * r, cx + 0.9 * r, cy + 1.08 * r, 0, 180, mix(style.skin, style.hair, 0.35))
+    if style.glasses:
+        lens = (20, 22, 28) if style.glasses == "dark" else mix(style.skin, (235, 245, 250), 0.5)
+        rim = max(1, round(0.08 * r))
+        for s in (-1, 1):
+            ex = cx + s * 0.38 * r
+            pt.ellipse(ex - 0.3 * r, cy - 0.32 * r, ex + 0.3 * r, cy + 0.22 * r, (30, 30, 34))
+            pt.ellipse(ex - 0.3 * r + rim, cy - 0.32 * r + rim, ex + 0.3 * r - rim, cy + 0.22 * r - rim, lens)
+        pt.line([(cx - 0.1 * r, cy - 0.08 * r), (cx + 0.1 * r, cy - 0.08 * r)], (30, 30, 34), rim)
+    if r < 6:
+        return
     for s in (-1, 1):
         ex = cx + s * 0.38 * r
-        pt.ellipse(ex - er, cy - 0.05 * r - er, ex + er, cy - 0.05 * r + er, eye)
+        if style.glasses != "dark":
+            pt.ellipse(ex - er, cy - 0.05 * r - er, ex + er, cy - 0.05 * r + er, eye)
     if r >= 14:
         brow = shade(style.hair, 0.8)
         for s in (-1, 1):
@@ -287,6 +379,33 @@ def _face(pt: Painter, style: FigureStyle, cx: float, cy: float, r: float) -> No
             pt.line([(ex - 0.2 * r, cy - 0.3 * r), (ex + 0.2 * r, cy - 0.3 * r)], brow, max(1, round(0.06 * r)))
         pt.line([(cx, cy), (cx - 0.08 * r, cy + 0.3 * r), (cx + 0.05 * r, cy + 0.32 * r)], shade(style.skin, 0.75), max(1, round(0.05 * r)))
         pt.line([(cx - 0.25 * r, cy + 0.6 * r), (cx + 0.25 * r, cy + 0.6 * r)], shade(style.skin, 0.55), max(1, round(0.07 * r)))
+    if style.facial_hair in ("moustache", "beard"):
+        pt.ellipse(cx - 0.38 * r, cy + 0.36 * r, cx + 0.38 * r, cy + 0.56 * r, shade(style.hair, 0.85))
+
+
+def _held_prop(pt: Painter, style: FigureStyle, hx: float, hy: float, h: float) -> None:
+    """The carried object at the hand (hx, hy), sized to the figure's height `h`."""
+    c, k, u = style.held_colour, style.held, 0.01 * h
+    if k == "bag":
+        pt.rect(hx - 6 * u, hy + 1 * u, hx + 6 * u, hy + 15 * u, c)
+        pt.polygon([(hx - 6 * u, hy + 1 * u), (hx - 4 * u, hy - 1 * u), (hx + 4 * u, hy - 1 * u), (hx + 6 * u, hy + 1 * u)], shade(c, 0.8))
+    elif k == "case":
+        pt.rect(hx - 8 * u, hy + 3 * u, hx + 8 * u, hy + 15 * u, c)
+        pt.rect(hx - 2 * u, hy, hx + 2 * u, hy + 3 * u, shade(c, 0.6))
+    elif k in ("umbrella", "stick"):
+        pt.line([(hx, hy - 8 * u), (hx, hy + 30 * u)], c, max(1, round(1.6 * u)))
+        if k == "umbrella":
+            pt.polygon([(hx - 3 * u, hy + 30 * u), (hx, hy - 10 * u), (hx + 3 * u, hy + 30 * u)], c)
+    elif k == "lantern":
+        pt.rect(hx - 3 * u, hy + 3 * u, hx + 3 * u, hy + 11 * u, c)
+        pt.rect(hx - 3.5 * u, hy + 11 * u, hx + 3.5 * u, hy + 12.5 * u, (50, 45, 40))
+    elif k in ("book", "letter", "phone"):
+        pt.rect(hx - 4 * u, hy - 5 * u, hx + 4 * u, hy + 5 * u, c)
+    elif k == "cup":
+        pt.rect(hx - 2.5 * u, hy - 4 * u, hx + 2.5 * u, hy + 2 * u, c)
+    elif k == "flowers":
+        pt.line([(hx, hy), (hx, hy - 8 * u)], (60, 120, 60), max(1, round(u)))
+        pt.ellipse(hx - 4 * u, hy - 14 * u, hx + 4 * u, hy - 7 * u, c)
 
 
 def _draw_overhead(pt: Painter, style: FigureStyle, p: Placement) -> None:

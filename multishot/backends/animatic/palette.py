@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from .colours import RGB, colour_of, has_any, hsv, lit, mix, shade
 from .seeds import unit
+from .set_design import SetDesign, set_design
 
 MOTIF_WORDS: dict[str, tuple[str, ...]] = {
     "sea": ("sea", "ocean", "harbour", "harbor", "bay", "beach", "shore", "coast*", "lake",
@@ -28,13 +29,8 @@ MOTIF_WORDS: dict[str, tuple[str, ...]] = {
     "lighthouse": ("lighthouse",),
     "lamp": ("lamp", "lens", "lantern", "candle*", "fireplace", "hearth"),
     "boat": ("boat*", "ship*", "trawler*", "yacht*", "ferry", "ferries", "dinghy", "fishing"),
+    "station": ("platform*", "station", "railway*", "rails", "tracks", "train*", "depot"),
 }
-INTERIOR_WORDS = (
-    "room", "kitchen", "bedroom", "hall", "hallway", "corridor", "office", "interior", "inside",
-    "lounge", "bar", "cafe", "restaurant", "library", "classroom", "studio", "attic", "cellar",
-    "basement", "apartment", "bathroom", "shop", "store", "cockpit", "cabin", "chapel", "church",
-    "ward", "barn", "warehouse", "parlour", "parlor", "study", "diner", "pub", "tavern",
-)
 
 
 @dataclass(frozen=True)
@@ -124,6 +120,8 @@ class Look:
     accent: RGB
     fog_colour: RGB
     side: int  # which side a headland / big feature sits on (-1 left, +1 right)
+    light: tuple[float, float, float] = (1.0, 1.0, 1.0)  # what lit surfaces are multiplied by
+    set: SetDesign | None = None  # the set (walls, window, door, dressing) of an interior
 
 
 def _grey_of(c: RGB) -> RGB:
@@ -132,13 +130,14 @@ def _grey_of(c: RGB) -> RGB:
 
 
 @functools.lru_cache(maxsize=256)
-def location_look(description: str, time: str | None, weather: str | None) -> Look:
+def location_look(description: str, time: str | None, weather: str | None, scene_id: str = "") -> Look:
     """Resolve palette and motifs. The description alone fixes layout and hues; time and weather
     only tint, so one location reads as the same place at dawn and in the rain."""
     d = description.strip() or "an open place"
     h = lambda *p: unit("location", d, *p)  # noqa: E731 - a local shorthand reads better here
     motifs = frozenset(m for m, words in MOTIF_WORDS.items() if has_any(d, words))
-    interior = has_any(d, INTERIOR_WORDS)
+    design = set_design(d, scene_id)
+    interior = design.interior
     tod, wx = time_of_day(time), parse_weather(weather)
     light = tod.light
     if interior:  # lamps inside soften the time of day
@@ -189,5 +188,6 @@ def location_look(description: str, time: str | None, weather: str | None) -> Lo
         ground_far=lit(mix(ground, sky_hor, 0.25), light), ground_near=lit(shade(ground, 0.85), light),
         water=lit(water, light), rock=lit(rock, light), foliage=lit(foliage, light),
         building=lit(building, light), wall=lit(wall, light), floor=lit(floor, light),
-        accent=accent, fog_colour=fog, side=-1 if h("side") < 0.5 else 1,
+        accent=accent, fog_colour=fog, side=-1 if h("side") < 0.5 else 1, light=light,
+        set=design if interior else None,
     )

@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from .colours import RGB, hsv, lit, mix, shade
+from .interior import draw_interior, px_per_degree
 from .palette import Look, TIMES
 from .seeds import rng, unit
 
@@ -50,17 +51,20 @@ def _rows(y0: int, y1: int, stops: list[tuple[float, RGB]]) -> np.ndarray:
 
 
 def draw_background(look: Look, rect: Rect, width: int, pic_h: int, horizon: float | None,
-                    blur_sigma: float = 0.0) -> np.ndarray:
+                    blur_sigma: float = 0.0, yaw: float = 0.0) -> np.ndarray:
     """Pixels of the world rectangle `rect` (H, W, 3 uint8): the location seen with its horizon
-    (or floor line) at world y `horizon`; None means seen from overhead."""
+    (or floor line) at world y `horizon`; None means seen from overhead. `yaw` is the camera's
+    bearing in the set, degrees (0: the master's view; 180: the reverse)."""
     x0, y0, x1, y1 = rect
     w, h = x1 - x0, y1 - y0
     if horizon is None:
         px = _overhead(look, rect, width, pic_h)
-    elif look.interior:
-        px = _interior(look, rect, width, pic_h, horizon)
+    elif look.interior and look.set is not None:
+        px = draw_interior(look, rect, width, pic_h, horizon, yaw)
     else:
-        px = _exterior(look, rect, width, pic_h, horizon)
+        # Outside, the world is a long panorama: turning the camera slides along it.
+        off = round(yaw * px_per_degree(width))
+        px = _exterior(look, (x0 + off, y0, x1 + off, y1), width, pic_h, horizon)
     if look.weather.fog:
         px = _fog(px, look, rect, pic_h, horizon)
     if blur_sigma > 0.3:
@@ -200,9 +204,28 @@ def _exterior(look: Look, rect: Rect, W: int, Hp: int, hz: float) -> np.ndarray:
             _lighthouse(c, lx, top + 0.01 * Hp, lh, lw, look)
     elif "lighthouse" in m:
         _lighthouse(c, W * (0.5 + look.side * 0.3), hz + 0.02 * Hp, 0.3 * Hp, 0.035 * W, look)
+    if "station" in m:  # track bed and rails, then the platform with its edge line, iron pillars
+        edge = shore + (Hp - shore) * 0.42
+        d.rectangle(c.box(rect[0], shore, rect[2], edge), fill=shade(look.ground_far, 0.55))
+        for f in (0.35, 0.75):
+            y = shore + (edge - shore) * f
+            d.line(c.pts([(rect[0], y), (rect[2], y)]), fill=lit((150, 150, 158), tod.light), width=max(1, round(0.006 * Hp)))
+        d.rectangle(c.box(rect[0], edge, rect[2], rect[3] + 1), fill=lit((150, 148, 140), tod.light))
+        d.rectangle(c.box(rect[0], edge, rect[2], edge + 0.02 * Hp), fill=lit((230, 200, 40), tod.light))
+        iron = lit((58, 66, 72), tod.light)
+        tw = 0.45 * W
+        for k in c.tiles(tw):
+            x = k * tw
+            d.rectangle(c.box(x - 0.012 * W, rect[1] - 1, x + 0.012 * W, edge + 0.25 * Hp), fill=iron)
+            d.arc(c.box(x, hz - 1.1 * Hp, x + tw, hz - 0.2 * Hp), 180, 360, fill=iron, width=max(2, round(0.01 * W)))
+            if rng(key, "sign", k).random() < 0.35:
+                sy = hz - 0.32 * Hp
+                d.rectangle(c.box(x + 0.25 * tw, sy, x + 0.75 * tw, sy + 0.07 * Hp), fill=(30, 60, 130))
+                d.rectangle(c.box(x + 0.3 * tw, sy + 0.025 * Hp, x + 0.7 * tw, sy + 0.045 * Hp), fill=(235, 235, 230))
+        shore = edge
     # A few foreground shapes (rocks, bushes, posts) in the near ground.
     tw = 0.33 * W
-    for k in c.tiles(tw):
+    for k in c.tiles(tw) if "station" not in m else ():
         r = rng(key, "fore", k)
         for _ in range(2):
             fx = k * tw + r.uniform(0, tw)
@@ -235,57 +258,6 @@ def _lighthouse(c: _Canvas, x: float, base: float, h: float, w: float, look: Loo
         d.polygon(c.pts([(x, y), (x + s * 6 * h, y - 0.5 * h), (x + s * 6 * h, y + 0.25 * h)]),
                   fill=mix(look.sky_horizon, (255, 245, 200), 0.35))
         d.rectangle(c.box(x - w / 3, y - 0.04 * h, x + w / 3, y + 0.04 * h), fill=lamp)
-
-
-def _interior(look: Look, rect: Rect, W: int, Hp: int, floor_y: float) -> np.ndarray:
-    key = look.key
-    px = _sky_and_ground(look, rect, Hp, floor_y, shade(look.wall, 0.8), look.wall,
-                         shade(look.floor, 1.1), shade(look.floor, 0.8))
-    c = _Canvas(px, rect)
-    d = c.draw
-    board = shade(look.floor, 0.7)
-    for i in range(1, 12):  # floorboards, closer together far away
-        y = floor_y + (Hp * 1.5 - floor_y) * (i / 12) ** 2
-        d.line(c.pts([(rect[0], y), (rect[2], y)]), fill=board, width=1)
-    d.rectangle(c.box(rect[0], floor_y - 0.02 * Hp, rect[2], floor_y), fill=shade(look.wall, 0.55))
-    tw = 0.5 * W
-    sky = TIMES[look.time.key]
-    for k in c.tiles(tw):
-        r = rng(key, "window", k)
-        if r.random() < 0.75:
-            wx0 = k * tw + tw * r.uniform(0.1, 0.35)
-            wx1 = wx0 + tw * r.uniform(0.3, 0.45)
-            wy0, wy1 = floor_y - 0.62 * Hp, floor_y - 0.22 * Hp
-            glass = np.asarray(_rows(int(wy0), int(wy1) + 1, [(wy0, sky.sky_top), (wy1, sky.sky_horizon)]))
-            d.rectangle(c.box(wx0 - 0.01 * W, wy0 - 0.01 * W, wx1 + 0.01 * W, wy1 + 0.01 * W), fill=shade(look.wall, 0.5))
-            steps = 6
-            for i in range(steps):
-                ya, yb = wy0 + (wy1 - wy0) * i / steps, wy0 + (wy1 - wy0) * (i + 1) / steps
-                col = tuple(int(v) for v in glass[min(len(glass) - 1, int(ya - wy0)), 0])
-                d.rectangle(c.box(wx0, ya, wx1, yb), fill=col)
-            if look.weather.rain or look.weather.snow:
-                streak = (200, 210, 225) if look.weather.rain else (245, 245, 250)
-                for _ in range(int(14 * (wx1 - wx0) / W * 10)):
-                    sx_, sy_ = r.uniform(wx0, wx1), r.uniform(wy0, wy1)
-                    ln = 0.03 * Hp if look.weather.rain else 1.5
-                    d.line(c.pts([(sx_, sy_), (min(wx1, sx_ + 0.2 * ln), min(wy1, sy_ + ln))]), fill=streak)
-            bar = shade(look.wall, 0.45)
-            d.line(c.pts([((wx0 + wx1) / 2, wy0), ((wx0 + wx1) / 2, wy1)]), fill=bar, width=max(2, round(0.006 * W)))
-            d.line(c.pts([(wx0, (wy0 + wy1) / 2), (wx1, (wy0 + wy1) / 2)]), fill=bar, width=max(2, round(0.006 * W)))
-        elif r.random() < 0.6:
-            dx = k * tw + tw * r.uniform(0.2, 0.6)
-            d.rectangle(c.box(dx, floor_y - 0.55 * Hp, dx + 0.12 * W, floor_y), fill=shade(look.wall, 0.6))
-            d.ellipse(c.box(dx + 0.095 * W, floor_y - 0.3 * Hp, dx + 0.105 * W, floor_y - 0.28 * Hp), fill=look.accent)
-    if "lamp" in look.motifs:  # a lens or lamp, the room's landmark, glowing after dark
-        lx, ly, lr = W * (0.5 + 0.22 * look.side), floor_y - 0.38 * Hp, 0.13 * Hp
-        on = look.time.key in ("dusk", "night")
-        d.rectangle(c.box(lx - 0.25 * lr, ly, lx + 0.25 * lr, floor_y), fill=shade(look.accent, 0.5))
-        if on:
-            d.ellipse(c.box(lx - 2 * lr, ly - 2 * lr, lx + 2 * lr, ly + 2 * lr), fill=mix(look.wall, (255, 230, 160), 0.25))
-        for i, f in enumerate((1.0, 0.78, 0.56, 0.34)):
-            col = mix(look.accent, (255, 245, 200), (0.2 + 0.2 * i) if on else 0.1 * i)
-            d.ellipse(c.box(lx - f * lr, ly - f * lr * 1.2, lx + f * lr, ly + f * lr * 1.2), fill=col)
-    return np.asarray(c.image).copy()
 
 
 def _overhead(look: Look, rect: Rect, W: int, Hp: int) -> np.ndarray:

@@ -62,6 +62,7 @@ class Shoulder:
     colour: RGB
     side: int  # -1 left, +1 right
     char_id: str | None
+    head: RGB = (20, 20, 24)  # back of the head: their hair or hat, in shadow
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ class Stage:
     blur: float
     dutch_deg: float
     label_px: int
+    yaw: float = 0.0  # camera bearing in the set, degrees (0: the master's view)
 
 
 def label_font(px: int) -> Font:
@@ -98,7 +100,8 @@ def label_font(px: int) -> Font:
 def stage_shot(layout: ShotLayout, width: int, pic_h: int) -> Stage:
     """Resolve horizon, figure placements, foreground shoulder and insert prop of one shot."""
     W, Hp = width, pic_h
-    look = location_look(layout.location or layout.location_id, layout.time, layout.weather)
+    look = location_look(layout.location or layout.location_id, layout.time, layout.weather,
+                         layout.scene_id)
     size = norm(layout.size, "medium")
     if size not in _SIZE_RULES:
         size = "medium"
@@ -117,20 +120,29 @@ def stage_shot(layout: ShotLayout, width: int, pic_h: int) -> Stage:
         dutch = 11.0 if unit("dutch", layout.shot_id) < 0.5 else -11.0
     label_px = max(8, round(Hp * 0.034))
 
-    ordered = sorted(layout.characters, key=lambda c: c.id)
+    shown, facing, side_of_line = _blocking(layout)
     shoulder: Shoulder | None = None
-    shown: list[CharacterInShot] = list(ordered)
+    subject = layout.characters[0] if layout.characters else None
     center = 0.5 * W
     if angle == "over-shoulder":
-        subject = layout.characters[0] if layout.characters else None
-        other = layout.characters[1] if len(layout.characters) > 1 else None
-        side = -1
-        if other is not None and subject is not None:
-            side = -1 if ordered.index(other) < ordered.index(subject) else 1
-            shown = [c for c in ordered if c.id != other.id]
-        colour = shade(figure_style(other.id, other.description).body, 0.35) if other else (24, 24, 28)
-        shoulder = Shoulder(colour=colour, side=side, char_id=other.id if other else None)
+        other = layout.characters[1] if len(layout.characters) > 1 else _partner(layout)
+        f = facing.get(subject.id, 0) if subject is not None else 0
+        if f:  # the one they talk to is where they look: that side of the frame
+            side = f
+        elif other is not None and subject is not None and other in shown:
+            side = -1 if shown.index(other) < shown.index(subject) else 1
+        else:
+            side = -1
+        if other is not None:
+            shown = [c for c in shown if c.id != other.id]
+        ost = figure_style(other.id, other.description) if other else None
+        shoulder = Shoulder(colour=shade(ost.body, 0.45) if ost else (24, 24, 28), side=side,
+                            char_id=other.id if other else None,
+                            head=shade(ost.hat_colour if ost.hat else ost.hair, 0.5) if ost else (20, 20, 24))
         center = W * (0.5 - side * 0.17)
+    elif len(shown) == 1 and facing.get(shown[0].id):
+        center = W * (0.5 - 0.1 * facing[shown[0].id])  # looking room ahead of the face
+    yaw = _yaw(shown, facing, side_of_line, layout)
 
     h = h_rel * Hp
     styles = [figure_style(c.id, c.description) for c in shown]
@@ -163,7 +175,7 @@ def stage_shot(layout: ShotLayout, width: int, pic_h: int) -> Stage:
             # readable but never push a head out of frame.
             drop = (max(s.height for s in styles) - st.height) * h * 0.86 * vscale
             foot = feet - max(0.0, drop - 0.2 * Hp)
-        pl = Placement(cx, foot, h, vscale, head_scale, overhead)
+        pl = Placement(cx, foot, h, vscale, head_scale, overhead, facing.get(c.id, 0))
         figures.append(Figure(c.id, st, pl, _label_xy(c.id, st, pl, font, W, Hp)))
 
     prop: Prop | None = None
@@ -178,7 +190,60 @@ def stage_shot(layout: ShotLayout, width: int, pic_h: int) -> Stage:
         prop = Prop(kind, look.accent, holder, 1.6 if size == "extreme-close" else 1.0)
         figures = [holder] if holder else []
     return Stage(look, W, Hp, size, angle, horizon, tuple(figures), shoulder, prop, blur * Hp,
-                 dutch, label_px)
+                 dutch, label_px, yaw)
+
+
+#: How far a single's camera turns from the master's bearing toward the side its subject
+#: stands on (degrees): a reverse pair of singles sees two different walls of the set.
+YAW_SINGLE = 50.0
+
+
+def _blocking(layout: ShotLayout) -> tuple[list[CharacterInShot], dict[str, int], int]:
+    """The shot's characters left to right on screen, each one's screen facing (+1 right, -1
+    left, 0 toward camera), and the camera's side of the line.
+
+    With a scene line (plan/blocking.py) the master side sees the line left to right and a
+    camera across the line sees it mirrored; characters face the middle of the line. A single
+    character with no partner faces the camera unless the shot records a screen direction."""
+    side = -1 if layout.camera_side < 0 else 1
+    line = [c.id for c in layout.line]
+    chars = list(layout.characters)
+    rank = {cid: i for i, cid in enumerate(line)}
+    shown = sorted(chars, key=lambda c: (rank.get(c.id, len(line)), c.id))
+    if side < 0:
+        shown.reverse()
+    facing: dict[str, int] = {}
+    if len(line) >= 2:
+        for c in chars:
+            if c.id in rank:
+                home = 1 if rank[c.id] < len(line) / 2 else -1
+                facing[c.id] = home * side
+    if chars and layout.screen_direction in ("left", "right"):
+        facing[chars[0].id] = 1 if layout.screen_direction == "right" else -1
+    return shown, facing, side
+
+
+def _partner(layout: ShotLayout) -> CharacterInShot | None:
+    """Whom an over-the-shoulder looks past when the shot names only its subject: the nearest
+    other character on the scene's line."""
+    if not layout.characters or len(layout.line) < 2:
+        return None
+    ids = [c.id for c in layout.line]
+    me = layout.characters[0].id
+    if me not in ids:
+        return None
+    i = ids.index(me)
+    others = sorted((abs(j - i), j) for j in range(len(ids)) if j != i)
+    return layout.line[others[0][1]]
+
+
+def _yaw(shown: list[CharacterInShot], facing: dict[str, int], side: int, layout: ShotLayout) -> float:
+    """Camera bearing in the set: the master's view (0) or its reverse (180) turned toward a
+    single's subject, who stands on the side they face away from."""
+    base = 0.0 if side > 0 else 180.0
+    if len(shown) == 1 and facing.get(shown[0].id):
+        return base - YAW_SINGLE * facing[shown[0].id]
+    return base
 
 
 def _label_xy(char_id: str, style: FigureStyle, p: Placement, font: Font, W: int,

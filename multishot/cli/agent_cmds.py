@@ -48,6 +48,9 @@ def direct(
     rounds: int = typer.Option(3, "--rounds", min=0, max=10, help="Most critique → revise rounds."),
     llm_base_url: Optional[str] = typer.Option(None, "--llm-base-url", help="An OpenAI-compatible endpoint; default is the offline rule-based planner."),
     llm_model: Optional[str] = typer.Option(None, "--llm-model", help="The model name at that endpoint. Key: MULTISHOT_LLM_API_KEY or OPENAI_API_KEY."),
+    llm_timeout: Optional[float] = typer.Option(
+        None, "--llm-timeout", min=1.0,
+        help="Seconds a model request may take (default: 300 s for the first, then twice what the answer takes at the measured tokens/s)."),
     transcript: Optional[Path] = typer.Option(None, "--transcript", help="Also write the roles' transcript (JSON) here."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
 ) -> None:
@@ -67,10 +70,11 @@ def direct(
         for p in problems:
             err.print(f"[bold red]error:[/] {p}", highlight=False)
         raise typer.Exit(EXIT_INVALID)
-    planner = make_planner(llm_base_url, llm_model)
+    planner = make_planner(llm_base_url, llm_model, timeout=llm_timeout)
     fallback = None if isinstance(planner, RulePlanner) else RulePlanner()
     result = run_direct(brief, planner, rounds=rounds, fallback=fallback)
-    header = f"written by `multishot direct` ({planner.name} planner) from the logline:\n{' '.join(logline.split())}"
+    header = (f"written by `multishot direct` ({provenance_line(result)}) from the logline:\n"
+              f"{' '.join(logline.split())}")
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.name}.tmp")
     tmp.write_text(film_to_yaml(result.film, header), encoding="utf-8")
@@ -86,7 +90,14 @@ def direct(
     film = result.film
     n = sum(len(s.shots) for s in film.scenes)
     out.print(f"[green]wrote[/] {output} — “{film.title}”, {len(film.scenes)} scenes, {n} shots, "
-              f"{brief.seconds:g}s ({planner.name} planner, {result.rounds} revision round(s))", highlight=False)
+              f"{brief.seconds:g}s ({provenance_line(result)}; {result.rounds} revision round(s))", highlight=False)
+    fell_back = result.fallbacks()
+    if fell_back:
+        err.print(f"[bold yellow]warning:[/] the model's answer was not used for {', '.join(fell_back)}: "
+                  f"the rule planner wrote {'it' if len(fell_back) == 1 else 'them'} "
+                  f"(see --transcript for the model's replies)", highlight=False)
+    for note in result.notes:
+        err.print(f"[bold yellow]note:[/] {note}", highlight=False)
     _print_usage(result.usage)
     if result.findings:
         _print_findings(result.findings, str(output))
@@ -137,6 +148,24 @@ def _print_findings(findings: list, source: str) -> None:  # type: ignore[type-a
         colour = "red" if f.severity == "error" else "yellow"
         table.add_row(f"[{colour}]{f.severity}[/]", f.rule, f.shot_id, f.message)
     out.print(table)
+
+
+def provenance_line(result: "AgentResult") -> str:  # type: ignore[name-defined]  # noqa: F821
+    """Who wrote what, for the YAML header and the summary: `rule planner`, or per role
+    `screenwriter: model, director: rules (fallback), …` with the model's name."""
+    if result.planner.get("planner") != "llm":
+        return "rule planner"
+    p = result.provenance
+
+    def who(role: str) -> str:
+        return "model" if p.get(role) == "model" else "rules (fallback)"
+
+    rounds = p.get("revise") or []
+    parts = [f"{role}: {who(role)}" for role in ("screenwriter", "director", "cinematographer")]
+    if rounds:
+        parts.append("revise: " + "/".join(rounds))
+    fmt = f", {p['response_format']} output" if p.get("response_format") else ""
+    return f"llm planner `{result.planner.get('model')}`{fmt}; " + ", ".join(parts)
 
 
 def _print_usage(usage: dict[str, dict[str, int]]) -> None:

@@ -18,14 +18,15 @@ from multishot.plan.agent.screenwriter import Brief
 
 
 def make_planner(base_url: str | None = None, model: str | None = None, *,
-                 api_key: str | None = None) -> Planner:
+                 api_key: str | None = None, timeout: float | None = None) -> Planner:
     """The rule planner (offline, the default), or the LLM planner when an endpoint is given.
-    The LLM planner's key comes from MULTISHOT_LLM_API_KEY or OPENAI_API_KEY when not passed."""
+    The LLM planner's key comes from MULTISHOT_LLM_API_KEY or OPENAI_API_KEY when not passed;
+    `timeout` (seconds a request) None adapts to the measured speed."""
     if not base_url:
         return RulePlanner()
     from multishot.plan.agent.llm import LLMPlanner
 
-    return LLMPlanner(base_url, model, api_key=api_key)
+    return LLMPlanner(base_url, model, api_key=api_key, timeout=timeout)
 
 
 __all__ = ["AgentResult", "Brief", "Finding", "GateOptions", "Planner", "RULES", "RulePlanner",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from typing import Any, Callable, Sequence, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -24,14 +25,17 @@ from multishot.plan.agent.base import Transcript, Usage, validate_film, validati
 from multishot.plan.agent.cinematographer import CameraPlan, Direction, camera_problems
 from multishot.plan.agent.critic import RULES, Finding, GateOptions
 from multishot.plan.agent.director import PURPOSE_INFO, Breakdown, breakdown_problems
+from multishot.plan.agent.revision import merge_revision
 from multishot.plan.agent.rules import RulePlanner
+from multishot.plan.agent.schemas import (camera_schema, director_schema, max_tokens, revise_schema,
+                                          screenwriter_schema)
 from multishot.plan.agent.screenwriter import Brief, Treatment, character_id, treatment_problems
 from multishot.shotlist.schema import ANGLES, MOVEMENTS, SIZES, Film
 
 T = TypeVar("T")
 #: Bump when the prompts change: it enters the agent artifact's key, so cached plans made with
 #: older prompts are redone.
-PROMPT_VERSION = 1
+PROMPT_VERSION = 2
 DEFAULT_MODEL = "gpt-4o-mini"
 REPLY_LIMIT = 6000  # characters of each reply kept in the transcript
 
@@ -78,7 +82,10 @@ or location descriptions. The rules the critic applies:
 {_GRAMMAR}
 Shot fields: id, size ({" | ".join(SIZES)}), angle, movement, duration (seconds), action,
 lighting, characters, relation, dialogue, transition, screen_direction (left | right).
-{_JSON_ONLY} Shape: {{"scenes": [the film's scenes, revised, same fields as given]}}""",
+Send only the scenes you change, each with all its shots in order; a shot's fields you leave out
+keep their values, a shot you leave out of a scene you send is removed. Keep the number of shots
+unless a finding needs another. Never remove a screen direction or other recorded value.
+{_JSON_ONLY} Shape: {{"scenes": [{{"id": scene id, "shots": [{{"id": shot id, changed fields…}}]}}]}}""",
 }
 
 
@@ -107,74 +114,185 @@ def api_key_from_env() -> str:
     return os.environ.get("MULTISHOT_LLM_API_KEY") or os.environ.get("OPENAI_API_KEY") or "not-needed"
 
 
+#: The ways to ask for constrained output, tried in this order until the endpoint accepts one:
+#: OpenAI's structured outputs (`json_schema`; llama.cpp's `llama-server`, vLLM, OpenAI), the
+#: `json_object` + `schema` form (llama-cpp-python's server, which answers `json_schema` with a
+#: 500), then the prompt alone with the repair loop.
+FORMATS = ("json_schema", "json_object", "prompt")
+#: What each endpoint accepted, detected once per process (endpoint, model) → format.
+DETECTED: dict[tuple[str, str], str] = {}
+#: Statuses with which a server says "I do not take this response_format" (others are failures).
+REJECTS_FORMAT = {400, 404, 415, 422, 500, 501}
+REPAIR_REPLY_CHARS = 1500   # how much of a bad reply a repair request quotes back
+REPAIR_TEMPERATURE = 0.4    # added per repair: a deterministic model repeats its mistake at 0
+FIRST_TIMEOUT = 300.0       # seconds for the first request when no --llm-timeout is given
+
+
+def response_format(mode: str, role: str, schema: dict[str, Any]) -> dict[str, Any] | None:
+    if mode == "json_schema":
+        return {"type": "json_schema", "json_schema": {"name": role, "schema": schema, "strict": False}}
+    if mode == "json_object":
+        return {"type": "json_object", "schema": schema}
+    return None
+
+
+def trimmed(content: str) -> str:
+    """A bad reply as quoted back in a repair: compact JSON when it parses, else its start —
+    never the whole runaway answer (that overflowed a 4k context)."""
+    try:
+        text = json.dumps(extract_json(content), ensure_ascii=False, separators=(",", ":"))
+    except (json.JSONDecodeError, ValueError):
+        text = content
+    return text if len(text) <= REPAIR_REPLY_CHARS else text[:REPAIR_REPLY_CHARS] + " …[trimmed]"
+
+
 class LLMPlanner:
     name = "llm"
 
     def __init__(self, base_url: str, model: str | None = None, *, api_key: str | None = None,
-                 repairs: int = 2, timeout: float = 120.0, client: Any = None) -> None:
+                 repairs: int = 2, timeout: float | None = None, client: Any = None,
+                 formats: Sequence[str] = FORMATS) -> None:
         from openai import OpenAI
 
         self.base_url = base_url
         self.model = model or os.environ.get("MULTISHOT_LLM_MODEL") or DEFAULT_MODEL
         self.repairs = repairs
+        #: None: adaptive (FIRST_TIMEOUT, then from the measured tokens per second).
+        self.timeout = timeout
+        self.formats = tuple(formats)
         # Retries are the repair loop's job; transport retries would only multiply waiting.
         self.client = client or OpenAI(base_url=base_url, api_key=api_key or api_key_from_env(),
-                                       timeout=timeout, max_retries=0)
+                                       timeout=timeout or FIRST_TIMEOUT, max_retries=0)
         self.usage = Usage()
         self.transcript = Transcript()
         self.rules = RulePlanner()
         self.unreachable: str | None = None
+        self.tokens_per_second: float | None = None
+        self.rejected: set[str] = set()   # response formats this endpoint refused
+        #: Which planner answered each role ("model" or "rules"), and each revise round.
+        self.provenance: dict[str, Any] = {}
+        self.last_source = "model"
 
     def identity(self) -> dict[str, Any]:
         return {"planner": "llm", "base_url": self.base_url, "model": self.model,
                 "prompts": PROMPT_VERSION, "repairs": self.repairs}
 
+    @property
+    def response_format_mode(self) -> str | None:
+        return DETECTED.get((self.base_url, self.model))
+
+    # -- one request, in the best response format the endpoint takes ---------------------------
+
+    def _timeout(self, max_tokens: int) -> float:
+        """--llm-timeout when given; else generous until a speed is measured, then twice the
+        time the bounded answer takes at that speed (a slow CPU gets the time it needs, a dead
+        request is given up in proportion)."""
+        if self.timeout is not None:
+            return self.timeout
+        if not self.tokens_per_second:
+            return FIRST_TIMEOUT
+        return min(1800.0, 30.0 + 2.0 * max_tokens / self.tokens_per_second)
+
+    def _create(self, role: str, messages: list[dict[str, str]], schema: dict[str, Any],
+                max_tokens: int, temperature: float) -> Any:
+        from openai import APIStatusError
+
+        key = (self.base_url, self.model)
+        known = DETECTED.get(key)
+        modes = [known] if known else [m for m in self.formats if m not in self.rejected] or ["prompt"]
+        for i, mode in enumerate(modes):
+            extra: dict[str, Any] = {}
+            fmt = response_format(mode, role, schema)
+            if fmt is not None:
+                extra["response_format"] = fmt
+            started = time.monotonic()
+            try:
+                response = self.client.chat.completions.create(
+                    model=self.model, messages=messages, temperature=temperature, max_tokens=max_tokens,
+                    timeout=self._timeout(max_tokens), **extra)
+            except APIStatusError as error:
+                message = str(error)
+                if known or i == len(modes) - 1 or error.status_code not in REJECTS_FORMAT or "context" in message:
+                    raise
+                self.rejected.add(mode)
+                self.transcript.add(role, "format", rejected=mode, status=error.status_code, error=message[:300])
+                continue
+            if not known:
+                DETECTED[key] = mode
+                self.transcript.add(role, "format", detected=mode, endpoint=self.base_url, model=self.model)
+            elapsed = time.monotonic() - started
+            done = int(getattr(getattr(response, "usage", None), "completion_tokens", 0) or 0)
+            if done and elapsed > 0:
+                self.tokens_per_second = done / elapsed
+            return response
+        raise AssertionError("unreachable: the last mode re-raises")  # pragma: no cover
+
     # -- one role exchange, with bounded repair ---------------------------------------------
 
     def ask(self, role: str, system: str, payload: dict[str, Any],
-            parse: Callable[[Any], tuple[T | None, list[str]]]) -> T | None:
-        """One role's answer, or None when the model could not give a valid one."""
-        usage = self.usage.role(role)
+            parse: Callable[[Any], tuple[T | None, list[str]]], *, schema: dict[str, Any],
+            max_tokens: int, usage_role: str | None = None) -> T | None:
+        """One role's answer, or None when the model could not give a valid one. Each failed
+        request (a timeout, an HTTP error) is one failed attempt of this role; only an endpoint
+        nobody listens on is given up for the run."""
+        from openai import APIConnectionError, APITimeoutError
+
+        usage = self.usage.role(usage_role or role)
         if self.unreachable:
             return None
-        messages: list[dict[str, str]] = [{"role": "system", "content": system},
-                                          {"role": "user", "content": json.dumps(payload, ensure_ascii=False)}]
+        base: list[dict[str, str]] = [{"role": "system", "content": system},
+                                      {"role": "user", "content": json.dumps(payload, ensure_ascii=False)}]
+        messages = base
         for attempt in range(1 + self.repairs):
+            temperature = min(1.0, REPAIR_TEMPERATURE * attempt)
             try:
-                response = self.client.chat.completions.create(model=self.model, messages=messages,
-                                                               temperature=0)
+                response = self._create(role, messages, schema, max_tokens, temperature)
                 content = response.choices[0].message.content or ""
             except Exception as error:  # the endpoint's problem must not become the render's
                 usage.errors += 1
-                self.unreachable = f"{type(error).__name__}: {error}"
-                self.transcript.add(role, "error", attempt=attempt, error=self.unreachable[:500])
-                return None
+                text = f"{type(error).__name__}: {error}"
+                self.transcript.add(role, "error", attempt=attempt, error=text[:500])
+                if isinstance(error, APIConnectionError) and not isinstance(error, APITimeoutError):
+                    self.unreachable = text   # nothing listens there: no later role waits on it
+                    return None
+                continue
             usage.calls += 1
             tokens = getattr(response, "usage", None)
             usage.prompt_tokens += int(getattr(tokens, "prompt_tokens", 0) or 0)
             usage.completion_tokens += int(getattr(tokens, "completion_tokens", 0) or 0)
+            finish = getattr(response.choices[0], "finish_reason", None)
             try:
                 result, problems = parse(extract_json(content))
             except json.JSONDecodeError as error:
                 result, problems = None, [f"the reply is not valid JSON: {error.msg} "
                                           f"(line {error.lineno}, column {error.colno})"]
+            if problems and finish == "length":
+                problems = [f"the reply was cut off at {max_tokens} tokens: answer more briefly"] + problems
             self.transcript.add(role, "reply", attempt=attempt, ok=not problems, problems=problems,
-                                reply=content[:REPLY_LIMIT])
+                                temperature=temperature, finish=finish, reply=content[:REPLY_LIMIT])
             if not problems:
                 return result
             if attempt < self.repairs:
                 usage.repairs += 1
-                messages += [{"role": "assistant", "content": content},
-                             {"role": "user", "content": "Your reply cannot be used:\n"
-                              + "\n".join(f"- {p}" for p in problems[:30])
-                              + f"\nSend the whole corrected JSON object. {_JSON_ONLY}"}]
+                # The conversation restarts from the request each time: one trimmed bad reply and
+                # its problems, so repairs never grow past the context.
+                messages = base + [{"role": "assistant", "content": trimmed(content)},
+                                   {"role": "user", "content": "Your reply cannot be used:\n"
+                                    + "\n".join(f"- {p}" for p in problems[:30])
+                                    + f"\nSend the whole corrected JSON object. {_JSON_ONLY}"}]
         return None
 
-    def _fallback(self, role: str, make: Callable[[], T]) -> T:
-        self.usage.role(role).fallbacks += 1
-        self.transcript.add(role, "fallback", planner="rules",
+    def _fallback(self, role: str, make: Callable[[], T], *, usage_role: str | None = None) -> T:
+        self.usage.role(usage_role or role).fallbacks += 1
+        self.transcript.add(usage_role or role, "fallback", planner="rules",
                             reason=self.unreachable or "no valid answer after repairs")
+        self.provenance[role] = "rules"
+        self.last_source = "rules"
         return make()
+
+    def _from_model(self, role: str) -> None:
+        self.provenance[role] = "model"
+        self.last_source = "model"
 
     # -- the roles ------------------------------------------------------------------------------
 
@@ -183,9 +301,11 @@ class LLMPlanner:
                    "characters": {character_id(n): d for n, d in brief.characters},
                    "title": brief.title, "style": brief.style}
         treatment = self.ask("screenwriter", SYSTEM["screenwriter"], payload,
-                             lambda d: parse_contract(Treatment, d, lambda t: treatment_problems(t, brief)))
+                             lambda d: parse_contract(Treatment, d, lambda t: treatment_problems(t, brief)),
+                             schema=screenwriter_schema(brief), max_tokens=max_tokens("screenwriter", brief.shots))
         if treatment is None:
             return self._fallback("screenwriter", lambda: self.rules.screenwriter(brief))
+        self._from_model("screenwriter")
         # Given characters are canon: their descriptions stay verbatim whatever the model wrote.
         given = {character_id(n): d for n, d in brief.characters if d.strip()}
         updates: dict[str, Any] = {"characters": {**treatment.characters, **given}}
@@ -199,9 +319,11 @@ class LLMPlanner:
         payload = {"treatment": treatment.model_dump(mode="json"), "shots": brief.shots}
         breakdown = self.ask("director", SYSTEM["director"], payload,
                              lambda d: parse_contract(Breakdown, d,
-                                                      lambda b: breakdown_problems(b, treatment, brief)))
+                                                      lambda b: breakdown_problems(b, treatment, brief)),
+                             schema=director_schema(treatment), max_tokens=max_tokens("director", brief.shots))
         if breakdown is None:
             return self._fallback("director", lambda: self.rules.director(brief, treatment))
+        self._from_model("director")
         return breakdown
 
     def cinematographer(self, treatment: Treatment, breakdown: Breakdown,
@@ -214,23 +336,39 @@ class LLMPlanner:
                                           "action": i.action} for i in s.shots]}
                               for s in breakdown.scenes]}
         plan = self.ask("cinematographer", SYSTEM["cinematographer"], payload,
-                        lambda d: parse_contract(CameraPlan, d, lambda p: camera_problems(p, breakdown)))
+                        lambda d: parse_contract(CameraPlan, d, lambda p: camera_problems(p, breakdown)),
+                        schema=camera_schema(breakdown),
+                        max_tokens=max_tokens("cinematographer", len(breakdown.intents())))
         if plan is None:
             return self._fallback("cinematographer", lambda: self.rules.cinematographer(treatment, breakdown, recorded))
+        self._from_model("cinematographer")
         return plan
 
     def revise(self, film: Film, findings: Sequence[Finding], gates: GateOptions) -> Film:
         original = film.model_dump(mode="json", exclude_none=True)
         payload = {"film": original, "findings": [f.to_json() for f in findings],
                    "budget_seconds": gates.budget}
+        kept: list[str] = []
 
         def parse(data: Any) -> tuple[Film | None, list[str]]:
             if not isinstance(data, dict) or not isinstance(data.get("scenes"), list):
                 return None, ["(top level): expected {\"scenes\": [...]}"]
-            # Only the scenes are the model's to change: cast, places, format stay canonical.
-            return validate_film({**film.model_dump(mode="json"), "scenes": data["scenes"]})
+            # Only the scenes are the model's to change, and only by merging onto the film:
+            # cast, places, format stay canonical; what the reply leaves out is kept.
+            merged, notes = merge_revision(film, data["scenes"])
+            kept[:] = notes
+            return validate_film(merged)
 
-        revised = self.ask("director", SYSTEM["revise"], payload, parse)
+        shots = sum(len(s.shots) for s in film.scenes)
+        revised = self.ask("revise", SYSTEM["revise"], payload, parse, schema=revise_schema(film),
+                           max_tokens=max_tokens("revise", shots), usage_role="director")
+        rounds = self.provenance.setdefault("revise", [])
         if revised is None:
-            return self._fallback("director", lambda: self.rules.revise(film, findings, gates))
+            result = self._fallback("revise", lambda: self.rules.revise(film, findings, gates), usage_role="director")
+            self.provenance["revise"] = rounds + ["rules"]
+            return result
+        self.last_source = "model"
+        rounds.append("model")
+        if kept:
+            self.transcript.add("director", "kept", notes=kept)
         return revised

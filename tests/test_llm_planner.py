@@ -157,7 +157,7 @@ def test_direct_command_over_http(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         result = CliRunner().invoke(app, [
             "direct", BRIEF.logline, "-o", str(out), "--shots", "4", "--duration", "10",
             "-c", "mara=a woman in a yellow oilskin raincoat, silver braid",
-            "--llm-base-url", server.base_url, "--llm-model", MODEL], env={"COLUMNS": "200"})
+            "--llm-base-url", server.base_url, "--llm-model", MODEL, "--no-llm-critic"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "llm planner" in result.stdout and "screenwriter 2 calls / 1436 tokens" in result.stdout
     assert load_film(out).title == "The Letter"
@@ -375,7 +375,7 @@ def test_direct_command_warns_when_roles_fall_back(tmp_path: Path) -> None:
     with ReplayServer(fixture("garbage")) as server:
         result = CliRunner().invoke(app, [
             "direct", BRIEF.logline, "-o", str(out), "--shots", "4", "--duration", "10",
-            "--llm-base-url", server.base_url, "--llm-model", MODEL, "--llm-timeout", "10"],
+            "--llm-base-url", server.base_url, "--llm-model", MODEL, "--llm-timeout", "10", "--no-llm-critic"],
             env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "warning:" in result.stderr and "screenwriter, director, cinematographer" in result.stderr
@@ -455,3 +455,31 @@ def test_a_revision_that_changes_the_shot_count_is_reported() -> None:
     assert result.notes and "5 shots, not the 4 asked for" in result.notes[0]
     revise = next(e for e in result.transcript if e["event"] == "revise")
     assert revise["planner"] == "llm" and "+ shot `room-again` in scene `lamp-room`" in revise["changes"]
+
+
+def test_the_critic_asks_the_model_too_within_the_rounds() -> None:
+    good = fixture("direct_repair")
+    note = {"notes": [{"shot_id": "room", "message": "Show Mara out of breath from the climb."}]}
+    responses = good[:5] + [completion(json.dumps(note), prompt=900, done=30), good[5],
+                            completion('{"notes": []}', prompt=950, done=5)]
+    with ReplayServer(responses) as server:
+        planner = LLMPlanner(server.base_url, MODEL, timeout=10, model_critic=True)
+        result = direct(BRIEF, planner, rounds=3, fallback=RulePlanner())
+    assert len(server.requests) == 8
+    critic_request = json.loads(server.requests[5]["body"]["messages"][1]["content"])
+    assert [f["rule"] for f in critic_request["gate_findings"]] == ["character-presence"]
+    schema = server.requests[5]["body"]["response_format"]["json_schema"]["schema"]
+    assert schema["properties"]["notes"]["items"]["properties"]["shot_id"]["enum"] == [
+        "cliff-wide", "find-letter", "room", "gift"]
+    revise = json.loads(server.requests[6]["body"]["messages"][1]["content"])
+    assert ("model-note", "room") in [(f["rule"], f["shot_id"]) for f in revise["findings"]]
+    assert (result.usage["critic"]["prompt_tokens"], result.usage["critic"]["completion_tokens"]) == (1850, 35)
+    rounds = [e["model_notes"] for e in result.transcript if e["event"] == "findings"]
+    assert rounds == [1, 0]
+
+    # bounded: with one round the model critic is asked once, and not after the last revision
+    responses = good[:5] + [completion(json.dumps(note)), good[5]]
+    with ReplayServer(responses) as server:
+        one = direct(BRIEF, LLMPlanner(server.base_url, MODEL, timeout=10, model_critic=True),
+                     rounds=1, fallback=RulePlanner())
+    assert len(server.requests) == 7 and one.rounds == 1

@@ -51,6 +51,9 @@ def direct(
     llm_timeout: Optional[float] = typer.Option(
         None, "--llm-timeout", min=1.0,
         help="Seconds a model request may take (default: 300 s for the first, then twice what the answer takes at the measured tokens/s)."),
+    llm_critic: bool = typer.Option(
+        True, "--llm-critic/--no-llm-critic",
+        help="With a model: the critic also asks it for notes beyond the gates (one call a round, warnings)."),
     transcript: Optional[Path] = typer.Option(None, "--transcript", help="Also write the roles' transcript (JSON) here."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
 ) -> None:
@@ -70,7 +73,7 @@ def direct(
         for p in problems:
             err.print(f"[bold red]error:[/] {p}", highlight=False)
         raise typer.Exit(EXIT_INVALID)
-    planner = make_planner(llm_base_url, llm_model, timeout=llm_timeout)
+    planner = make_planner(llm_base_url, llm_model, timeout=llm_timeout, model_critic=llm_critic)
     fallback = None if isinstance(planner, RulePlanner) else RulePlanner()
     result = run_direct(brief, planner, rounds=rounds, fallback=fallback)
     header = (f"written by `multishot direct` ({provenance_line(result)}) from the logline:\n"
@@ -171,7 +174,8 @@ def provenance_line(result: "AgentResult") -> str:  # type: ignore[name-defined]
 def _print_usage(usage: dict[str, dict[str, int]]) -> None:
     if not any(u.get("total_tokens") for u in usage.values()):
         return
-    parts = [f"{role} {u['calls']} calls / {u['total_tokens']} tokens" for role, u in usage.items() if u.get("calls")]
+    parts = [f"{role} {u['calls']} calls / {u['total_tokens']} tokens"
+             + (f" / {u['seconds']:.1f} s" if u.get("seconds") else "") for role, u in usage.items() if u.get("calls")]
     out.print("usage: " + "; ".join(parts), highlight=False)
 
 

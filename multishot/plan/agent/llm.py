@@ -19,9 +19,9 @@ import re
 import time
 from typing import Any, Callable, Sequence, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
-from multishot.plan.agent.base import Transcript, Usage, validate_film, validation_errors
+from multishot.plan.agent.base import Contract, Transcript, Usage, validate_film, validation_errors
 from multishot.plan.agent.cinematographer import CameraPlan, Direction, camera_problems
 from multishot.plan.agent.critic import RULES, Finding, GateOptions
 from multishot.plan.agent.director import PURPOSE_INFO, Breakdown, breakdown_problems
@@ -38,6 +38,7 @@ T = TypeVar("T")
 PROMPT_VERSION = 2
 DEFAULT_MODEL = "gpt-4o-mini"
 REPLY_LIMIT = 6000  # characters of each reply kept in the transcript
+MAX_NOTES = 5       # the model critic's notes a round (each one costs a revision's attention)
 
 _JSON_ONLY = "Reply with one JSON object only: no prose, no comments, no Markdown."
 _IDS = "Ids use only lowercase letters, digits, `_` and `-`."
@@ -87,6 +88,24 @@ keep their values, a shot you leave out of a scene you send is removed. Keep the
 unless a finding needs another. Never remove a screen direction or other recorded value.
 {_JSON_ONLY} Shape: {{"scenes": [{{"id": scene id, "shots": [{{"id": shot id, changed fields…}}]}}]}}""",
 }
+
+
+SYSTEM["critic"] = f"""You are the continuity critic of a shot list. The gates below already found
+what they list; add what they cannot see: an action that contradicts the scene or a character's
+description, a shot whose size does not fit what it must show, a beat the story skips, a line of
+dialogue given to someone not in the shot. At most {MAX_NOTES} notes, each naming one shot id and
+saying what to change in one sentence; none when the shot list is sound. The gates' rules:
+{_GRAMMAR}
+{_JSON_ONLY} Shape: {{"notes": [{{"shot_id": shot id, "message": str}}]}}"""
+
+
+class ModelNote(Contract):
+    shot_id: str
+    message: str = Field(min_length=1, max_length=400)
+
+
+class ModelNotes(Contract):
+    notes: list[ModelNote] = Field(default_factory=list)
 
 
 def extract_json(text: str) -> Any:
@@ -151,7 +170,7 @@ class LLMPlanner:
 
     def __init__(self, base_url: str, model: str | None = None, *, api_key: str | None = None,
                  repairs: int = 2, timeout: float | None = None, client: Any = None,
-                 formats: Sequence[str] = FORMATS) -> None:
+                 formats: Sequence[str] = FORMATS, model_critic: bool = False) -> None:
         from openai import OpenAI
 
         self.base_url = base_url
@@ -160,6 +179,8 @@ class LLMPlanner:
         #: None: adaptive (FIRST_TIMEOUT, then from the measured tokens per second).
         self.timeout = timeout
         self.formats = tuple(formats)
+        #: Whether the critic role asks the model for notes beyond the gates (a call a round).
+        self.model_critic = model_critic
         # Retries are the repair loop's job; transport retries would only multiply waiting.
         self.client = client or OpenAI(base_url=base_url, api_key=api_key or api_key_from_env(),
                                        timeout=timeout or FIRST_TIMEOUT, max_retries=0)
@@ -169,13 +190,14 @@ class LLMPlanner:
         self.unreachable: str | None = None
         self.tokens_per_second: float | None = None
         self.rejected: set[str] = set()   # response formats this endpoint refused
+        self.last_seconds = 0.0
         #: Which planner answered each role ("model" or "rules"), and each revise round.
         self.provenance: dict[str, Any] = {}
         self.last_source = "model"
 
     def identity(self) -> dict[str, Any]:
         return {"planner": "llm", "base_url": self.base_url, "model": self.model,
-                "prompts": PROMPT_VERSION, "repairs": self.repairs}
+                "prompts": PROMPT_VERSION, "repairs": self.repairs, "model_critic": self.model_critic}
 
     @property
     def response_format_mode(self) -> str | None:
@@ -221,6 +243,7 @@ class LLMPlanner:
                 DETECTED[key] = mode
                 self.transcript.add(role, "format", detected=mode, endpoint=self.base_url, model=self.model)
             elapsed = time.monotonic() - started
+            self.last_seconds = round(elapsed, 3)
             done = int(getattr(getattr(response, "usage", None), "completion_tokens", 0) or 0)
             if done and elapsed > 0:
                 self.tokens_per_second = done / elapsed
@@ -257,6 +280,7 @@ class LLMPlanner:
                     return None
                 continue
             usage.calls += 1
+            usage.seconds += self.last_seconds
             tokens = getattr(response, "usage", None)
             usage.prompt_tokens += int(getattr(tokens, "prompt_tokens", 0) or 0)
             usage.completion_tokens += int(getattr(tokens, "completion_tokens", 0) or 0)
@@ -372,3 +396,33 @@ class LLMPlanner:
         if kept:
             self.transcript.add("director", "kept", notes=kept)
         return revised
+
+    def critic(self, film: Film, findings: Sequence[Finding]) -> list[Finding]:
+        """The model's notes beyond the gates, as warnings (`model-note`): the gates stay the
+        authority on errors, the model adds what rules cannot read. No notes when the model
+        critic is off or its answer is unusable (the gates' findings stand alone)."""
+        if not self.model_critic:
+            return []
+        shot_ids = [shot.id for _, shot in film.shots()]
+        payload = {"film": film.model_dump(mode="json", exclude_none=True),
+                   "gate_findings": [f.to_json() for f in findings]}
+        schema = {"type": "object", "additionalProperties": False, "required": ["notes"],
+                  "properties": {"notes": {"type": "array", "maxItems": MAX_NOTES, "items": {
+                      "type": "object", "additionalProperties": False, "required": ["shot_id", "message"],
+                      "properties": {"shot_id": {"enum": shot_ids}, "message": {"type": "string", "maxLength": 400}}}}}}
+
+        def parse(data: Any) -> tuple[ModelNotes | None, list[str]]:
+            def check(n: ModelNotes) -> list[str]:
+                out = [f"notes[{i}].shot_id: unknown shot `{x.shot_id}`" for i, x in enumerate(n.notes)
+                       if x.shot_id not in shot_ids]
+                if len(n.notes) > MAX_NOTES:
+                    out.append(f"notes: at most {MAX_NOTES}")
+                return out
+            return parse_contract(ModelNotes, data, check)
+
+        notes = self.ask("critic", SYSTEM["critic"], payload, parse, schema=schema,
+                         max_tokens=max_tokens("critic", min(len(shot_ids), MAX_NOTES)))
+        if notes is None:
+            self.transcript.add("critic", "model-notes", ok=False)
+            return []
+        return [Finding("model-note", n.shot_id, "warning", n.message) for n in notes.notes]

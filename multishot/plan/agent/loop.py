@@ -98,7 +98,9 @@ def critique(film: Film, planner: Planner, *, rounds: int, gates: GateOptions,
     for r in range(rounds + 1):
         findings = check_film(film, gates)
         planner.usage.role("critic").calls += 1
-        transcript.add("critic", "findings", round=r, errors=len(errors(findings)),
+        notes = planner.critic(film, findings) if r < rounds and hasattr(planner, "critic") else []
+        findings = findings + notes
+        transcript.add("critic", "findings", round=r, errors=len(errors(findings)), model_notes=len(notes),
                        warnings=len(findings) - len(errors(findings)),
                        findings=[f.to_json() for f in findings])
         if not findings or r == rounds:

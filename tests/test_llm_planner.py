@@ -483,3 +483,19 @@ def test_the_critic_asks_the_model_too_within_the_rounds() -> None:
         one = direct(BRIEF, LLMPlanner(server.base_url, MODEL, timeout=10, model_critic=True),
                      rounds=1, fallback=RulePlanner())
     assert len(server.requests) == 7 and one.rounds == 1
+
+
+def test_agent_paradigm_manifest_attributes_roles(tmp_path: Path) -> None:
+    from multishot.paradigms.base import RenderOptions
+    from multishot.paradigms.runner import render_file
+
+    source = tmp_path / "film.yaml"
+    source.write_text(REVIEW_FILM)
+    with ReplayServer(fixture("garbage")[:3]) as server:   # the cinematographer's answers are unusable
+        options = RenderOptions(paradigm="agent", profile="animatic", out_root=tmp_path / "renders",
+                                llm_base_url=server.base_url, llm_model=MODEL)
+        done = render_file(source, options)
+    event = next(e for e in json.loads(done.manifest.read_text())["events"] if e["kind"] == "agent")
+    assert event["provenance"]["cinematographer"] == "rules"
+    header = (done.manifest.parent / "agent" / "shotlist.yaml").read_text().splitlines()[0]
+    assert "cinematographer: rules (fallback)" in header

@@ -154,21 +154,7 @@ def _print_findings(findings: list, source: str) -> None:  # type: ignore[type-a
 
 
 def provenance_line(result: "AgentResult") -> str:  # type: ignore[name-defined]  # noqa: F821
-    """Who wrote what, for the YAML header and the summary: `rule planner`, or per role
-    `screenwriter: model, director: rules (fallback), …` with the model's name."""
-    if result.planner.get("planner") != "llm":
-        return "rule planner"
-    p = result.provenance
-
-    def who(role: str) -> str:
-        return "model" if p.get(role) == "model" else "rules (fallback)"
-
-    rounds = p.get("revise") or []
-    parts = [f"{role}: {who(role)}" for role in ("screenwriter", "director", "cinematographer")]
-    if rounds:
-        parts.append("revise: " + "/".join(rounds))
-    fmt = f", {p['response_format']} output" if p.get("response_format") else ""
-    return f"llm planner `{result.planner.get('model')}`{fmt}; " + ", ".join(parts)
+    return result.describe()
 
 
 def _print_usage(usage: dict[str, dict[str, int]]) -> None:

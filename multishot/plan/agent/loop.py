@@ -39,6 +39,24 @@ class AgentResult:
                 "rounds": self.rounds, "findings": [f.to_json() for f in self.findings], "usage": self.usage,
                 "film": self.film.model_dump(mode="json"), "transcript": self.transcript}
 
+    def describe(self) -> str:
+        """Who wrote what, for YAML headers, summaries and reports: `rule planner`, or per role
+        `screenwriter: model, director: rules (fallback), …` with the model's name."""
+        if self.planner.get("planner") != "llm":
+            return "rule planner"
+        p = self.provenance
+
+        def who(role: str) -> str:
+            return "model" if p.get(role) == "model" else "rules (fallback)" if p.get(role) == "rules" else "-"
+
+        rounds = p.get("revise") or []
+        parts = [f"{role}: {who(role)}" for role in ("screenwriter", "director", "cinematographer")
+                 if role in p]
+        if rounds:
+            parts.append("revise: " + "/".join(rounds))
+        fmt = f", {p['response_format']} output" if p.get("response_format") else ""
+        return f"llm planner `{self.planner.get('model')}`{fmt}; " + (", ".join(parts) or "no model answer")
+
     def fallbacks(self) -> list[str]:
         """The roles a model planner was asked for but the rule planner answered."""
         out = [r for r in ("screenwriter", "director", "cinematographer") if self.provenance.get(r) == "rules"]

@@ -347,6 +347,16 @@ def read_logline(logline: str) -> _Reading:
                 description = f"{phrase} with {_pick(FUR if base in ANIMALS else FEATHERS, 'fur', head)}"
             else:
                 description = f"{phrase}, {_wardrobe(base)}"
+            if run.article in ("two", "both") and base != head.lower() and not description.startswith(phrase + " in"):
+                # "two rival street musicians": two characters, dressed apart, so the director
+                # can cut between them (shot / reverse-shot) — not one body called `musicians`
+                kind_words = " ".join(low_words[:-1] + [base])
+                for order in ("first", "second"):
+                    cid = f"{order}_{base}"
+                    add_person(cid, f"the {order} {base}",
+                               f"one of {phrase}, {_wardrobe(cid)}" if base not in ANIMALS else
+                               f"a {kind_words} with {_pick(FUR, 'fur', cid)}")
+                continue
             add_person(head.lower(), f"the {' '.join(low_words)}", description)
         elif kind == "place":
             add_place(singular(head), f"{written}, {_pick(PLACE_LOOKS, 'place', phrase)}")

@@ -38,10 +38,10 @@ class ReplayServer:
     """An OpenAI-compatible `/v1/chat/completions` endpoint that answers from a queue of
     recorded bodies, records every request, and stops after `limit` requests or `seconds`."""
 
-    def __init__(self, responses: list[dict[str, Any]], *, seconds: float = 60.0) -> None:
+    def __init__(self, responses: list[dict[str, Any]], *, seconds: float = 60.0, extra: int = 3) -> None:
         self.queue = list(responses)
         self.requests: list[dict[str, Any]] = []
-        self.limit = len(responses) + 3  # a few extra requests get 500s, then it stops
+        self.limit = len(responses) + extra  # a few extra requests get 500s, then it stops
         self.deadline = time.monotonic() + seconds
         self.stopped = threading.Event()
         server = self
@@ -56,6 +56,7 @@ class ReplayServer:
                 elif server.queue:
                     answer = server.queue.pop(0)
                     status, payload = answer["status"], answer["body"]
+                    time.sleep(answer.get("delay", 0))  # a slow model: the client's timeout fires
                 else:
                     status, payload = 500, {"error": {"message": "replay queue is empty", "type": "server_error"}}
                 data = json.dumps(payload).encode()
@@ -63,12 +64,17 @@ class ReplayServer:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout)
+                    pass
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self.httpd = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        # Threaded: a request the client gave up on (a slow answer) does not hold up the next.
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
         self.httpd.timeout = 0.05
         self.thread = threading.Thread(target=self._serve, daemon=True)
 
@@ -151,7 +157,7 @@ def test_direct_command_over_http(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         result = CliRunner().invoke(app, [
             "direct", BRIEF.logline, "-o", str(out), "--shots", "4", "--duration", "10",
             "-c", "mara=a woman in a yellow oilskin raincoat, silver braid",
-            "--llm-base-url", server.base_url, "--llm-model", MODEL], env={"COLUMNS": "200"})
+            "--llm-base-url", server.base_url, "--llm-model", MODEL, "--no-llm-critic"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "llm planner" in result.stdout and "screenwriter 2 calls / 1436 tokens" in result.stdout
     assert load_film(out).title == "The Letter"
@@ -173,19 +179,29 @@ def test_unusable_answers_fall_back_to_the_rules_without_crashing() -> None:
         "screenwriter", "director", "cinematographer"]
 
 
-def test_server_error_and_unreachable_endpoint_fall_back(tmp_path: Path) -> None:
-    with ReplayServer(fixture("http_500")) as server:
-        failing = direct(BRIEF, LLMPlanner(server.base_url, MODEL), rounds=3, fallback=RulePlanner())
-    assert len(server.requests) == 1  # no transport retries, and no more calls once it failed
-    assert failing.usage["screenwriter"]["errors"] == 1 and failing.film == _rules_film()
+def test_server_errors_are_failed_attempts_not_an_unreachable_endpoint() -> None:
+    # Defect: one transport error used to mark the endpoint unreachable for the whole run.
+    # Now each failed request is one failed attempt of its role; every role still asks.
+    with ReplayServer(fixture("http_500"), extra=20) as server:
+        failing = direct(BRIEF, LLMPlanner(server.base_url, MODEL, timeout=10), rounds=3, fallback=RulePlanner())
+    formats = [(r["body"].get("response_format") or {}).get("type") for r in server.requests]
+    # the screenwriter's first attempt tries the three formats (each refused with a 500), its
+    # two repairs then go prompt-only; the director and cinematographer try three times each
+    assert formats[:3] == ["json_schema", "json_object", None]
+    assert len(server.requests) == 3 + 2 + 3 + 3
+    for role in ("screenwriter", "director", "cinematographer"):
+        assert failing.usage[role]["errors"] == 3 and failing.usage[role]["fallbacks"] == 1
+    assert failing.film == _rules_film()
     assert any("InternalServerError" in e.get("error", "") for e in failing.transcript)
+    assert failing.fallbacks() == ["screenwriter", "director", "cinematographer"]
 
-    with socket.socket() as sock:  # a port nobody listens on
+    with socket.socket() as sock:  # a port nobody listens on: given up once, not per role
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     down = direct(BRIEF, LLMPlanner(f"http://127.0.0.1:{port}/v1", MODEL, timeout=5), rounds=3,
                   fallback=RulePlanner())
-    assert down.usage["screenwriter"]["errors"] == 1 and down.film == _rules_film()
+    assert down.usage["screenwriter"]["errors"] == 1 and down.usage["director"]["errors"] == 0
+    assert down.film == _rules_film()
 
 
 REVIEW_FILM = """\
@@ -256,3 +272,230 @@ def test_json_is_found_in_what_models_actually_write() -> None:
         extract_json("no object here")
     with pytest.raises(json.JSONDecodeError):
         extract_json('```json\n{"a": [1, 2\n```')
+
+
+# -- regression tests for the defects seen against real models (issue 18) ----------------------
+
+def completion(content: str, *, prompt: int = 100, done: int = 50, finish: str = "stop",
+               delay: float = 0.0) -> dict[str, Any]:
+    """A chat.completion body in the OpenAI wire format (what llama.cpp's server returns)."""
+    return {"status": 200, "delay": delay, "body": {
+        "id": "chatcmpl-replay", "object": "chat.completion", "created": 1767225600, "model": MODEL,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish}],
+        "usage": {"prompt_tokens": prompt, "completion_tokens": done, "total_tokens": prompt + done}}}
+
+
+def refused(status: int, message: str) -> dict[str, Any]:
+    return {"status": status, "body": {"error": {"message": message, "type": "server_error"}}}
+
+
+def _formats(server: ReplayServer) -> list[str | None]:
+    return [(r["body"].get("response_format") or {}).get("type") for r in server.requests]
+
+
+def test_every_request_carries_a_schema_narrowed_to_it_and_max_tokens() -> None:
+    with ReplayServer(fixture("direct_repair")) as server:
+        result = direct(BRIEF, LLMPlanner(server.base_url, MODEL, timeout=10), rounds=3, fallback=RulePlanner())
+    bodies = [r["body"] for r in server.requests]
+    assert _formats(server) == ["json_schema"] * 6
+    assert [b["max_tokens"] for b in bodies] == [400 + 60 * 4, 400 + 60 * 4, 200 + 120 * 4, 200 + 120 * 4,
+                                                 100 + 60 * 4, 300 + 180 * 4]
+    writer = bodies[0]["response_format"]["json_schema"]["schema"]
+    assert writer["properties"]["characters"]["required"] == ["mara"]   # the given character
+    assert writer["properties"]["scenes"]["items"]["properties"]["shots"]["maximum"] == 4
+    # the director's schema: the treatment's scenes in order, each with its exact shot count,
+    # only the treatment's characters
+    scenes = bodies[2]["response_format"]["json_schema"]["schema"]["properties"]["scenes"]
+    assert [s["properties"]["scene"]["const"] for s in scenes["prefixItems"]] == ["cliffs", "lamp-room"]
+    assert [(s["properties"]["shots"]["minItems"], s["properties"]["shots"]["maxItems"])
+            for s in scenes["prefixItems"]] == [(2, 2), (2, 2)]
+    intent = scenes["prefixItems"][0]["properties"]["shots"]["items"]
+    assert intent["properties"]["characters"]["items"]["enum"] == ["mara", "tomas"]
+    # the cinematographer's: one camera per shot id of the (repaired) breakdown, in order
+    cams = bodies[4]["response_format"]["json_schema"]["schema"]["properties"]["shots"]["prefixItems"]
+    assert [c["properties"]["id"]["const"] for c in cams] == ["cliff-wide", "find-letter", "room", "gift"]
+    revise = bodies[5]["response_format"]["json_schema"]["schema"]
+    assert revise["properties"]["scenes"]["items"]["properties"]["id"]["enum"] == ["cliffs", "lamp-room"]
+    # detected once and recorded
+    assert [e.get("detected") for e in result.transcript if e["event"] == "format"] == ["json_schema"]
+    assert result.provenance == {"screenwriter": "model", "director": "model", "cinematographer": "model",
+                                 "revise": ["model"], "response_format": "json_schema"}
+    assert result.fallbacks() == []
+
+
+def test_json_schema_refused_with_500_uses_json_object_with_schema_from_then_on() -> None:
+    # llama-cpp-python's server answers `response_format: {type: json_schema}` with HTTP 500 but
+    # takes `{type: json_object, schema: …}`: the refusal is a format probe, not a failed attempt.
+    responses = [refused(500, "Internal Server Error")] + fixture("direct_repair")
+    with ReplayServer(responses) as server:
+        result = direct(BRIEF, LLMPlanner(server.base_url, MODEL, timeout=10), rounds=3, fallback=RulePlanner())
+    assert _formats(server) == ["json_schema"] + ["json_object"] * 6
+    assert "scenes" in server.requests[1]["body"]["response_format"]["schema"]["properties"]
+    assert result.usage["screenwriter"]["errors"] == 0 and result.fallbacks() == []
+    assert result.provenance["response_format"] == "json_object"
+
+
+def test_a_repair_quotes_a_trimmed_reply_at_a_higher_temperature() -> None:
+    # A runaway reply cut off at max_tokens: quoting it whole overflowed a 4k context, and at
+    # temperature 0 the model answered the repair with the same bytes.
+    runaway = '{"title": "The Letter", "style": "' + "grey " * 3000
+    good = fixture("direct_repair")
+    responses = [completion(runaway, done=2000, finish="length")] + good[1:]
+    with ReplayServer(responses) as server:
+        result = direct(BRIEF, LLMPlanner(server.base_url, MODEL, timeout=10), rounds=3, fallback=RulePlanner())
+    first, repair = server.requests[0]["body"], server.requests[1]["body"]
+    assert (first["temperature"], repair["temperature"]) == (0, 0.4)
+    assert len(repair["messages"]) == 4   # system, request, the trimmed reply, the problems
+    quoted = repair["messages"][2]["content"]
+    assert quoted.endswith("…[trimmed]") and len(quoted) < 1600 < len(runaway)
+    assert "cut off at 640 tokens" in repair["messages"][3]["content"]
+    # the director's repair restarts from its request too (no growing conversation)
+    assert len(server.requests[3]["body"]["messages"]) == 4
+    assert result.provenance["screenwriter"] == "model"
+
+
+def test_a_timeout_is_one_failed_attempt_and_the_role_asks_again() -> None:
+    good = fixture("direct_repair")
+    treatment = good[1]["body"]["choices"][0]["message"]["content"]
+    responses = [completion(treatment, delay=2.5), completion(treatment)] + good[2:]
+    with ReplayServer(responses) as server:
+        result = direct(BRIEF, LLMPlanner(server.base_url, MODEL, timeout=1), rounds=3, fallback=RulePlanner())
+    assert len(server.requests) == 6
+    assert result.usage["screenwriter"]["errors"] == 1 and result.usage["screenwriter"]["calls"] == 1
+    assert any("APITimeoutError" in e.get("error", "") for e in result.transcript)
+    assert result.fallbacks() == [] and result.film.title == "The Letter"
+
+
+def test_direct_command_warns_when_roles_fall_back(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from multishot.cli.main import app
+
+    out = tmp_path / "film.yaml"
+    with ReplayServer(fixture("garbage")) as server:
+        result = CliRunner().invoke(app, [
+            "direct", BRIEF.logline, "-o", str(out), "--shots", "4", "--duration", "10",
+            "--llm-base-url", server.base_url, "--llm-model", MODEL, "--llm-timeout", "10", "--no-llm-critic"],
+            env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "warning:" in result.stderr and "screenwriter, director, cinematographer" in result.stderr
+    header = out.read_text().split("\nmultishot:")[0]
+    assert "screenwriter: rules (fallback)" in header and "cinematographer: rules (fallback)" in header
+    assert f"llm planner `{MODEL}`" in header
+
+
+MERGE_FILM = """\
+multishot: 1
+title: Merge
+characters:
+  ada: {description: a courier in a green cycling jacket}
+  ben: {description: a porter in a brown work jacket}
+locations:
+  street: {description: a narrow cobbled street}
+scenes:
+  - id: ride
+    location: street
+    time: dawn
+    weather: rain
+    shots:
+      - {id: opening, size: extreme-wide, angle: high, movement: crane-down, duration: 2, lighting: pale dawn}
+      - {id: talk, size: medium-close, angle: over-shoulder, duration: 2, characters: [ada, ben],
+         dialogue: {ada: Hold it.}, screen_direction: left, action: Ada speaks to Ben}
+      - {id: answer, size: close, duration: 2, characters: [ben, ada], screen_direction: right,
+         action: Ben answers, transition: {type: dissolve, duration: 0.5}}
+  - id: after
+    location: street
+    time: day
+    shots:
+      - {id: empty, size: wide, duration: 2, action: the street after the rain}
+"""
+
+
+def test_revise_merges_shot_by_shot_and_never_clears_a_recorded_field(tmp_path: Path) -> None:
+    from multishot.plan.agent.critic import GateOptions
+    from multishot.plan.agent.loop import diff_films
+
+    source = tmp_path / "film.yaml"
+    source.write_text(MERGE_FILM)
+    film = load_film(source)
+    # The model sends one scene, leaves out every field it does not change, and tries to pass
+    # the 180-degree gate by clearing the screen direction it checks.
+    reply = {"scenes": [{"id": "ride", "time": "dusk", "shots": [
+        {"id": "opening"}, {"id": "talk", "action": "Ada enters and speaks to Ben", "screen_direction": None},
+        {"id": "answer", "size": "medium-close", "lighting": ""}]}]}
+    with ReplayServer([completion(json.dumps(reply))]) as server:
+        planner = LLMPlanner(server.base_url, MODEL, timeout=10)
+        revised = planner.revise(film, [], GateOptions())
+    ride = revised.scenes[0]
+    assert (ride.time, ride.weather) == ("dusk", "rain")
+    opening, talk, answer = ride.shots
+    assert (opening.size, opening.angle, opening.movement, opening.lighting) == ("extreme-wide", "high", "crane-down", "pale dawn")
+    assert talk.screen_direction == "left" and talk.dialogue == {"ada": "Hold it."}
+    assert talk.action == "Ada enters and speaks to Ben"
+    assert answer.size == "medium-close" and answer.transition is not None and answer.transition.type == "dissolve"
+    assert revised.scenes[1] == film.scenes[1]    # a scene the reply left out is kept
+    kept = next(e for e in planner.transcript.entries if e["event"] == "kept")["notes"]
+    assert any("screen_direction 'left'" in n for n in kept)
+    changes = diff_films(film, revised)
+    assert "scene `ride`: time 'dawn' → 'dusk'" in changes
+    assert "shot `answer`: size 'close' → 'medium-close'" in changes
+    assert planner.provenance["revise"] == ["model"]
+
+
+def test_a_revision_that_changes_the_shot_count_is_reported() -> None:
+    good = fixture("direct_repair")
+    content = good[5]["body"]["choices"][0]["message"]["content"]
+    data = extract_json(content)
+    extra = dict(data["scenes"][1]["shots"][0], id="room-again", action="Mara waits by the lamp")
+    data["scenes"][1]["shots"].insert(1, extra)
+    responses = good[:5] + [completion(json.dumps(data))]
+    with ReplayServer(responses) as server:
+        result = direct(BRIEF, LLMPlanner(server.base_url, MODEL, timeout=10), rounds=3, fallback=RulePlanner())
+    assert sum(len(s.shots) for s in result.film.scenes) == 5
+    assert result.notes and "5 shots, not the 4 asked for" in result.notes[0]
+    revise = next(e for e in result.transcript if e["event"] == "revise")
+    assert revise["planner"] == "llm" and "+ shot `room-again` in scene `lamp-room`" in revise["changes"]
+
+
+def test_the_critic_asks_the_model_too_within_the_rounds() -> None:
+    good = fixture("direct_repair")
+    note = {"notes": [{"shot_id": "room", "message": "Show Mara out of breath from the climb."}]}
+    responses = good[:5] + [completion(json.dumps(note), prompt=900, done=30), good[5],
+                            completion('{"notes": []}', prompt=950, done=5)]
+    with ReplayServer(responses) as server:
+        planner = LLMPlanner(server.base_url, MODEL, timeout=10, model_critic=True)
+        result = direct(BRIEF, planner, rounds=3, fallback=RulePlanner())
+    assert len(server.requests) == 8
+    critic_request = json.loads(server.requests[5]["body"]["messages"][1]["content"])
+    assert [f["rule"] for f in critic_request["gate_findings"]] == ["character-presence"]
+    schema = server.requests[5]["body"]["response_format"]["json_schema"]["schema"]
+    assert schema["properties"]["notes"]["items"]["properties"]["shot_id"]["enum"] == [
+        "cliff-wide", "find-letter", "room", "gift"]
+    revise = json.loads(server.requests[6]["body"]["messages"][1]["content"])
+    assert ("model-note", "room") in [(f["rule"], f["shot_id"]) for f in revise["findings"]]
+    assert (result.usage["critic"]["prompt_tokens"], result.usage["critic"]["completion_tokens"]) == (1850, 35)
+    rounds = [e["model_notes"] for e in result.transcript if e["event"] == "findings"]
+    assert rounds == [1, 0]
+
+    # bounded: with one round the model critic is asked once, and not after the last revision
+    responses = good[:5] + [completion(json.dumps(note)), good[5]]
+    with ReplayServer(responses) as server:
+        one = direct(BRIEF, LLMPlanner(server.base_url, MODEL, timeout=10, model_critic=True),
+                     rounds=1, fallback=RulePlanner())
+    assert len(server.requests) == 7 and one.rounds == 1
+
+
+def test_agent_paradigm_manifest_attributes_roles(tmp_path: Path) -> None:
+    from multishot.paradigms.base import RenderOptions
+    from multishot.paradigms.runner import render_file
+
+    source = tmp_path / "film.yaml"
+    source.write_text(REVIEW_FILM)
+    with ReplayServer(fixture("garbage")[:3]) as server:   # the cinematographer's answers are unusable
+        options = RenderOptions(paradigm="agent", profile="animatic", out_root=tmp_path / "renders",
+                                llm_base_url=server.base_url, llm_model=MODEL)
+        done = render_file(source, options)
+    event = next(e for e in json.loads(done.manifest.read_text())["events"] if e["kind"] == "agent")
+    assert event["provenance"]["cinematographer"] == "rules"
+    header = (done.manifest.parent / "agent" / "shotlist.yaml").read_text().splitlines()[0]
+    assert "cinematographer: rules (fallback)" in header

@@ -48,6 +48,12 @@ def direct(
     rounds: int = typer.Option(3, "--rounds", min=0, max=10, help="Most critique → revise rounds."),
     llm_base_url: Optional[str] = typer.Option(None, "--llm-base-url", help="An OpenAI-compatible endpoint; default is the offline rule-based planner."),
     llm_model: Optional[str] = typer.Option(None, "--llm-model", help="The model name at that endpoint. Key: MULTISHOT_LLM_API_KEY or OPENAI_API_KEY."),
+    llm_timeout: Optional[float] = typer.Option(
+        None, "--llm-timeout", min=1.0,
+        help="Seconds a model request may take (default: 300 s for the first, then twice what the answer takes at the measured tokens/s)."),
+    llm_critic: bool = typer.Option(
+        True, "--llm-critic/--no-llm-critic",
+        help="With a model: the critic also asks it for notes beyond the gates (one call a round, warnings)."),
     transcript: Optional[Path] = typer.Option(None, "--transcript", help="Also write the roles' transcript (JSON) here."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
 ) -> None:
@@ -67,10 +73,11 @@ def direct(
         for p in problems:
             err.print(f"[bold red]error:[/] {p}", highlight=False)
         raise typer.Exit(EXIT_INVALID)
-    planner = make_planner(llm_base_url, llm_model)
+    planner = make_planner(llm_base_url, llm_model, timeout=llm_timeout, model_critic=llm_critic)
     fallback = None if isinstance(planner, RulePlanner) else RulePlanner()
     result = run_direct(brief, planner, rounds=rounds, fallback=fallback)
-    header = f"written by `multishot direct` ({planner.name} planner) from the logline:\n{' '.join(logline.split())}"
+    header = (f"written by `multishot direct` ({provenance_line(result)}) from the logline:\n"
+              f"{' '.join(logline.split())}")
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.name}.tmp")
     tmp.write_text(film_to_yaml(result.film, header), encoding="utf-8")
@@ -88,7 +95,15 @@ def direct(
     from multishot.cli.output import clean
 
     out.print(f"[green]wrote[/] {clean(output)} — “{clean(film.title)}”, {len(film.scenes)} scenes, {n} shots, "
-              f"{brief.seconds:g}s ({planner.name} planner, {result.rounds} revision round(s))", highlight=False)
+              f"{brief.seconds:g}s ({clean(provenance_line(result))}; {result.rounds} revision round(s))",
+              highlight=False)
+    fell_back = result.fallbacks()
+    if fell_back:
+        err.print(f"[bold yellow]warning:[/] the model's answer was not used for {clean(', '.join(fell_back))}: "
+                  f"the rule planner wrote {'it' if len(fell_back) == 1 else 'them'} "
+                  f"(see --transcript for the model's replies)", highlight=False)
+    for note in result.notes:
+        err.print(f"[bold yellow]note:[/] {clean(note)}", highlight=False)
     _print_usage(result.usage)
     if result.findings:
         _print_findings(result.findings, str(output))
@@ -145,10 +160,15 @@ def _print_findings(findings: list, source: str) -> None:  # type: ignore[type-a
     out.print(table)
 
 
+def provenance_line(result: "AgentResult") -> str:  # type: ignore[name-defined]  # noqa: F821
+    return result.describe()
+
+
 def _print_usage(usage: dict[str, dict[str, int]]) -> None:
     if not any(u.get("total_tokens") for u in usage.values()):
         return
-    parts = [f"{role} {u['calls']} calls / {u['total_tokens']} tokens" for role, u in usage.items() if u.get("calls")]
+    parts = [f"{role} {u['calls']} calls / {u['total_tokens']} tokens"
+             + (f" / {u['seconds']:.1f} s" if u.get("seconds") else "") for role, u in usage.items() if u.get("calls")]
     out.print("usage: " + "; ".join(parts), highlight=False)
 
 

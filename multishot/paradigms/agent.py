@@ -52,7 +52,7 @@ def revise_plan(job: Job) -> tuple[FilmPlan, AgentResult]:
         result = review(film, planner, rounds=rounds, fallback=fallback)
 
     def write_shotlist(tmp: Path) -> None:
-        header = f"revised by the agent roles ({planner.name}) from {job.plan.source.name}"
+        header = f"revised by the agent roles ({result.describe()}) from {job.plan.source.name}"
         tmp.write_text(film_to_yaml(result.film, header), encoding="utf-8")
 
     shotlist = job.engine.run(AGENT_SHOTLIST, "film:agent-shotlist", {"agent": artifact.key}, write_shotlist)
@@ -60,12 +60,16 @@ def revise_plan(job: Job) -> tuple[FilmPlan, AgentResult]:
     job.engine.publish(shotlist, Path("agent") / "shotlist.yaml")
     before, after = len(job.plan.shots), sum(len(s.shots) for s in result.film.scenes)
     job.engine.manifest.event(
-        "agent", planner=result.planner, cached=artifact.hit, rounds=result.rounds,
+        "agent", planner=result.planner, provenance=result.provenance, cached=artifact.hit, rounds=result.rounds,
         usage=result.usage, shots_before=before, shots_after=after,
         findings=[f.to_json() for f in result.findings])
     errors = sum(1 for f in result.findings if f.severity == "error")
-    job.reporter.note(f"agent ({planner.name}): {result.rounds} revision round(s), {before} → {after} shots, "
+    job.reporter.note(f"agent ({result.describe()}): {result.rounds} revision round(s), {before} → {after} shots, "
                       f"{errors} error(s) and {len(result.findings) - errors} warning(s) left")
+    fell_back = result.fallbacks()
+    if fell_back:
+        job.reporter.note(f"warning: the model's answer was not used for {', '.join(fell_back)}; "
+                          f"the rule planner wrote it (see agent/transcript.json)")
     plan = build_plan(result.film, job.plan.source, profile=options.profile)
     if options.auto_transitions:
         from multishot.plan.grammar import apply_grammar

@@ -18,14 +18,17 @@ from multishot.plan.agent.screenwriter import Brief
 
 
 def make_planner(base_url: str | None = None, model: str | None = None, *,
-                 api_key: str | None = None) -> Planner:
+                 api_key: str | None = None, timeout: float | None = None,
+                 model_critic: bool = False) -> Planner:
     """The rule planner (offline, the default), or the LLM planner when an endpoint is given.
-    The LLM planner's key comes from MULTISHOT_LLM_API_KEY or OPENAI_API_KEY when not passed."""
+    The LLM planner's key comes from MULTISHOT_LLM_API_KEY or OPENAI_API_KEY when not passed;
+    `timeout` (seconds a request) None adapts to the measured speed; `model_critic`: the critic
+    also asks the model for notes beyond the gates (one call a round)."""
     if not base_url:
         return RulePlanner()
     from multishot.plan.agent.llm import LLMPlanner
 
-    return LLMPlanner(base_url, model, api_key=api_key)
+    return LLMPlanner(base_url, model, api_key=api_key, timeout=timeout, model_critic=model_critic)
 
 
 __all__ = ["AgentResult", "Brief", "Finding", "GateOptions", "Planner", "RULES", "RulePlanner",

@@ -41,6 +41,8 @@ class RoleUsage:
     repairs: int = 0
     fallbacks: int = 0
     errors: int = 0
+    #: Seconds spent waiting for the model's answers.
+    seconds: float = 0.0
 
     @property
     def total_tokens(self) -> int:
@@ -54,8 +56,9 @@ class Usage:
     def role(self, name: str) -> RoleUsage:
         return self.roles.setdefault(name, RoleUsage())
 
-    def to_json(self) -> dict[str, dict[str, int]]:
-        return {name: {**asdict(u), "total_tokens": u.total_tokens} for name, u in self.roles.items()}
+    def to_json(self) -> dict[str, dict[str, float]]:
+        return {name: {**asdict(u), "seconds": round(u.seconds, 2), "total_tokens": u.total_tokens}
+                for name, u in self.roles.items()}
 
 
 @dataclass

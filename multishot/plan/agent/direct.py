@@ -16,7 +16,7 @@ from multishot.plan.agent.base import Planner, validate_film
 from multishot.plan.agent.cinematographer import CameraPlan
 from multishot.plan.agent.critic import GateOptions
 from multishot.plan.agent.director import Breakdown
-from multishot.plan.agent.loop import AgentResult, critique
+from multishot.plan.agent.loop import AgentResult, critique, provenance_of
 from multishot.plan.agent.screenwriter import Brief, Treatment
 from multishot.shotlist.schema import Film
 
@@ -106,8 +106,18 @@ def direct(brief: Brief, planner: Planner, *, rounds: int = 3, fallback: Planner
         b = fallback.director(brief, t)
         film, problems = assemble(brief, t, b, fallback.cinematographer(t, b))
         assert film is not None, problems  # the rule roles always assemble (tested)
+        recorded = getattr(planner, "provenance", None)
+        if isinstance(recorded, dict):  # the model's roles were answered, but not used
+            recorded.update(screenwriter="rules", director="rules", cinematographer="rules")
     film, findings, used = critique(film, planner, rounds=rounds, gates=gates, fallback=fallback)
-    return AgentResult(film, findings, used, transcript.entries, planner.usage.to_json(), planner.identity())
+    notes = []
+    n = sum(len(s.shots) for s in film.scenes)
+    if n != brief.shots:
+        notes.append(f"the film has {n} shots, not the {brief.shots} asked for (the critique → revise "
+                     f"loop changed the count to fix its findings)")
+        transcript.add("critic", "shot-count", asked=brief.shots, got=n)
+    return AgentResult(film, findings, used, transcript.entries, planner.usage.to_json(), planner.identity(),
+                       provenance_of(planner), notes)
 
 
 def _clean(value: Any) -> Any:

@@ -16,24 +16,29 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from typing import Any, Callable, Sequence, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
-from multishot.plan.agent.base import Transcript, Usage, validate_film, validation_errors
+from multishot.plan.agent.base import Contract, Transcript, Usage, validate_film, validation_errors
 from multishot.plan.agent.cinematographer import CameraPlan, Direction, camera_problems
 from multishot.plan.agent.critic import RULES, Finding, GateOptions
 from multishot.plan.agent.director import PURPOSE_INFO, Breakdown, breakdown_problems
+from multishot.plan.agent.revision import merge_revision
 from multishot.plan.agent.rules import RulePlanner
+from multishot.plan.agent.schemas import (camera_schema, director_schema, max_tokens, revise_schema,
+                                          screenwriter_schema)
 from multishot.plan.agent.screenwriter import Brief, Treatment, character_id, treatment_problems
 from multishot.shotlist.schema import ANGLES, MOVEMENTS, SIZES, Film
 
 T = TypeVar("T")
 #: Bump when the prompts change: it enters the agent artifact's key, so cached plans made with
 #: older prompts are redone.
-PROMPT_VERSION = 1
+PROMPT_VERSION = 2
 DEFAULT_MODEL = "gpt-4o-mini"
 REPLY_LIMIT = 6000  # characters of each reply kept in the transcript
+MAX_NOTES = 5       # the model critic's notes a round (each one costs a revision's attention)
 
 _JSON_ONLY = "Reply with one JSON object only: no prose, no comments, no Markdown."
 _IDS = "Ids use only lowercase letters, digits, `_` and `-`."
@@ -78,8 +83,29 @@ or location descriptions. The rules the critic applies:
 {_GRAMMAR}
 Shot fields: id, size ({" | ".join(SIZES)}), angle, movement, duration (seconds), action,
 lighting, characters, relation, dialogue, transition, screen_direction (left | right).
-{_JSON_ONLY} Shape: {{"scenes": [the film's scenes, revised, same fields as given]}}""",
+Send only the scenes you change, each with all its shots in order; a shot's fields you leave out
+keep their values, a shot you leave out of a scene you send is removed. Keep the number of shots
+unless a finding needs another. Never remove a screen direction or other recorded value.
+{_JSON_ONLY} Shape: {{"scenes": [{{"id": scene id, "shots": [{{"id": shot id, changed fields…}}]}}]}}""",
 }
+
+
+SYSTEM["critic"] = f"""You are the continuity critic of a shot list. The gates below already found
+what they list; add what they cannot see: an action that contradicts the scene or a character's
+description, a shot whose size does not fit what it must show, a beat the story skips, a line of
+dialogue given to someone not in the shot. At most {MAX_NOTES} notes, each naming one shot id and
+saying what to change in one sentence; none when the shot list is sound. The gates' rules:
+{_GRAMMAR}
+{_JSON_ONLY} Shape: {{"notes": [{{"shot_id": shot id, "message": str}}]}}"""
+
+
+class ModelNote(Contract):
+    shot_id: str
+    message: str = Field(min_length=1, max_length=400)
+
+
+class ModelNotes(Contract):
+    notes: list[ModelNote] = Field(default_factory=list)
 
 
 def extract_json(text: str) -> Any:
@@ -107,74 +133,190 @@ def api_key_from_env() -> str:
     return os.environ.get("MULTISHOT_LLM_API_KEY") or os.environ.get("OPENAI_API_KEY") or "not-needed"
 
 
+#: The ways to ask for constrained output, tried in this order until the endpoint accepts one:
+#: OpenAI's structured outputs (`json_schema`; llama.cpp's `llama-server`, vLLM, OpenAI), the
+#: `json_object` + `schema` form (llama-cpp-python's server, which answers `json_schema` with a
+#: 500), then the prompt alone with the repair loop.
+FORMATS = ("json_schema", "json_object", "prompt")
+#: What each endpoint accepted, detected once per process (endpoint, model) → format.
+DETECTED: dict[tuple[str, str], str] = {}
+#: Statuses with which a server says "I do not take this response_format" (others are failures).
+REJECTS_FORMAT = {400, 404, 415, 422, 500, 501}
+REPAIR_REPLY_CHARS = 1500   # how much of a bad reply a repair request quotes back
+REPAIR_TEMPERATURE = 0.4    # added per repair: a deterministic model repeats its mistake at 0
+FIRST_TIMEOUT = 300.0       # seconds for the first request when no --llm-timeout is given
+
+
+def response_format(mode: str, role: str, schema: dict[str, Any]) -> dict[str, Any] | None:
+    if mode == "json_schema":
+        return {"type": "json_schema", "json_schema": {"name": role, "schema": schema, "strict": False}}
+    if mode == "json_object":
+        return {"type": "json_object", "schema": schema}
+    return None
+
+
+def trimmed(content: str) -> str:
+    """A bad reply as quoted back in a repair: compact JSON when it parses, else its start —
+    never the whole runaway answer (that overflowed a 4k context)."""
+    try:
+        text = json.dumps(extract_json(content), ensure_ascii=False, separators=(",", ":"))
+    except (json.JSONDecodeError, ValueError):
+        text = content
+    return text if len(text) <= REPAIR_REPLY_CHARS else text[:REPAIR_REPLY_CHARS] + " …[trimmed]"
+
+
 class LLMPlanner:
     name = "llm"
 
     def __init__(self, base_url: str, model: str | None = None, *, api_key: str | None = None,
-                 repairs: int = 2, timeout: float = 120.0, client: Any = None) -> None:
+                 repairs: int = 2, timeout: float | None = None, client: Any = None,
+                 formats: Sequence[str] = FORMATS, model_critic: bool = False) -> None:
         from openai import OpenAI
 
         self.base_url = base_url
         self.model = model or os.environ.get("MULTISHOT_LLM_MODEL") or DEFAULT_MODEL
         self.repairs = repairs
+        #: None: adaptive (FIRST_TIMEOUT, then from the measured tokens per second).
+        self.timeout = timeout
+        self.formats = tuple(formats)
+        #: Whether the critic role asks the model for notes beyond the gates (a call a round).
+        self.model_critic = model_critic
         # Retries are the repair loop's job; transport retries would only multiply waiting.
         self.client = client or OpenAI(base_url=base_url, api_key=api_key or api_key_from_env(),
-                                       timeout=timeout, max_retries=0)
+                                       timeout=timeout or FIRST_TIMEOUT, max_retries=0)
         self.usage = Usage()
         self.transcript = Transcript()
         self.rules = RulePlanner()
         self.unreachable: str | None = None
+        self.tokens_per_second: float | None = None
+        self.rejected: set[str] = set()   # response formats this endpoint refused
+        self.last_seconds = 0.0
+        #: Which planner answered each role ("model" or "rules"), and each revise round.
+        self.provenance: dict[str, Any] = {}
+        self.last_source = "model"
 
     def identity(self) -> dict[str, Any]:
         return {"planner": "llm", "base_url": self.base_url, "model": self.model,
-                "prompts": PROMPT_VERSION, "repairs": self.repairs}
+                "prompts": PROMPT_VERSION, "repairs": self.repairs, "model_critic": self.model_critic}
+
+    @property
+    def response_format_mode(self) -> str | None:
+        return DETECTED.get((self.base_url, self.model))
+
+    # -- one request, in the best response format the endpoint takes ---------------------------
+
+    def _timeout(self, max_tokens: int) -> float:
+        """--llm-timeout when given; else generous until a speed is measured, then twice the
+        time the bounded answer takes at that speed (a slow CPU gets the time it needs, a dead
+        request is given up in proportion)."""
+        if self.timeout is not None:
+            return self.timeout
+        if not self.tokens_per_second:
+            return FIRST_TIMEOUT
+        return min(1800.0, 30.0 + 2.0 * max_tokens / self.tokens_per_second)
+
+    def _create(self, role: str, messages: list[dict[str, str]], schema: dict[str, Any],
+                max_tokens: int, temperature: float) -> Any:
+        from openai import APIStatusError
+
+        key = (self.base_url, self.model)
+        known = DETECTED.get(key)
+        modes = [known] if known else [m for m in self.formats if m not in self.rejected] or ["prompt"]
+        for i, mode in enumerate(modes):
+            extra: dict[str, Any] = {}
+            fmt = response_format(mode, role, schema)
+            if fmt is not None:
+                extra["response_format"] = fmt
+            started = time.monotonic()
+            try:
+                response = self.client.chat.completions.create(
+                    model=self.model, messages=messages, temperature=temperature, max_tokens=max_tokens,
+                    timeout=self._timeout(max_tokens), **extra)
+            except APIStatusError as error:
+                message = str(error)
+                if known or i == len(modes) - 1 or error.status_code not in REJECTS_FORMAT or "context" in message:
+                    raise
+                self.rejected.add(mode)
+                self.transcript.add(role, "format", rejected=mode, status=error.status_code, error=message[:300])
+                continue
+            if not known:
+                DETECTED[key] = mode
+                self.transcript.add(role, "format", detected=mode, endpoint=self.base_url, model=self.model)
+            elapsed = time.monotonic() - started
+            self.last_seconds = round(elapsed, 3)
+            done = int(getattr(getattr(response, "usage", None), "completion_tokens", 0) or 0)
+            if done and elapsed > 0:
+                self.tokens_per_second = done / elapsed
+            return response
+        raise AssertionError("unreachable: the last mode re-raises")  # pragma: no cover
 
     # -- one role exchange, with bounded repair ---------------------------------------------
 
     def ask(self, role: str, system: str, payload: dict[str, Any],
-            parse: Callable[[Any], tuple[T | None, list[str]]]) -> T | None:
-        """One role's answer, or None when the model could not give a valid one."""
-        usage = self.usage.role(role)
+            parse: Callable[[Any], tuple[T | None, list[str]]], *, schema: dict[str, Any],
+            max_tokens: int, usage_role: str | None = None) -> T | None:
+        """One role's answer, or None when the model could not give a valid one. Each failed
+        request (a timeout, an HTTP error) is one failed attempt of this role; only an endpoint
+        nobody listens on is given up for the run."""
+        from openai import APIConnectionError, APITimeoutError
+
+        usage = self.usage.role(usage_role or role)
         if self.unreachable:
             return None
-        messages: list[dict[str, str]] = [{"role": "system", "content": system},
-                                          {"role": "user", "content": json.dumps(payload, ensure_ascii=False)}]
+        base: list[dict[str, str]] = [{"role": "system", "content": system},
+                                      {"role": "user", "content": json.dumps(payload, ensure_ascii=False)}]
+        messages = base
         for attempt in range(1 + self.repairs):
+            temperature = min(1.0, REPAIR_TEMPERATURE * attempt)
             try:
-                response = self.client.chat.completions.create(model=self.model, messages=messages,
-                                                               temperature=0)
+                response = self._create(role, messages, schema, max_tokens, temperature)
                 content = response.choices[0].message.content or ""
             except Exception as error:  # the endpoint's problem must not become the render's
                 usage.errors += 1
-                self.unreachable = f"{type(error).__name__}: {error}"
-                self.transcript.add(role, "error", attempt=attempt, error=self.unreachable[:500])
-                return None
+                text = f"{type(error).__name__}: {error}"
+                self.transcript.add(role, "error", attempt=attempt, error=text[:500])
+                if isinstance(error, APIConnectionError) and not isinstance(error, APITimeoutError):
+                    self.unreachable = text   # nothing listens there: no later role waits on it
+                    return None
+                continue
             usage.calls += 1
+            usage.seconds += self.last_seconds
             tokens = getattr(response, "usage", None)
             usage.prompt_tokens += int(getattr(tokens, "prompt_tokens", 0) or 0)
             usage.completion_tokens += int(getattr(tokens, "completion_tokens", 0) or 0)
+            finish = getattr(response.choices[0], "finish_reason", None)
             try:
                 result, problems = parse(extract_json(content))
             except json.JSONDecodeError as error:
                 result, problems = None, [f"the reply is not valid JSON: {error.msg} "
                                           f"(line {error.lineno}, column {error.colno})"]
+            if problems and finish == "length":
+                problems = [f"the reply was cut off at {max_tokens} tokens: answer more briefly"] + problems
             self.transcript.add(role, "reply", attempt=attempt, ok=not problems, problems=problems,
-                                reply=content[:REPLY_LIMIT])
+                                temperature=temperature, finish=finish, reply=content[:REPLY_LIMIT])
             if not problems:
                 return result
             if attempt < self.repairs:
                 usage.repairs += 1
-                messages += [{"role": "assistant", "content": content},
-                             {"role": "user", "content": "Your reply cannot be used:\n"
-                              + "\n".join(f"- {p}" for p in problems[:30])
-                              + f"\nSend the whole corrected JSON object. {_JSON_ONLY}"}]
+                # The conversation restarts from the request each time: one trimmed bad reply and
+                # its problems, so repairs never grow past the context.
+                messages = base + [{"role": "assistant", "content": trimmed(content)},
+                                   {"role": "user", "content": "Your reply cannot be used:\n"
+                                    + "\n".join(f"- {p}" for p in problems[:30])
+                                    + f"\nSend the whole corrected JSON object. {_JSON_ONLY}"}]
         return None
 
-    def _fallback(self, role: str, make: Callable[[], T]) -> T:
-        self.usage.role(role).fallbacks += 1
-        self.transcript.add(role, "fallback", planner="rules",
+    def _fallback(self, role: str, make: Callable[[], T], *, usage_role: str | None = None) -> T:
+        self.usage.role(usage_role or role).fallbacks += 1
+        self.transcript.add(usage_role or role, "fallback", planner="rules",
                             reason=self.unreachable or "no valid answer after repairs")
+        self.provenance[role] = "rules"
+        self.last_source = "rules"
         return make()
+
+    def _from_model(self, role: str) -> None:
+        self.provenance[role] = "model"
+        self.last_source = "model"
 
     # -- the roles ------------------------------------------------------------------------------
 
@@ -183,9 +325,11 @@ class LLMPlanner:
                    "characters": {character_id(n): d for n, d in brief.characters},
                    "title": brief.title, "style": brief.style}
         treatment = self.ask("screenwriter", SYSTEM["screenwriter"], payload,
-                             lambda d: parse_contract(Treatment, d, lambda t: treatment_problems(t, brief)))
+                             lambda d: parse_contract(Treatment, d, lambda t: treatment_problems(t, brief)),
+                             schema=screenwriter_schema(brief), max_tokens=max_tokens("screenwriter", brief.shots))
         if treatment is None:
             return self._fallback("screenwriter", lambda: self.rules.screenwriter(brief))
+        self._from_model("screenwriter")
         # Given characters are canon: their descriptions stay verbatim whatever the model wrote.
         given = {character_id(n): d for n, d in brief.characters if d.strip()}
         updates: dict[str, Any] = {"characters": {**treatment.characters, **given}}
@@ -199,9 +343,11 @@ class LLMPlanner:
         payload = {"treatment": treatment.model_dump(mode="json"), "shots": brief.shots}
         breakdown = self.ask("director", SYSTEM["director"], payload,
                              lambda d: parse_contract(Breakdown, d,
-                                                      lambda b: breakdown_problems(b, treatment, brief)))
+                                                      lambda b: breakdown_problems(b, treatment, brief)),
+                             schema=director_schema(treatment), max_tokens=max_tokens("director", brief.shots))
         if breakdown is None:
             return self._fallback("director", lambda: self.rules.director(brief, treatment))
+        self._from_model("director")
         return breakdown
 
     def cinematographer(self, treatment: Treatment, breakdown: Breakdown,
@@ -214,23 +360,69 @@ class LLMPlanner:
                                           "action": i.action} for i in s.shots]}
                               for s in breakdown.scenes]}
         plan = self.ask("cinematographer", SYSTEM["cinematographer"], payload,
-                        lambda d: parse_contract(CameraPlan, d, lambda p: camera_problems(p, breakdown)))
+                        lambda d: parse_contract(CameraPlan, d, lambda p: camera_problems(p, breakdown)),
+                        schema=camera_schema(breakdown),
+                        max_tokens=max_tokens("cinematographer", len(breakdown.intents())))
         if plan is None:
             return self._fallback("cinematographer", lambda: self.rules.cinematographer(treatment, breakdown, recorded))
+        self._from_model("cinematographer")
         return plan
 
     def revise(self, film: Film, findings: Sequence[Finding], gates: GateOptions) -> Film:
         original = film.model_dump(mode="json", exclude_none=True)
         payload = {"film": original, "findings": [f.to_json() for f in findings],
                    "budget_seconds": gates.budget}
+        kept: list[str] = []
 
         def parse(data: Any) -> tuple[Film | None, list[str]]:
             if not isinstance(data, dict) or not isinstance(data.get("scenes"), list):
                 return None, ["(top level): expected {\"scenes\": [...]}"]
-            # Only the scenes are the model's to change: cast, places, format stay canonical.
-            return validate_film({**film.model_dump(mode="json"), "scenes": data["scenes"]})
+            # Only the scenes are the model's to change, and only by merging onto the film:
+            # cast, places, format stay canonical; what the reply leaves out is kept.
+            merged, notes = merge_revision(film, data["scenes"])
+            kept[:] = notes
+            return validate_film(merged)
 
-        revised = self.ask("director", SYSTEM["revise"], payload, parse)
+        shots = sum(len(s.shots) for s in film.scenes)
+        revised = self.ask("revise", SYSTEM["revise"], payload, parse, schema=revise_schema(film),
+                           max_tokens=max_tokens("revise", shots), usage_role="director")
+        rounds = self.provenance.setdefault("revise", [])
         if revised is None:
-            return self._fallback("director", lambda: self.rules.revise(film, findings, gates))
+            result = self._fallback("revise", lambda: self.rules.revise(film, findings, gates), usage_role="director")
+            self.provenance["revise"] = rounds + ["rules"]
+            return result
+        self.last_source = "model"
+        rounds.append("model")
+        if kept:
+            self.transcript.add("director", "kept", notes=kept)
         return revised
+
+    def critic(self, film: Film, findings: Sequence[Finding]) -> list[Finding]:
+        """The model's notes beyond the gates, as warnings (`model-note`): the gates stay the
+        authority on errors, the model adds what rules cannot read. No notes when the model
+        critic is off or its answer is unusable (the gates' findings stand alone)."""
+        if not self.model_critic:
+            return []
+        shot_ids = [shot.id for _, shot in film.shots()]
+        payload = {"film": film.model_dump(mode="json", exclude_none=True),
+                   "gate_findings": [f.to_json() for f in findings]}
+        schema = {"type": "object", "additionalProperties": False, "required": ["notes"],
+                  "properties": {"notes": {"type": "array", "maxItems": MAX_NOTES, "items": {
+                      "type": "object", "additionalProperties": False, "required": ["shot_id", "message"],
+                      "properties": {"shot_id": {"enum": shot_ids}, "message": {"type": "string", "maxLength": 400}}}}}}
+
+        def parse(data: Any) -> tuple[ModelNotes | None, list[str]]:
+            def check(n: ModelNotes) -> list[str]:
+                out = [f"notes[{i}].shot_id: unknown shot `{x.shot_id}`" for i, x in enumerate(n.notes)
+                       if x.shot_id not in shot_ids]
+                if len(n.notes) > MAX_NOTES:
+                    out.append(f"notes: at most {MAX_NOTES}")
+                return out
+            return parse_contract(ModelNotes, data, check)
+
+        notes = self.ask("critic", SYSTEM["critic"], payload, parse, schema=schema,
+                         max_tokens=max_tokens("critic", min(len(shot_ids), MAX_NOTES)))
+        if notes is None:
+            self.transcript.add("critic", "model-notes", ok=False)
+            return []
+        return [Finding("model-note", n.shot_id, "warning", n.message) for n in notes.notes]

@@ -28,17 +28,49 @@ class AgentResult:
     transcript: list[dict[str, Any]] = field(default_factory=list)
     usage: dict[str, dict[str, int]] = field(default_factory=dict)
     planner: dict[str, Any] = field(default_factory=dict)
+    #: Which planner answered each role: {"screenwriter": "model" | "rules", …, "revise": [per
+    #: round]}, plus the response format the endpoint took (see `provenance_of`).
+    provenance: dict[str, Any] = field(default_factory=dict)
+    #: What the user should know about the result (a shot count that changed, kept fields).
+    notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"planner": self.planner, "rounds": self.rounds,
-                "findings": [f.to_json() for f in self.findings], "usage": self.usage,
+        return {"planner": self.planner, "provenance": self.provenance, "notes": self.notes,
+                "rounds": self.rounds, "findings": [f.to_json() for f in self.findings], "usage": self.usage,
                 "film": self.film.model_dump(mode="json"), "transcript": self.transcript}
+
+    def describe(self) -> str:
+        """Who wrote what, for YAML headers, summaries and reports: `rule planner`, or per role
+        `screenwriter: model, director: rules (fallback), …` with the model's name."""
+        if self.planner.get("planner") != "llm":
+            return "rule planner"
+        p = self.provenance
+
+        def who(role: str) -> str:
+            return "model" if p.get(role) == "model" else "rules (fallback)" if p.get(role) == "rules" else "-"
+
+        rounds = p.get("revise") or []
+        parts = [f"{role}: {who(role)}" for role in ("screenwriter", "director", "cinematographer")
+                 if role in p]
+        if rounds:
+            parts.append("revise: " + "/".join(rounds))
+        fmt = f", {p['response_format']} output" if p.get("response_format") else ""
+        return f"llm planner `{self.planner.get('model')}`{fmt}; " + (", ".join(parts) or "no model answer")
+
+    def fallbacks(self) -> list[str]:
+        """The roles a model planner was asked for but the rule planner answered."""
+        out = [r for r in ("screenwriter", "director", "cinematographer") if self.provenance.get(r) == "rules"]
+        rounds = self.provenance.get("revise") or []
+        if "rules" in rounds:
+            out.append(f"revise ({rounds.count('rules')} of {len(rounds)} rounds)")
+        return out if self.planner.get("planner") != "rules" else []
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "AgentResult":
         return cls(film=Film.model_validate(data["film"]),
                    findings=[Finding(**f) for f in data["findings"]], rounds=data["rounds"],
-                   transcript=data["transcript"], usage=data["usage"], planner=data["planner"])
+                   transcript=data["transcript"], usage=data["usage"], planner=data["planner"],
+                   provenance=data.get("provenance", {}), notes=data.get("notes", []))
 
 
 def diff_films(a: Film, b: Film) -> list[str]:
@@ -59,6 +91,17 @@ def diff_films(a: Film, b: Film) -> list[str]:
     common = [s for s in after if s in before]
     if common != [s for s in before if s in after]:
         out.append("shot order changed")
+    scenes_a = {s.id: s for s in a.scenes}
+    scenes_b = {s.id: s for s in b.scenes}
+    out += [f"+ scene `{sid}`" for sid in scenes_b if sid not in scenes_a]
+    out += [f"- scene `{sid}`" for sid in scenes_a if sid not in scenes_b]
+    for sid, scene in scenes_b.items():
+        if sid in scenes_a:
+            old_s, new_s = scenes_a[sid], scene
+            out += [f"scene `{sid}`: {k} {getattr(old_s, k)!r} → {getattr(new_s, k)!r}"
+                    for k in ("location", "time", "weather") if getattr(old_s, k) != getattr(new_s, k)]
+    if [s for s in scenes_b if s in scenes_a] != [s for s in scenes_a if s in scenes_b]:
+        out.append("scene order changed")
     for key in ("title", "characters", "locations", "format", "style"):
         if getattr(a, key) != getattr(b, key):
             out.append(f"{key} changed")
@@ -73,14 +116,18 @@ def critique(film: Film, planner: Planner, *, rounds: int, gates: GateOptions,
     for r in range(rounds + 1):
         findings = check_film(film, gates)
         planner.usage.role("critic").calls += 1
-        transcript.add("critic", "findings", round=r, errors=len(errors(findings)),
+        notes = planner.critic(film, findings) if r < rounds and hasattr(planner, "critic") else []
+        findings = findings + notes
+        transcript.add("critic", "findings", round=r, errors=len(errors(findings)), model_notes=len(notes),
                        warnings=len(findings) - len(errors(findings)),
                        findings=[f.to_json() for f in findings])
         if not findings or r == rounds:
             break
         revised = planner.revise(film, findings, gates)
         changes = diff_films(film, revised)
-        transcript.add("director", "revise", round=r + 1, planner=planner.name, changes=changes)
+        source = getattr(planner, "last_source", "model" if planner.name != "rules" else "rules")
+        transcript.add("director", "revise", round=r + 1,
+                       planner=planner.name if source == "model" else "rules", changes=changes)
         used += 1
         if not changes:
             break
@@ -95,6 +142,9 @@ def critique(film: Film, planner: Planner, *, rounds: int, gates: GateOptions,
             mine = planner.usage.role(role)
             mine.calls += counts.calls
             mine.fallbacks += 1 if role == "director" else 0
+        provenance = getattr(planner, "provenance", None)
+        if isinstance(provenance, dict):
+            provenance["revise"] = list(provenance.get("revise") or []) + ["rules"] * extra
         used += extra
     return film, findings, used
 
@@ -112,4 +162,18 @@ def review(film: Film, planner: Planner, *, rounds: int, gates: GateOptions | No
     framed = apply_camera(film, plan, fill_only=True)
     transcript.add("cinematographer", "camera", planner=planner.name, changes=diff_films(film, framed))
     final, findings, used = critique(framed, planner, rounds=rounds, gates=gates, fallback=fallback)
-    return AgentResult(final, findings, used, transcript.entries, planner.usage.to_json(), planner.identity())
+    return AgentResult(final, findings, used, transcript.entries, planner.usage.to_json(), planner.identity(),
+                       provenance_of(planner))
+
+
+def provenance_of(planner: Planner) -> dict[str, Any]:
+    """Which planner answered each role: the model planner records it as it goes; the rule
+    planner answers everything."""
+    recorded = getattr(planner, "provenance", None)
+    if not isinstance(recorded, dict):
+        return {"screenwriter": "rules", "director": "rules", "cinematographer": "rules", "revise": []}
+    out = dict(recorded)
+    mode = getattr(planner, "response_format_mode", None)
+    if mode:
+        out["response_format"] = mode
+    return out

@@ -180,6 +180,7 @@ DEFAULT_PLACES = (("street", "a quiet street at the edge of town, grey cobbles")
                   ("field", "an open field under a wide blue sky"),
                   ("harbour", "a narrow harbour with blue boats"))
 ANIMALS = {"dog", "cat", "fox", "wolf", "bear", "bird", "owl", "horse", "dragon", "monster"}
+FEATHERS = ("bright green feathers", "brown and white feathers", "glossy black feathers")
 FUR = ("thick grey fur", "russet fur and a white chest", "glossy black fur", "sand-coloured fur",
        "white fur flecked with brown")
 STYLES = ("35mm film, muted teal and amber palette, soft grain",
@@ -204,24 +205,25 @@ class _Reading:
     weather: str | None
 
 
-def _phrases(tokens: list[str]) -> list[tuple[int, list[str]]]:
-    """(start index, words) of "article + up to four words" noun phrases; a phrase stops at a
-    function word, punctuation, or a word that reads as a verb ("gets", "races")."""
-    out = []
-    for i, tok in enumerate(tokens):
-        if tok.lower() not in ARTICLES:
-            continue
-        words: list[str] = []
-        for nxt in tokens[i + 1:i + 5]:
-            low = nxt.lower()
-            verbish = (len(words) > 0 and low.endswith("s") and not low.endswith(("ss", "us", "is"))
-                       and low not in PERSON_NOUNS | PLACE_NOUNS)
-            if low in STOP or low in ARTICLES or not nxt[0].isalpha() or verbish:
-                break
-            words.append(low)
-        if words:
-            out.append((i, words))
-    return out
+#: Words that, right after a noun, read as the verb of the clause ("musicians … discover",
+#: "two sisters inherit"): where a noun phrase ends. Verbs in -s/-ed after a noun are found by form.
+VERBS = set((
+    "discover discovers inherit find race chase search become fight meet fall fly run return "
+    "must choose try learn lose win steal save escape hide wait build plan dream sing dance play "
+    "travel walk leave come go get make take give bring carry help teach watch hear see face "
+    "follow guard lead deliver cook wake sail drive ride climb cross open fix care love").split())
+PERSON_NOUNS |= set((
+    "surgeon porter violinist cellist pianist guitarist drummer grandson granddaughter parrot "
+    "eagle forger critic patient owner boss actor actress poet priestess monk sculptor tailor "
+    "butcher carpenter plumber smith blacksmith fireman firefighter paramedic veterinarian "
+    "caretaker conductor busker vendor mayor senator president emperor empress duchess duke "
+    "lord lady servant maid butler nanny coach athlete swimmer skier hacker programmer "
+    "soldier general sergeant cadet recruit").split())
+PLACE_NOUNS |= set(("flats highlands ward coast mall warehouse alley lane plaza pier dock docks "
+                    "bay lagoon dunes steppe prairie plains meadow grove glade marketplace "
+                    "tavern pub inn chapel monastery mosque shrine greenhouse observatory "
+                    "hangar runway platform terminal corridor hallway ward clinic "
+                    "backstage apartment penthouse loft shed cabin hut tent ship").split())
 
 
 def _wardrobe(name: str) -> str:
@@ -230,12 +232,81 @@ def _wardrobe(name: str) -> str:
     return f"in {article} {colour} {_pick(WARDROBE, 'garment', name)}, {_pick(HAIR, 'hair', name)}"
 
 
+def singular(word: str) -> str:
+    """musicians → musician, sisters → sister, cliffs → cliff (only to look a word up)."""
+    low = word.lower()
+    for suffix, repl in (("ies", "y"), ("ves", "f"), ("es", ""), ("s", "")):
+        if low.endswith(suffix) and len(low) > len(suffix) + 2 and not low.endswith("ss"):
+            base = low[: -len(suffix)] + repl
+            if base in PERSON_NOUNS or base in PLACE_NOUNS:
+                return base
+    return low
+
+
+def _kind(word: str) -> str | None:
+    base = singular(word)
+    return "person" if base in PERSON_NOUNS else "place" if base in PLACE_NOUNS else None
+
+
+def _name(tok: str) -> bool:
+    return len(tok) > 1 and tok[0].isupper() and tok[1:].islower() and tok.lower() not in CAPITAL_STOP
+
+
+def _verbish(tokens: list[str], k: int) -> bool:
+    """Whether tokens[k] is the verb after the noun before it ("keeper finds", "Moon records")."""
+    low = tokens[k].lower()
+    prev = tokens[k - 1]
+    after_noun = _kind(prev) is not None or _name(prev)
+    if _name(tokens[k]):
+        return False
+    if low in VERBS or (after_noun and low.endswith("s") and low[:-1] in VERBS):
+        return True   # "two sisters inherit", "a flooded city guards"
+    if not after_noun or _kind(low) is not None or _name(tokens[k]):
+        return False
+    return low.endswith("ed") or (low.endswith("s") and not low.endswith(("ss", "us", "is")))
+
+
+@dataclass
+class _Run:
+    start: int             # index of the first word
+    words: list[str]       # as written
+    before: str            # the word before it ("" at the start), lower case
+    article: str | None    # the determiner right before it, if any
+
+
+def _runs(tokens: list[str]) -> list[_Run]:
+    """Maximal runs of content words (no function words, no punctuation), each cut at the
+    first word that reads as a verb: the noun phrases of the logline."""
+    out: list[_Run] = []
+    i = 0
+    while i < len(tokens):
+        low = tokens[i].lower()
+        if low in STOP or low in ARTICLES or not tokens[i][0].isalpha():
+            i += 1
+            continue
+        j = i
+        while j < len(tokens) and tokens[j][0].isalpha() and tokens[j].lower() not in STOP | ARTICLES:
+            j += 1
+        words = tokens[i:j]
+        cut = next((k for k in range(1, len(words)) if _verbish(words, k)), len(words))
+        before = tokens[i - 1].lower() if i > 0 else ""
+        out.append(_Run(i, words[:cut], before, before if before in ARTICLES else None))
+        i = j
+    return out
+
+
 def read_logline(logline: str) -> _Reading:
+    """Who, where and what a logline names. People are person nouns (a surgeon, musicians, a
+    dog) or names; places are place nouns (an alley, a hospital) or names after a place
+    preposition (in Tokyo, on Mars) — a name inside a phrase ("a rainy Tokyo alley") is part of
+    the phrase, never a character of its own."""
     tokens = _TOKEN.findall(logline)
     lows = [t.lower() for t in tokens]
     people: list[tuple[str, str, str]] = []
     places: list[tuple[str, str]] = []
     taken: set[str] = set()
+    time_words = {k for _, keys in TIMES + WEATHERS for k in keys}
+    prop = None
 
     def add_place(pid: str, description: str) -> None:
         pid = character_id(pid)
@@ -243,53 +314,78 @@ def read_logline(logline: str) -> _Reading:
             taken.add(pid)
             places.append((pid, description))
 
-    # Names: capitalised words that are not function words; after a place preposition, a place.
-    for i, tok in enumerate(tokens):
-        if not (tok[0].isupper() and tok[1:].islower() and len(tok) > 1) or tok.lower() in CAPITAL_STOP:
-            continue
-        if i > 0 and lows[i - 1] in PLACE_PREPS | {"the"}:
-            add_place(tok, f"{tok}, {_pick(PLACE_LOOKS, 'place', tok)}")
-            continue
-        cid = character_id(tok)
-        if cid not in taken and len(people) < 3 and tok.lower() not in PLACE_NOUNS:
+    def add_person(cid: str, name: str, description: str) -> None:
+        cid = character_id(cid)
+        if cid not in taken and len(people) < 3:
             taken.add(cid)
-            people.append((cid, tok, ""))
+            people.append((cid, name, description))
 
-    phrases = _phrases(tokens)
-    prop = None
-    worn: set[int] = set()   # phrases that dress a character ("in a red coat"), not places
-    time_words = {k for _, keys in TIMES + WEATHERS for k in keys}
-    for start, words in phrases:
-        head = words[-1]
-        phrase = " ".join([lows[start]] + words)
-        after_prep = start > 0 and lows[start - 1] in PLACE_PREPS
-        if start in worn:
+    runs = _runs(tokens)
+    skip: set[int] = set()
+    for n, run in enumerate(runs):
+        if n in skip or not run.words:
             continue
-        if head in PLACE_NOUNS or (after_prep and head not in PERSON_NOUNS and head not in ATTIRE):
-            add_place(head, f"{phrase}, {_pick(PLACE_LOOKS, 'place', phrase)}")
-        elif head in PERSON_NOUNS or (start == 0 and not people):
-            cid = character_id(head)
-            if cid in taken or len(people) >= 3:
+        head = run.words[-1]
+        low_words = [w.lower() for w in run.words]
+        phrase = " ".join(([run.article] if run.article else []) + low_words)
+        written = " ".join(([run.article] if run.article else []) + [w if _name(w) else w.lower() for w in run.words])
+        after_place_prep = run.before in PLACE_PREPS or run.before == "of"
+        kind = _kind(head)
+        end = run.start + len(run.words)
+        if kind == "person":
+            # "Detective Ruiz": a title and a name; the name is the character
+            names = [w for w in run.words if _name(w) and _kind(w) is None]
+            if names and _kind(run.words[0]) == "person":
+                add_person(names[-1], names[-1], f"{names[-1]}, a {run.words[0].lower()}")
                 continue
-            taken.add(cid)
-            # keep "in a red coat" when the logline dresses the character itself
-            end = start + 1 + len(words)
-            dress = next((k for k in range(end + 1, min(end + 5, len(lows))) if lows[k] in ATTIRE), None)
+            base = singular(head)
+            dress = next((k for k in range(end + 1, min(end + 6, len(lows))) if lows[k] in ATTIRE), None)
             if end < len(lows) and lows[end] in ("in", "wearing", "with") and dress is not None:
                 description = " ".join([phrase] + lows[end:dress + 1])
-                worn.add(end + 1)
-            elif head in ANIMALS:
-                description = f"{phrase} with {_pick(FUR, 'fur', head)}"
+                skip.update(m for m, r in enumerate(runs) if end < r.start <= dress)
+            elif base in ANIMALS or base in ("parrot", "eagle"):
+                description = f"{phrase} with {_pick(FUR if base in ANIMALS else FEATHERS, 'fur', head)}"
             else:
-                description = f"{phrase}, {_wardrobe(head)}"
-            people.append((cid, f"the {' '.join(words)}", description))
-        elif prop is None and head not in PERSON_NOUNS and head not in time_words and head not in ATTIRE:
-            prop = f"the {' '.join(words)}"
-    if not places:
-        for word in lows:
-            if word in PLACE_NOUNS:
-                add_place(word, f"a {word}, {_pick(PLACE_LOOKS, 'place', word)}")
-                break
+                description = f"{phrase}, {_wardrobe(base)}"
+            if run.article in ("two", "both") and base != head.lower() and not description.startswith(phrase + " in"):
+                # "two rival street musicians": two characters, dressed apart, so the director
+                # can cut between them (shot / reverse-shot) — not one body called `musicians`
+                kind_words = " ".join(low_words[:-1] + [base])
+                for order in ("first", "second"):
+                    cid = f"{order}_{base}"
+                    add_person(cid, f"the {order} {base}",
+                               f"one of {phrase}, {_wardrobe(cid)}" if base not in ANIMALS else
+                               f"a {kind_words} with {_pick(FUR, 'fur', cid)}")
+                continue
+            add_person(head.lower(), f"the {' '.join(low_words)}", description)
+        elif kind == "place":
+            add_place(singular(head), f"{written}, {_pick(PLACE_LOOKS, 'place', phrase)}")
+        elif _name(head):
+            if run.before == "of" and places and n > 0 and _kind(runs[n - 1].words[-1]) == "place":
+                pid, description = places[-1]   # "the streets of Rome": one place
+                where, look = description.split(", ", 1)
+                places[-1] = (pid, f"{where} of {head}, {look}")
+                continue
+            if after_place_prep:   # "in Lisbon", "through snowy Oslo"
+                add_place(head, f"{written}, {_pick(PLACE_LOOKS, 'place', head)}")
+                continue
+            titles = [w.lower() for w in run.words[:-1] if _kind(w) == "person"]
+            if titles:   # "Detective Ruiz"
+                add_person(head, head, f"{head}, a {' '.join(titles)}, {_wardrobe(character_id(head))}")
+                continue
+            # "Aiko, a violinist, …": the appositive describes the name
+            nxt = runs[n + 1] if n + 1 < len(runs) else None
+            description = ""
+            if (nxt is not None and end < len(lows) and lows[end] == "," and nxt.article
+                    and nxt.start == end + 2 and _kind(nxt.words[-1]) == "person"):
+                description = (f"{head}, {nxt.article} {' '.join(w.lower() for w in nxt.words)}, "
+                               f"{_wardrobe(character_id(head))}")
+                skip.add(n + 1)
+            add_person(head, head, description)
+        elif run.article and prop is None and head.lower() not in time_words | ATTIRE and not after_place_prep:
+            prop = f"the {' '.join(low_words)}"
+        elif after_place_prep and run.article and head.lower() not in time_words | ATTIRE:
+            add_place(head.lower(), f"{phrase}, {_pick(PLACE_LOOKS, 'place', phrase)}")
     time = next((t for t, keys in TIMES if any(k in lows for k in keys)), None)
     weather = next((w for w, keys in WEATHERS if any(k in lows for k in keys)), None)
     return _Reading(people, places, prop, time, weather)

@@ -74,7 +74,10 @@ def _known_input_errors() -> tuple[type[BaseException], ...]:
     from multishot.paradigms import UnknownParadigm
     from multishot.paradigms.base import OutputUnusable, UnknownShot
 
-    errors: list[type[BaseException]] = [UnknownParadigm, UnknownShot, OutputUnusable, CapabilityError]
+    from multishot.graph.executors import ExecutorUnusable
+
+    errors: list[type[BaseException]] = [UnknownParadigm, UnknownShot, OutputUnusable, CapabilityError,
+                                         ExecutorUnusable]
     try:
         from multishot.backends.registry import ProfileError  # type: ignore[attr-defined]
 
@@ -110,6 +113,8 @@ def render(
     llm_model: Optional[str] = typer.Option(None, "--llm-model", help="Agent: the model name at that endpoint."),
     agent_rounds: int = typer.Option(3, "--agent-rounds", min=0, max=20, help="Agent: most critique → revise rounds."),
     max_joint_shots: int = typer.Option(13, "--max-joint-shots", min=1, max=64, help="Holistic: shots per joint generation before chunking."),
+    gpus: Optional[str] = typer.Option(None, "--gpus", help="Scale out: `all` or GPU indices like 0,1 -> one worker process per GPU; independent shots render at once."),
+    ray: Optional[str] = typer.Option(None, "--ray", help="Scale out on a Ray cluster: `auto` or the head's address (also MULTISHOT_RAY_ADDRESS); one actor per GPU. Needs multishot[ray]."),
 ) -> None:
     """Render one or more shot lists to renders/TITLE/film.mp4.
 
@@ -125,7 +130,7 @@ def render(
         only=frozenset(only) if only else None, force=force, dry_run=dry_run,
         smooth=not no_smooth, blend_cuts=blend_cuts, auto_transitions=auto_transitions,
         stream=stream, llm_base_url=llm_base_url, llm_model=llm_model, agent_rounds=agent_rounds,
-        max_joint_shots=max_joint_shots, review=not no_review,
+        max_joint_shots=max_joint_shots, review=not no_review, gpus=gpus, ray=ray,
     )
     invalid = _known_input_errors()
     worst = EXIT_OK

@@ -34,6 +34,8 @@ class RenderOptions:
     llm_model: str | None = None
     agent_rounds: int = 3
     review: bool = True           # write metrics.json, timeline.otio, report.html, contact_sheet.png
+    gpus: str | None = None       # executor: `all` or "0,1" -> one worker process per local GPU
+    ray: str | None = None        # executor: `auto` or a Ray address -> one Ray actor per GPU
 
 
 class UnknownShot(ValueError):

@@ -17,6 +17,7 @@ from multishot import __version__
 from multishot.backends.base import Backend
 from multishot.graph import stages
 from multishot.graph.engine import Engine
+from multishot.graph.executors import RAY_ADDRESS_ENV, open_executor
 from multishot.graph.manifest import Manifest
 from multishot.graph.progress import Reporter, SilentReporter
 from multishot.paradigms import get_paradigm
@@ -70,6 +71,17 @@ class BackendPool:
 
 
 _POOL = BackendPool()
+
+
+def _profile_of(pool: "BackendPool | Any") -> Any:
+    """Backend object -> its profile name (work travels to workers as data, naming profiles)."""
+    def profile_of(obj: Any) -> str | None:
+        for name, backend in getattr(pool, "_backends", {}).items():
+            if backend is obj:
+                return name
+        return None
+
+    return profile_of
 
 
 def _review(out_dir: Path, manifest: Manifest) -> dict[str, Path]:
@@ -170,6 +182,10 @@ def render_file(path: Path, options: RenderOptions, reporter: Reporter | None = 
         **plan.summary(), "started": time.time(),
     }
     engine = Engine(out_dir, manifest, force=options.force, only=options.only, dry_run=options.dry_run)
+    if (options.gpus or options.ray or os.environ.get(RAY_ADDRESS_ENV)) and not options.dry_run:
+        engine.executor = open_executor(gpus=options.gpus, ray=options.ray, log_dir=out_dir / ".cache" / "workers",
+                                        profile_of=_profile_of(pool), on_event=engine.event)
+        manifest.header["executor"] = type(engine.executor).__name__
     job = Job(plan, engine, pool, options, reporter)
     started = time.perf_counter()
     status = "failed"
@@ -180,6 +196,7 @@ def render_file(path: Path, options: RenderOptions, reporter: Reporter | None = 
             manifest.header.update(output.plan.summary())
         status = "planned" if options.dry_run else ("complete" if output.film is not None else "partial")
     finally:
+        engine.executor.close()
         _backend_events(pool, manifest)
         manifest.status = status
         manifest.header["finished"] = time.time()

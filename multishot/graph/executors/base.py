@@ -1,0 +1,115 @@
+"""What an executor is: something that runs a stage's work somewhere and leaves the artifact in
+the shared cache folder, plus the in-process executor (today's behaviour, the default).
+
+The engine keeps the manifest and the content-addressed cache in the driver; an executor only
+turns a `Call` (a module-level function and its arguments, backends named by profile) into a
+file at the temp path the engine chose. The engine renames it into place, as it does for work
+done in process, so a worker lost mid-shot leaves no artifact behind, only a temp file the
+engine removes. Workers load their models once (a pool per worker) and reuse them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+
+@dataclass(frozen=True)
+class BackendRef:
+    """A backend named by its profile: each worker resolves it against its own loaded models."""
+
+    profile: str
+
+
+@dataclass(frozen=True)
+class Call:
+    """A stage's work as data: `fn` is "module:function"; `tmp_arg` names the argument the temp
+    path goes into (None: the function takes none). Picklable once backends are BackendRefs."""
+
+    fn: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    tmp_arg: str | None = "tmp"
+
+    def local(self, tmp: Path) -> Any:
+        """Run it here, with the arguments as given (the in-process path)."""
+        return _resolve(self.fn)(**self._args(tmp, self.kwargs))
+
+    def _args(self, tmp: Path, kwargs: dict[str, Any]) -> dict[str, Any]:
+        return {**kwargs, self.tmp_arg: tmp} if self.tmp_arg else dict(kwargs)
+
+
+def call(fn: Callable[..., Any], **kwargs: Any) -> Call:
+    """A Call of a module-level function (what stages hand to the engine)."""
+    return Call(f"{fn.__module__}:{fn.__qualname__}", kwargs)
+
+
+def _resolve(name: str) -> Callable[..., Any]:
+    module, _, attr = name.partition(":")
+    target: Any = importlib.import_module(module)
+    for part in attr.split("."):
+        target = getattr(target, part)
+    return target
+
+
+class BackendPool:
+    """One backend per profile per worker process: models are loaded once and reused."""
+
+    def __init__(self) -> None:
+        self._backends: dict[str, Any] = {}
+
+    def __call__(self, profile: str) -> Any:
+        if profile not in self._backends:
+            from multishot.backends.registry import get_backend
+
+            self._backends[profile] = get_backend(profile)
+        return self._backends[profile]
+
+
+def run_in_worker(work: Call, tmp: Path, pool: BackendPool) -> Any:
+    """The worker side: BackendRefs become this worker's backends, then the function runs."""
+    kwargs = {k: pool(v.profile) if isinstance(v, BackendRef) else v for k, v in work.kwargs.items()}
+    return _resolve(work.fn)(**work._args(tmp, kwargs))
+
+
+class ShotFailed(RuntimeError):
+    """A piece of work failed on every worker it was tried on (bounded retries)."""
+
+
+class Executor(Protocol):
+    #: How many pieces of work may run at once (threads the driver dispatches from).
+    slots: int
+
+    def make(self, work: Call, tmp: Path, *, label: str) -> Any:
+        """Produce `tmp` (and return the function's info); blocks until done."""
+
+    def close(self) -> None:
+        """Stop every worker (also on Ctrl-C); idempotent."""
+
+
+class InProcess:
+    """Today's behaviour: the work runs in the driver, one piece at a time."""
+
+    slots = 1
+
+    def make(self, work: Call, tmp: Path, *, label: str) -> Any:
+        return work.local(tmp)
+
+    def close(self) -> None:
+        pass
+
+
+def remote_form(work: Call, profile_of: Callable[[Any], str | None]) -> Call:
+    """The Call as it travels: backend objects become BackendRefs (by the driver's pool), and
+    progress callbacks, which cannot cross a process, are dropped."""
+    kwargs: dict[str, Any] = {}
+    for key, value in work.kwargs.items():
+        name = profile_of(value)
+        if name is not None:
+            kwargs[key] = BackendRef(name)
+        elif callable(value) and not isinstance(value, type):
+            kwargs[key] = None
+        else:
+            kwargs[key] = value
+    return Call(work.fn, kwargs, work.tmp_arg)

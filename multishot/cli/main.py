@@ -146,7 +146,9 @@ def render(
                                  "errors": [str(p) for p in error.problems]})
             continue
         except invalid as error:
-            err.print(f"[bold red]error:[/] {error}", markup=True, highlight=False)
+            from rich.markup import escape
+
+            err.print(f"[bold red]error:[/] {escape(str(error))}", markup=True, highlight=False)
             worst = max(worst, EXIT_INVALID)
             _json_line(as_json, {"source": str(file), "status": "invalid", "errors": [str(error)]})
             continue

@@ -174,18 +174,28 @@ def render_file(path: Path, options: RenderOptions, reporter: Reporter | None = 
     pool = pool or _POOL
     for profile in sorted({plan.default_profile, *(spec.profile for spec in plan.shots)}):
         pool(profile)  # an unknown profile raises here; creating a backend loads no weights
+    executor = None
+    if (options.gpus or options.ray or os.environ.get(RAY_ADDRESS_ENV)) and not options.dry_run:
+        # Bad --gpus / --ray is refused here, before any folder exists.
+        executor = open_executor(gpus=options.gpus, ray=options.ray, log_dir=out_dir / ".cache" / "workers",
+                                 profile_of=_profile_of(pool))
     if not options.dry_run:
-        claim_output(out_dir, Path(path), claimed)
+        try:
+            claim_output(out_dir, Path(path), claimed)
+        except BaseException:
+            if executor is not None:
+                executor.close()
+            raise
     manifest = Manifest(out_dir / "manifest.json", write=not options.dry_run)
     manifest.header = {
         "multishot": __version__, "source": str(Path(path).resolve()), "paradigm": name,
         **plan.summary(), "started": time.time(),
     }
     engine = Engine(out_dir, manifest, force=options.force, only=options.only, dry_run=options.dry_run)
-    if (options.gpus or options.ray or os.environ.get(RAY_ADDRESS_ENV)) and not options.dry_run:
-        engine.executor = open_executor(gpus=options.gpus, ray=options.ray, log_dir=out_dir / ".cache" / "workers",
-                                        profile_of=_profile_of(pool), on_event=engine.event)
-        manifest.header["executor"] = type(engine.executor).__name__
+    if executor is not None:
+        engine.executor = executor
+        executor.on_event = engine.event  # lost workers are recorded in the manifest
+        manifest.header["executor"] = type(executor).__name__
     job = Job(plan, engine, pool, options, reporter)
     started = time.perf_counter()
     status = "failed"

@@ -80,6 +80,8 @@ class ShotFailed(RuntimeError):
 class Executor(Protocol):
     #: How many pieces of work may run at once (threads the driver dispatches from).
     slots: int
+    #: Where the executor reports what the manifest should record (a lost worker).
+    on_event: Callable[..., None]
 
     def make(self, work: Call, tmp: Path, *, label: str) -> Any:
         """Produce `tmp` (and return the function's info); blocks until done."""
@@ -92,6 +94,9 @@ class InProcess:
     """Today's behaviour: the work runs in the driver, one piece at a time."""
 
     slots = 1
+
+    def __init__(self) -> None:
+        self.on_event: Callable[..., None] = lambda kind, **data: None
 
     def make(self, work: Call, tmp: Path, *, label: str) -> Any:
         return work.local(tmp)

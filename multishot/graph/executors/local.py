@@ -142,7 +142,7 @@ class LocalGPUs:
         self.retries = retries
         self.log_dir = log_dir
         self._profile_of = profile_of
-        self._on_event = on_event or (lambda kind, **data: None)
+        self.on_event: Callable[..., None] = on_event or (lambda kind, **data: None)
         self._lock = threading.Lock()
         self._closed = False
         self._generation: dict[str, int] = {}
@@ -173,7 +173,7 @@ class LocalGPUs:
                     raise ShotFailed(f"{label}: stopped") from None
                 reason = f"{worker.name} (pid {worker.pid}) {worker.why_gone()}"
                 lost.append(reason)
-                self._on_event("worker-lost", item=label, worker=worker.name, pid=worker.pid, reason=reason)
+                self.on_event("worker-lost", item=label, worker=worker.name, pid=worker.pid, reason=reason)
                 _remove(tmp)
                 self._idle.put(self._spawn(worker.gpu))  # its replacement joins the back of the queue
                 continue

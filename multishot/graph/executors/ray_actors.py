@@ -54,7 +54,7 @@ class RayActors:
         ray = self._ray = _import_ray()
         self.retries = retries
         self._profile_of = profile_of
-        self._on_event = on_event or (lambda kind, **data: None)
+        self.on_event: Callable[..., None] = on_event or (lambda kind, **data: None)
         self._closed = False
         self._lock = threading.Lock()
         env = {k: v for k, v in os.environ.items() if k.startswith("MULTISHOT_") or k in FORWARDED_ENV}
@@ -102,7 +102,9 @@ class RayActors:
                     raise ShotFailed(f"{label}: stopped") from None
                 reason = f"actor died ({type(error).__name__})"
                 lost.append(reason)
-                self._on_event("worker-lost", item=label, worker="ray-actor", reason=reason)
+                with self._lock:
+                    self._all = [a for a in self._all if a is not actor]
+                self.on_event("worker-lost", item=label, worker="ray-actor", reason=reason)
                 _remove(tmp)
                 self._idle.put(self._spawn())
                 continue

@@ -18,11 +18,11 @@ def open_executor(*, gpus: str | None, ray: str | None, log_dir: Path,
                   on_event: Callable[..., None] | None = None) -> Executor:
     """The executor the flags ask for (`--ray` or MULTISHOT_RAY_ADDRESS, else `--gpus`, else in
     process). Bad flags raise ExecutorUnusable before any work."""
+    from_env = not ray and bool(os.environ.get(RAY_ADDRESS_ENV))
     ray = ray or os.environ.get(RAY_ADDRESS_ENV) or None
     if ray and gpus:
-        raise ExecutorUnusable("--gpus and --ray are two ways to scale out; give one "
-                               f"(MULTISHOT_RAY_ADDRESS={os.environ.get(RAY_ADDRESS_ENV)!r} counts as --ray)"
-                               if os.environ.get(RAY_ADDRESS_ENV) else "--gpus and --ray are two ways to scale out; give one")
+        said = f" (the environment sets {RAY_ADDRESS_ENV}, which counts as --ray)" if from_env else ""
+        raise ExecutorUnusable(f"--gpus and --ray are two ways to scale out; give one{said}")
     if ray:
         from multishot.graph.executors.ray_actors import RayActors
 

@@ -79,8 +79,10 @@ def _known_input_errors() -> tuple[type[BaseException], ...]:
     from multishot.paradigms.base import OutputUnusable, UnknownShot
 
     from multishot.backends.base import LoraUnusable
+    from multishot.graph.executors import ExecutorUnusable
 
-    errors: list[type[BaseException]] = [UnknownParadigm, UnknownShot, OutputUnusable, CapabilityError, LoraUnusable]
+    errors: list[type[BaseException]] = [UnknownParadigm, UnknownShot, OutputUnusable, CapabilityError,
+                                         LoraUnusable, ExecutorUnusable]
     try:
         from multishot.backends.registry import ProfileError  # type: ignore[attr-defined]
 
@@ -121,6 +123,8 @@ def render(
     final: bool = typer.Option(False, "--final", help="After --draft: re-render the --only shots at full settings; the others stay drafts (the manifest and report say which)."),
     burn_subtitles: bool = typer.Option(False, "--burn-subtitles", help="Draw the dialogue into film.mp4's frames instead of a soft subtitle track."),
     no_audio: bool = typer.Option(False, "--no-audio", help="No scratch dialogue voice (film.mp4 and shots/ stay silent)."),
+    gpus: Optional[str] = typer.Option(None, "--gpus", help="Scale out: `all` or GPU indices like 0,1 -> one worker process per GPU; independent shots render at once."),
+    ray: Optional[str] = typer.Option(None, "--ray", help="Scale out on a Ray cluster: `auto` or the head's address (also MULTISHOT_RAY_ADDRESS); one actor per GPU. Needs multishot[ray]."),
 ) -> None:
     """Render one or more shot lists to renders/TITLE/film.mp4.
 
@@ -138,7 +142,7 @@ def render(
         smooth=not no_smooth, blend_cuts=blend_cuts, auto_transitions=auto_transitions,
         stream=stream, llm_base_url=llm_base_url, llm_model=llm_model, agent_rounds=agent_rounds,
         max_joint_shots=max_joint_shots, review=not no_review, fast=fast, draft=draft, final=final,
-        burn_subtitles=burn_subtitles, audio=not no_audio,
+        burn_subtitles=burn_subtitles, audio=not no_audio, gpus=gpus, ray=ray,
     )
     if draft and final:
         raise _invalid("--draft and --final exclude each other: draft first, then --final --only the shots you accept")

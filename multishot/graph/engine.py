@@ -12,11 +12,13 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from multishot.graph.executors.base import Call, Executor, InProcess
 from multishot.graph.manifest import Manifest
 
 CACHE_DIR = ".cache"
@@ -66,6 +68,9 @@ class Engine:
     only: frozenset[str] | None = None
     dry_run: bool = False
     on_event: Callable[[str], None] = lambda message: None
+    #: Where stage work runs (graph/executors): in process by default, or local GPU workers / Ray.
+    executor: Executor = field(default_factory=InProcess)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     @property
     def cache_dir(self) -> Path:
@@ -92,10 +97,12 @@ class Engine:
         return any(part.split(":", 1)[0] in self.only for part in item.split(">"))
 
     def run(self, stage: Stage, item: str, inputs: dict[str, Any],
-            make: Callable[[Path], dict[str, Any] | None], *, seed: int | None = None,
-            shots: tuple[str, ...] = (), allow: bool = False) -> Artifact:
+            make: Callable[[Path], dict[str, Any] | None] | None = None, *, seed: int | None = None,
+            shots: tuple[str, ...] = (), allow: bool = False, work: Call | None = None) -> Artifact:
         """Return the artifact for (stage, inputs), producing it with `make(tmp_path)` only when
-        no complete artifact with that key exists. `make` may return info for the manifest."""
+        no complete artifact with that key exists. `make` may return info for the manifest.
+        `work` is the same job as data (graph/executors): the engine's executor may run it on
+        a worker, which writes the temp file in the shared cache folder."""
         key = artifact_key(stage.name, stage.version, inputs)
         path = self.path_for(stage, key)
         hit = path.exists() and not (self.forced(item) and not self.manifest.made_this_run(path))
@@ -103,16 +110,17 @@ class Engine:
             artifact = Artifact(stage.name, item, key, path, True)
         elif self.dry_run:
             artifact = Artifact(stage.name, item, key, path, False)
-            self.manifest.record(artifact, seed=seed, shots=shots, planned=True)
+            with self._lock:
+                self.manifest.record(artifact, seed=seed, shots=shots, planned=True)
             return artifact
         elif not (allow or self.allowed(item)):
             raise RenderStopped(f"{stage.name} of `{item}` is not cached and --only excludes it")
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{stage.ext}")
+            tmp = path.with_name(f".{path.stem}.{os.getpid()}-{threading.get_ident()}.tmp{stage.ext}")
             started = time.perf_counter()
             try:
-                info = make(tmp) or {}
+                info = self._make(stage, item, tmp, make, work) or {}
                 if tmp.is_dir() or tmp.exists():
                     _replace(tmp, path)
                 else:
@@ -120,8 +128,28 @@ class Engine:
             finally:
                 _remove(tmp)
             artifact = Artifact(stage.name, item, key, path, False, time.perf_counter() - started, info)
-        self.manifest.record(artifact, seed=seed, shots=shots)
+        with self._lock:
+            self.manifest.record(artifact, seed=seed, shots=shots)
         return artifact
+
+    def _make(self, stage: Stage, item: str, tmp: Path, make: Callable[[Path], Any] | None,
+              work: Call | None) -> Any:
+        if work is not None:
+            return self.executor.make(work, tmp, label=f"{stage.name} of `{item}`")
+        assert make is not None, f"stage {stage.name} gave neither make nor work"
+        return make(tmp)
+
+    def parallel(self, fn: Callable[[Any], Any], items: Any) -> list[Any]:
+        """fn over independent items, as many at once as the executor has workers; each result
+        or the exception it raised, in order (graph/executors/parallel.py)."""
+        from multishot.graph.executors.parallel import map_ordered
+
+        return map_ordered(fn, list(items), self.executor.slots, self.executor.close)
+
+    def event(self, kind: str, **data: Any) -> None:
+        """A manifest event from any thread (executors report lost workers here)."""
+        with self._lock:
+            self.manifest.event(kind, **data)
 
     def publish(self, artifact: Artifact, dest: Path) -> Path:
         """Expose a cached artifact under a user-facing name (hard link when possible)."""

@@ -15,6 +15,7 @@ from PIL import Image
 
 from multishot.backends.base import Backend, Capability, Frame, ShotRequest
 from multishot.graph.engine import Artifact, Engine, RenderStopped, Stage
+from multishot.graph.executors.base import call
 from multishot.plan.film_plan import FilmPlan, ShotSpec
 from multishot.post.assemble import Clip, Seam, assemble
 from multishot.post.ffmpeg import VideoWriter, read_frames, read_video
@@ -109,22 +110,29 @@ def render_video(engine: Engine, backend: Backend, spec: ShotSpec, *, mode: str 
               "first": first.key if first else None, "last": last.key if last else None,
               "references": {k: a.key for k, a in sorted(refs.items())}, "prompt": prompt}
 
-    def make(tmp: Path) -> dict[str, Any]:
-        req = _with_references(spec.request(prompt=prompt), refs)
-        if mode == "text":
-            frames = backend.text_to_video(req)
-        elif mode == "image":
-            assert first is not None
-            frames = backend.image_to_video(req, load_png(first.path))
-        elif mode == "first_last":
-            assert first is not None and last is not None
-            frames = backend.first_last_to_video(req, load_png(first.path), load_png(last.path))
-        else:
-            raise ValueError(f"unknown video mode {mode}")
-        extra = _boxes(backend, req)
-        return _write_clip(tmp, frames, spec, extra, on_frame)
+    work = call(make_video, backend=backend, spec=spec, mode=mode, first=first, last=last,
+                references=refs, prompt=prompt, on_frame=on_frame)
+    return ShotClip(spec, engine.run(VIDEO, spec.id, inputs, work=work, seed=spec.seed, shots=(spec.id,)))
 
-    return ShotClip(spec, engine.run(VIDEO, spec.id, inputs, make, seed=spec.seed, shots=(spec.id,)))
+
+def make_video(tmp: Path, backend: Backend, spec: ShotSpec, mode: str, first: Artifact | None,
+               last: Artifact | None, references: dict[str, Artifact], prompt: str | None,
+               on_frame: Callable[[], None] | None = None) -> dict[str, Any]:
+    """The work of render_video, as a module-level function so a worker can run it."""
+    refs = references
+    req = _with_references(spec.request(prompt=prompt), refs)
+    if mode == "text":
+        frames = backend.text_to_video(req)
+    elif mode == "image":
+        assert first is not None
+        frames = backend.image_to_video(req, load_png(first.path))
+    elif mode == "first_last":
+        assert first is not None and last is not None
+        frames = backend.first_last_to_video(req, load_png(first.path), load_png(last.path))
+    else:
+        raise ValueError(f"unknown video mode {mode}")
+    extra = _boxes(backend, req)
+    return _write_clip(tmp, frames, spec, extra, on_frame)
 
 
 def store_clip(engine: Engine, backend: Backend, spec: ShotSpec, frames: Sequence[Frame],
@@ -180,31 +188,37 @@ def render_keyframe(engine: Engine, backend: Backend, spec: ShotSpec, which: str
               "zoom": round(zoom, 4), "references": {k: a.key for k, a in sorted(refs.items())},
               "prompt": prompt, "anchor": anchor.key if anchor else None}
 
-    def make(tmp: Path) -> None:
-        req = _with_references(spec.request(num_frames=1, zoom=zoom, seed=seed, prompt=prompt), refs)
-        lead = refs.get(spec.characters[0].id) if spec.characters and refs else None
-        if anchor is None and lead is not None and Capability.IMAGE_TO_VIDEO in backend.capabilities:
-            # Character bank → keyframe: grow the keyframe out of the lead character's identity
-            # image by image-to-video under the keyframe's prompt and take the last frame. The
-            # video model's temporal consistency carries the identity into the new framing; the
-            # image is also in req.references for backends with native image conditioning.
-            from dataclasses import replace
+    work = call(make_keyframe, backend=backend, spec=spec, zoom=zoom, seed=seed, references=refs,
+                prompt=prompt, anchor=anchor)
+    return engine.run(KEYFRAME, f"{spec.id}:{which}", inputs, work=work, seed=seed, shots=(spec.id,), allow=allow)
 
-            still = replace(req, num_frames=17, layout=replace(req.layout, movement=None))  # a still, not the move
-            frames = list(backend.image_to_video(still, load_png(lead.path)))
-            save_png(frames[-1], tmp)
-            return
-        if anchor is not None:
-            # Match cut: the keyframe is the first step of an image-to-video move away from the
-            # outgoing frame under the incoming shot's prompt, so it keeps that frame's
-            # composition while taking on the new content (an SDEdit-like transfer).
-            frames = list(backend.image_to_video(_replace_frames(req, 9), load_png(anchor.path)))
-            image = frames[1]
-        else:
-            image = backend.text_to_image(req)
-        save_png(image, tmp)
 
-    return engine.run(KEYFRAME, f"{spec.id}:{which}", inputs, make, seed=seed, shots=(spec.id,), allow=allow)
+def make_keyframe(tmp: Path, backend: Backend, spec: ShotSpec, zoom: float, seed: int,
+                  references: dict[str, Artifact], prompt: str | None, anchor: Artifact | None) -> None:
+    """The work of render_keyframe, as a module-level function so a worker can run it."""
+    refs = references
+    req = _with_references(spec.request(num_frames=1, zoom=zoom, seed=seed, prompt=prompt), refs)
+    lead = refs.get(spec.characters[0].id) if spec.characters and refs else None
+    if anchor is None and lead is not None and Capability.IMAGE_TO_VIDEO in backend.capabilities:
+        # Character bank → keyframe: grow the keyframe out of the lead character's identity
+        # image by image-to-video under the keyframe's prompt and take the last frame. The
+        # video model's temporal consistency carries the identity into the new framing; the
+        # image is also in req.references for backends with native image conditioning.
+        from dataclasses import replace
+
+        still = replace(req, num_frames=17, layout=replace(req.layout, movement=None))  # a still, not the move
+        frames = list(backend.image_to_video(still, load_png(lead.path)))
+        save_png(frames[-1], tmp)
+        return
+    if anchor is not None:
+        # Match cut: the keyframe is the first step of an image-to-video move away from the
+        # outgoing frame under the incoming shot's prompt, so it keeps that frame's
+        # composition while taking on the new content (an SDEdit-like transfer).
+        frames = list(backend.image_to_video(_replace_frames(req, 9), load_png(anchor.path)))
+        image = frames[1]
+    else:
+        image = backend.text_to_image(req)
+    save_png(image, tmp)
 
 
 def _replace_frames(req: ShotRequest, n: int) -> ShotRequest:
@@ -232,26 +246,31 @@ def render_identity(engine: Engine, backend: Backend, plan: FilmPlan, character_
     inputs = {"character": character_id, "description": character.description, "reference": digest,
               "backend": None if digest else backend.identity(), "style": plan.film.style}
 
-    def make(tmp: Path) -> None:
-        if ref is not None:
-            with Image.open(ref) as img:
-                img.convert("RGB").save(tmp, format="PNG")
-            return
-        spec = next(s for s in plan.shots if any(c.id == character_id for c in s.characters))
-        from dataclasses import replace
+    work = call(make_identity, backend=backend, plan=plan, character_id=character_id, reference=ref)
+    return engine.run(IDENTITY, character_id, inputs, work=work, allow=allow)
 
-        from multishot.backends.base import CharacterInShot
 
-        layout = replace(spec.layout(), size="medium", angle="eye", movement=None,
-                         characters=(CharacterInShot(character_id, character.description),),
-                         action=f"identity: {character_id}", shot_id=f"id-{character_id}")
-        req = ShotRequest(
-            prompt=f"portrait, medium shot, {character.description}, neutral background. {plan.film.style or ''}",
-            negative=plan.film.negative or "", width=plan.width, height=plan.height, num_frames=1,
-            fps=plan.fps, seed=1000 + (hash_id(character_id) % 10_000), layout=layout)
-        save_png(backend.text_to_image(req), tmp)
+def make_identity(tmp: Path, backend: Backend, plan: FilmPlan, character_id: str, reference: Any) -> None:
+    """The work of render_identity, as a module-level function so a worker can run it."""
+    ref = reference
+    character = plan.film.characters[character_id]
+    if ref is not None:
+        with Image.open(ref) as img:
+            img.convert("RGB").save(tmp, format="PNG")
+        return
+    spec = next(s for s in plan.shots if any(c.id == character_id for c in s.characters))
+    from dataclasses import replace
 
-    return engine.run(IDENTITY, character_id, inputs, make, allow=allow)
+    from multishot.backends.base import CharacterInShot
+
+    layout = replace(spec.layout(), size="medium", angle="eye", movement=None,
+                     characters=(CharacterInShot(character_id, character.description),),
+                     action=f"identity: {character_id}", shot_id=f"id-{character_id}")
+    req = ShotRequest(
+        prompt=f"portrait, medium shot, {character.description}, neutral background. {plan.film.style or ''}",
+        negative=plan.film.negative or "", width=plan.width, height=plan.height, num_frames=1,
+        fps=plan.fps, seed=1000 + (hash_id(character_id) % 10_000), layout=layout)
+    save_png(backend.text_to_image(req), tmp)
 
 
 def hash_id(text: str) -> int:
@@ -285,20 +304,25 @@ def render_bridge(engine: Engine, backend: Backend, outgoing: ShotClip, incoming
     inputs = {"out": outgoing.artifact.key, "in": incoming.artifact.key, "frames": n,
               "backend": backend.identity()}
 
-    def make(tmp: Path) -> dict[str, Any]:
-        start = next(read_frames(outgoing.video, start_frame=spec.num_frames - n, count=1))
-        end = next(read_frames(incoming.video, start_frame=n - 1, count=1))
-        from dataclasses import replace
-
-        req = replace(spec.request(num_frames=n, seed=spec.seed + 7,
-                                   prompt=f"{spec.shot_prompt} then {incoming.spec.shot_prompt} {spec.global_prompt}"))
-        frames = list(backend.first_last_to_video(req, start, end))[:n]
-        with VideoWriter(tmp, spec.width, spec.height, spec.fps, CLIP_ARGS) as writer:
-            writer.write_all(frames)
-        return {"frames": len(frames)}
-
-    return engine.run(BRIDGE, f"{spec.id}>{incoming.spec.id}", inputs, make,
+    work = call(make_bridge, backend=backend, outgoing=outgoing, incoming=incoming)
+    return engine.run(BRIDGE, f"{spec.id}>{incoming.spec.id}", inputs, work=work,
                       shots=(spec.id, incoming.spec.id))
+
+
+def make_bridge(tmp: Path, backend: Backend, outgoing: ShotClip, incoming: ShotClip) -> dict[str, Any]:
+    """The work of render_bridge, as a module-level function so a worker can run it."""
+    spec = outgoing.spec
+    n = spec.overlap_frames()
+    start = next(read_frames(outgoing.video, start_frame=spec.num_frames - n, count=1))
+    end = next(read_frames(incoming.video, start_frame=n - 1, count=1))
+    from dataclasses import replace
+
+    req = replace(spec.request(num_frames=n, seed=spec.seed + 7,
+                               prompt=f"{spec.shot_prompt} then {incoming.spec.shot_prompt} {spec.global_prompt}"))
+    frames = list(backend.first_last_to_video(req, start, end))[:n]
+    with VideoWriter(tmp, spec.width, spec.height, spec.fps, CLIP_ARGS) as writer:
+        writer.write_all(frames)
+    return {"frames": len(frames)}
 
 
 def assemble_film(engine: Engine, plan: FilmPlan, clips: list[ShotClip], *,
@@ -497,19 +521,49 @@ def publish(engine: Engine, plan: FilmPlan, clips: list[ShotClip], film: Artifac
     return out
 
 
-def per_shot(specs: Sequence[ShotSpec], render: Callable[[ShotSpec], ShotClip]) -> tuple[list[ShotClip], list[str]]:
+def per_shot(specs: Sequence[ShotSpec], render: Callable[[ShotSpec], ShotClip],
+             engine: Engine | None = None) -> tuple[list[ShotClip], list[str]]:
     """Render each shot; with --only, shots that are excluded and not cached are skipped (listed)
-    instead of stopping the others. A film is assembled only when no shot was skipped."""
+    instead of stopping the others. A film is assembled only when no shot was skipped. Given
+    the engine, independent shots run at once on its executor's workers."""
     from multishot.graph.engine import RenderStopped
 
     clips: list[ShotClip] = []
     skipped: list[str] = []
-    for spec in specs:
-        try:
-            clips.append(render(spec))
-        except RenderStopped:
+    results = engine.parallel(render, specs) if engine is not None else [_attempt(render, s) for s in specs]
+    failure: BaseException | None = None
+    for spec, result in zip(specs, results):
+        if isinstance(result, RenderStopped):
             skipped.append(spec.id)
+        elif isinstance(result, BaseException):
+            failure = failure or result
+        else:
+            clips.append(result)
+    if failure is not None:  # every other shot finished (and is cached) before this is raised
+        raise failure
     return clips, skipped
+
+
+def _attempt(fn: Callable[[Any], Any], item: Any) -> Any:
+    from multishot.graph.engine import RenderStopped
+
+    try:
+        return fn(item)
+    except RenderStopped as stopped:
+        return stopped
+
+
+def render_bridges(engine: Engine, backend_for: Callable[[str], Backend],
+                   clips: list[ShotClip]) -> dict[int, Artifact]:
+    """Every `bridge` seam's generated segment, once both neighbours exist; the bridges are
+    independent of each other, so they run at once on the executor's workers."""
+    seams = [i for i, clip in enumerate(clips[:-1]) if clip.spec.transition.type == "bridge"]
+    made = engine.parallel(lambda i: render_bridge(engine, backend_for(clips[i].spec.profile),
+                                                   clips[i], clips[i + 1]), seams)
+    for result in made:
+        if isinstance(result, BaseException):
+            raise result
+    return dict(zip(seams, made))
 
 
 STILL = Stage("still", 1, ".png", "a frame taken from a rendered clip, as an artifact of its own")

@@ -39,6 +39,8 @@ class RenderOptions:
     final: bool = False           # with --only: those shots at full settings, the rest as drafts
     burn_subtitles: bool = False  # draw the dialogue into film.mp4's frames (else a soft track)
     audio: bool = True            # a scratch voice (eSpeak NG) for the dialogue, AAC in the mp4s
+    gpus: str | None = None       # executor: `all` or "0,1" -> one worker process per local GPU
+    ray: str | None = None        # executor: `auto` or a Ray address -> one Ray actor per GPU
 
 
 class UnknownShot(ValueError):

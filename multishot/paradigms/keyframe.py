@@ -65,16 +65,30 @@ def run(job: Job) -> Output:
             references=refs, anchor=anchor, allow=allow)
         return stills[(spec.id, which)]
 
+    # Identities first (all at once on the executor's workers), then every keyframe that is
+    # composed on nothing, then the match-cut firsts, which need the previous shot's last still.
+    cast = sorted({c.id for s in plan.shots for c in s.characters})
+    _raise_errors(engine.parallel(lambda cid: identity(cid, any(
+        engine.allowed(s.id) for s in plan.shots if any(c.id == cid for c in s.characters))), cast))
+
     task = job.reporter.task("keyframes", 2 * len(plan.shots))
-    keys: dict[str, tuple[Artifact, Artifact]] = {}
-    for spec in plan.shots:
-        allow = engine.allowed(spec.id)
+
+    def still(item: tuple[ShotSpec, str]) -> Artifact:
         try:
-            keys[spec.id] = (keyframe(spec, "first", allow), keyframe(spec, "last", allow))
-        except stages.RenderStopped:
-            pass  # excluded by --only and not cached: the infill below skips the shot
-        task.advance(2)
+            return keyframe(item[0], item[1], engine.allowed(item[0].id))
+        finally:
+            task.advance(1)
+
+    anchored = [s for s in plan.shots if s.index and plan.shots[s.index - 1].transition.type == "match-cut"]
+    composed = {s.id for s in anchored}
+    free = [(s, w) for s in plan.shots for w in ("first", "last") if not (w == "first" and s.id in composed)]
+    _raise_errors(engine.parallel(still, free))
+    _raise_errors(engine.parallel(still, [(s, "first") for s in anchored]))
     task.done()
+    # A shot excluded by --only whose stills are not cached has none: the infill below skips it.
+    keys: dict[str, tuple[Artifact, Artifact]] = {
+        s.id: (stills[(s.id, "first")], stills[(s.id, "last")])
+        for s in plan.shots if (s.id, "first") in stills and (s.id, "last") in stills}
 
     # 3. Infill: every shot's motion generated between its two keyframes.
     def infill(spec: ShotSpec) -> stages.ShotClip:
@@ -84,18 +98,24 @@ def run(job: Job) -> Output:
                                    first=keys[spec.id][0], last=keys[spec.id][1], on_frame=task.advance)
 
     task = job.reporter.task("infill", sum(s.num_frames for s in plan.shots))
-    clips, skipped = stages.per_shot(plan.shots, infill)
+    clips, skipped = stages.per_shot(plan.shots, infill, engine)
     task.done()
     if skipped:
         return Output(clips, None, {"skipped": skipped})
 
     # 4. Bridges where asked for, then the film.
-    bridges = {i: stages.render_bridge(engine, job.backend(a.spec.profile), a, b)
-               for i, (a, b) in enumerate(zip(clips, clips[1:])) if a.spec.transition.type == "bridge"}
+    bridges = stages.render_bridges(engine, job.backend, clips)
     task = job.reporter.task("assemble", plan.total_frames)
     film = stages.assemble_film(engine, plan, clips, bridges=bridges, on_frame=lambda n: task.advance())
     task.done()
     return Output(clips, film, {"keyframes": keys, "bank": bank})
+
+
+def _raise_errors(results: list[object]) -> None:
+    """Raise the first real failure of a parallel step; a RenderStopped (--only) is a skip."""
+    for result in results:
+        if isinstance(result, BaseException) and not isinstance(result, stages.RenderStopped):
+            raise result
 
 
 PARADIGM = Paradigm(

@@ -18,6 +18,8 @@ from multishot.backends.base import Backend
 from multishot.backends.diffusers.loading import ModelNotAvailable
 from multishot.graph import stages
 from multishot.graph.engine import Artifact, Engine
+from multishot.graph.executors import RAY_ADDRESS_ENV, open_executor
+from multishot.graph.executors.base import DRAFT, BackendPool
 from multishot.graph.manifest import Manifest
 from multishot.graph.progress import Reporter, SilentReporter
 from multishot.paradigms import get_paradigm, load_checked_film
@@ -57,33 +59,9 @@ class RenderResult:
         }
 
 
-class BackendPool:
-    """One backend per profile per process: models are loaded once and reused for every shot.
-    A fast pool (`render --fast`) runs every profile with its `fast:` settings."""
-
-    def __init__(self, fast: bool = False) -> None:
-        self._backends: dict[str, Backend] = {}
-        self.fast = fast
-
-    def __call__(self, profile: str) -> Backend:
-        if profile not in self._backends:
-            from multishot.backends.registry import get_backend
-
-            draft = profile.endswith(DRAFT)
-            name = profile[: -len(DRAFT)] if draft else profile
-            self._backends[profile] = get_backend(name, fast=self.fast, draft=draft)
-        return self._backends[profile]
-
-    def speed(self) -> dict[str, dict[str, str]]:
-        """Per profile, what each role runs with (for the manifest)."""
-        return {name: b.speed() for name, b in sorted(self._backends.items()) if hasattr(b, "speed")}
-
-
 _POOL = BackendPool()
 _FAST_POOL = BackendPool(fast=True)
 
-#: A shot whose profile ends in this renders with the profile's draft settings (`--draft`).
-DRAFT = "#draft"
 
 
 def with_quality(plan: FilmPlan, options: RenderOptions) -> tuple[FilmPlan, dict[str, str]]:
@@ -100,6 +78,22 @@ def with_quality(plan: FilmPlan, options: RenderOptions) -> tuple[FilmPlan, dict
         shots.append(replace(spec, profile=spec.profile + DRAFT) if draft else spec)
     default = plan.default_profile + DRAFT if options.draft else plan.default_profile
     return replace(plan, shots=tuple(shots), default_profile=default), quality
+
+
+def _profile_of(pool: "BackendPool | Any") -> Any:
+    """Backend object -> the pool key a worker turns into the same backend (work travels to
+    workers as data, naming profiles with their fast/draft variant)."""
+    portable = getattr(pool, "portable_name", None)
+    if portable is not None:
+        return portable
+
+    def profile_of(obj: Any) -> str | None:
+        for name, backend in getattr(pool, "_backends", {}).items():
+            if backend is obj:
+                return name
+        return None
+
+    return profile_of
 
 
 def _review(out_dir: Path, manifest: Manifest) -> dict[str, Path]:
@@ -285,7 +279,18 @@ def render_file(path: Path, options: RenderOptions, reporter: Reporter | None = 
     fresh = not out_dir.exists()
     if not options.dry_run:
         check_loras(plan, paradigm, pool)
-        claim_output(out_dir, Path(path), claimed)
+    executor = None
+    if (options.gpus or options.ray or os.environ.get(RAY_ADDRESS_ENV)) and not options.dry_run:
+        # Bad --gpus / --ray is refused here, before any folder exists.
+        executor = open_executor(gpus=options.gpus, ray=options.ray, log_dir=out_dir / ".cache" / "workers",
+                                 profile_of=_profile_of(pool))
+    if not options.dry_run:
+        try:
+            claim_output(out_dir, Path(path), claimed)
+        except BaseException:
+            if executor is not None:
+                executor.close()
+            raise
     manifest = Manifest(out_dir / "manifest.json", write=not options.dry_run)
     manifest.header = {
         "multishot": __version__, "source": str(Path(path).resolve()), "paradigm": name,
@@ -300,7 +305,16 @@ def render_file(path: Path, options: RenderOptions, reporter: Reporter | None = 
     engine = Engine(out_dir, manifest, force=options.force, only=options.only, dry_run=options.dry_run)
     sounds: dict[str, Artifact] = {}
     if options.audio and not options.dry_run:
-        _check_spoken_dialogue(engine, plan, Path(path))
+        try:
+            _check_spoken_dialogue(engine, plan, Path(path))
+        except BaseException:
+            if executor is not None:
+                executor.close()
+            raise
+    if executor is not None:
+        engine.executor = executor
+        executor.on_event = engine.event  # lost workers are recorded in the manifest
+        manifest.header["executor"] = type(executor).__name__
     job = Job(plan, engine, pool, options, reporter)
     started = time.perf_counter()
     status = "failed"
@@ -329,6 +343,7 @@ def render_file(path: Path, options: RenderOptions, reporter: Reporter | None = 
                 _remove_empty_tree(out_dir)
         raise
     finally:
+        engine.executor.close()
         _backend_events(pool, manifest)
         manifest.status = status
         manifest.header["finished"] = time.time()

@@ -27,7 +27,7 @@ def run(job: Job) -> Output:
     total = sum(s.num_frames for s in plan.shots)
     task = job.reporter.task("shots", total)
     clips, skipped = stages.per_shot(plan.shots, lambda spec: stages.render_video(
-        engine, job.backend(spec.profile), spec, mode="text", on_frame=task.advance))
+        engine, job.backend(spec.profile), spec, mode="text", on_frame=task.advance), engine)
     task.done()
     if skipped:
         return Output(clips, None, {"skipped": skipped})
@@ -38,8 +38,7 @@ def run(job: Job) -> Output:
             if a.spec.scene_id == b.spec.scene_id and a.spec.transition.type != "match-cut":
                 smoothing[i] = stages.smooth_seam(engine, a, b)
 
-    bridges = {i: stages.render_bridge(engine, job.backend(a.spec.profile), a, b)
-               for i, (a, b) in enumerate(zip(clips, clips[1:])) if a.spec.transition.type == "bridge"}
+    bridges = stages.render_bridges(engine, job.backend, clips)
 
     task = job.reporter.task("assemble", plan.total_frames)
     film = stages.assemble_film(engine, plan, clips, smoothing=smoothing, bridges=bridges,

@@ -95,8 +95,7 @@ def run(job: Job) -> Output:
     if skipped:
         return Output(clips, None, {"skipped": skipped}, plan=plan)
 
-    bridges = {i: stages.render_bridge(engine, job.backend(a.spec.profile), a, b)
-               for i, (a, b) in enumerate(zip(clips, clips[1:])) if a.spec.transition.type == "bridge"}
+    bridges = stages.render_bridges(engine, job.backend, clips)
     task = job.reporter.task("assemble", plan.total_frames)
     film = stages.assemble_film(engine, plan, clips, bridges=bridges, on_frame=lambda n: task.advance())
     task.done()

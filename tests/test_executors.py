@@ -118,3 +118,19 @@ def test_bad_gpu_flags_are_invalid_input(tmp_path: Path) -> None:
         assert run.returncode == 2 and said in run.stderr, run.stderr
         assert "Traceback" not in run.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("variant", ["--fast", "--draft"])
+def test_workers_build_the_fast_and_draft_backends_the_driver_names(tmp_path: Path, variant: str) -> None:
+    """A worker resolves the driver's pool key (`tiny#fast`, `tiny#draft`) to the same backend,
+    so a scaled-out fast or draft film is the in-process one, not a full-quality film filed
+    under the fast key."""
+    args = ("--profile", "tiny", "--paradigm", "stitching", variant)
+    reference, run = render(EXAMPLE, tmp_path / "in", *args)
+    assert run.returncode == 0, run.stderr
+    full, run = render(EXAMPLE, tmp_path / "full", "--profile", "tiny", "--paradigm", "stitching")
+    assert run.returncode == 0, run.stderr
+    summary, run = render(EXAMPLE, tmp_path / "two", *args, "--gpus", "0,1", env=FAKE2)
+    assert run.returncode == 0, run.stderr
+    film = Path(summary["film"]).read_bytes()
+    assert film == Path(reference["film"]).read_bytes() and film != Path(full["film"]).read_bytes()

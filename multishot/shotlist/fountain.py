@@ -416,6 +416,7 @@ def parse_heading(heading: str) -> tuple[str, str, str | None, bool]:
             if len(words) > 1 and words[-1].upper().rstrip(".") in TIMES:  # `INT HOUSE DAY`
                 time, parts[-1] = TIMES[words[-1].upper().rstrip(".")], " ".join(words[:-1])
     location = " - ".join(parts) or text or "somewhere"
+    location = re.sub(r" ?\[[^\[\]]*\]", "", location).strip() or location  # `[MID/LATE ‘70’S]`: a note
     return location, setting, time, continues
 
 

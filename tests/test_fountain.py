@@ -409,3 +409,16 @@ def test_non_latin_cues_are_transliterated() -> None:
     data = screenplay_to_data(play, fallback_title="x")
     assert list(data["characters"]) == ["masha", "li"]
     assert data["characters"]["masha"]["description"] == "Машa"
+
+
+def test_names_with_numbers_and_shared_first_words() -> None:
+    """`AGENT 99` and `R2D2` are names like any other (introduced, re-cased, found), and a
+    thousand names sharing a first word are told apart."""
+    play = parse_fountain("INT. A - DAY\n\nR2D2 beeps near AGENT 99 (40s), a spy, in the TV room.\n\n"
+                          "AGENT 99\nHi.\n\nR2D2\nBeep.\n\n"
+                          + "".join(f"SPEAKER {k}\nHi.\n\n" for k in range(1, 300)) + "SPEAKER 7 waves.\n")
+    data = screenplay_to_data(play, fallback_title="x")
+    assert data["characters"]["agent-99"]["description"] == "Agent 99 (40s), a spy"
+    shots = data["scenes"][0]["shots"]
+    assert shots[0]["action"] == "R2D2 beeps near Agent 99 (40s), a spy, in the TV room."
+    assert shots[0]["characters"] == ["agent-99", "r2d2"] and shots[-1]["characters"] == ["speaker-7"]

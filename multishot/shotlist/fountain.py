@@ -33,6 +33,7 @@ From screenplay to shots (`screenplay_to_data`), rules a user can predict:
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -467,15 +468,16 @@ def _introductions(paragraphs: Iterable[str], names: NameIndex) -> dict[str, str
         text = " ".join(plain_text(raw).split())
         toks = tokens(text)
         hits = [h for h in names.find(toks) if h[2] not in found
-                and all(toks[k].text.isupper() for k in range(h[0], h[1]))]
+                and all(not any(ch.islower() for ch in toks[k].text) for k in range(h[0], h[1]))]
         if not hits:
             continue
-        runs = caps_runs(toks, text)
+        run_of = {k: run for run in caps_runs(toks, text) for k in range(*run)}
+        gaps = [(m.start(), m.end()) for m in re.finditer(r"(?<=[.!?])\s+", text)]  # between sentences
+        ends = [g[0] for g in gaps]
         for i, j, cid in hits:
             if cid in found:
                 continue
-            run = next(((a, b) for a, b in runs if a <= i < b), (i, j))
-            a, b = run
+            a, b = run_of.get(i, (i, j))
             extra = [k for k in range(a, b) if not i <= k < j]
             if len(extra) > 2 or any(toks[k].text.lower() in _STOP for k in extra):
                 a, b = i, j
@@ -487,14 +489,9 @@ def _introductions(paragraphs: Iterable[str], names: NameIndex) -> dict[str, str
             if extra_text.strip():
                 found[cid] = f"{full} {extra_text.strip().rstrip(',')}".replace(" ,", ",")
                 continue
-            start = 0
-            for s in re.finditer(r"(?<=[.!?])\s+", text):
-                if s.start() >= toks[i].start:
-                    sentence = text[start:s.start()]
-                    break
-                start = s.end()
-            else:
-                sentence = text[start:]
+            k = bisect_left(ends, toks[i].start)  # the sentence the name is in
+            start = gaps[k - 1][1] if k else 0
+            sentence = text[start:ends[k]] if k < len(ends) else text[start:]
             found[cid] = recase(sentence, names)
     return found
 

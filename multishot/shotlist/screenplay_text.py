@@ -143,10 +143,10 @@ def is_caps(word: str) -> bool:
 
 
 def title_word(word: str) -> str:
-    """`EDWARD’S` → `Edward’s`, `JEAN-LUC` → `Jean-Luc`, `O’BRIEN` → `O’Brien` (str.title would
-    write `Edward’S`)."""
-    def part(p: str) -> str:
-        return p[:1].upper() + p[1:].lower()
+    """`EDWARD’S` → `Edward’s`, `JEAN-LUC` → `Jean-Luc`, `O’BRIEN` → `O’Brien`, `R2D2` stays
+    (str.title would write `Edward’S`)."""
+    def part(p: str) -> str:  # `R2D2`, `4TH`: letters mixed with digits stay as written
+        return p if any(ch.isdigit() for ch in p) else p[:1].upper() + p[1:].lower()
 
     pieces = re.split(r"(['’-])", word)
     out = [part(pieces[0])]
@@ -183,7 +183,9 @@ class NameIndex:
 
     def __init__(self, names: Iterable[tuple[str, str]]) -> None:
         """`names`: (name as written, id) pairs."""
-        self.by_first: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        #: the name's words → id; a position is tried against each length a name has, longest
+        #: first (few lengths), so a thousand names sharing a first word cost nothing more
+        self.by_words: dict[tuple[str, ...], str] = {}
         #: ids whose name is written in mixed case (a forced `@McCLANE`): kept as written
         self.spelling: dict[str, str] = {}
         self.order: dict[str, int] = {}
@@ -193,25 +195,22 @@ class NameIndex:
                 self.spelling[cid] = name
             words = name_words(name)
             if words:
-                self.by_first.setdefault(words[0], []).append((words, cid))
-        for entries in self.by_first.values():
-            entries.sort(key=lambda e: -len(e[0]))  # the longest name first
+                self.by_words.setdefault(words, cid)
+        self.lengths = sorted({len(w) for w in self.by_words}, reverse=True)
 
     def find(self, toks: Sequence[Token]) -> list[tuple[int, int, str]]:
         """(first token, end token, id) of each name occurrence, left to right, not overlapping.
         Case-insensitive; the last word may be possessive."""
         found: list[tuple[int, int, str]] = []
+        keys = [t.key for t in toks]
         i = 0
-        while i < len(toks):
-            hit = None
-            for words, cid in self.by_first.get(toks[i].key, ()):
-                j = i + len(words)
-                if j <= len(toks) and all(toks[i + k].key == w for k, w in enumerate(words)):
-                    hit = (i, j, cid)
+        while i < len(keys):
+            for length in self.lengths:
+                cid = self.by_words.get(tuple(keys[i:i + length])) if i + length <= len(keys) else None
+                if cid is not None:
+                    found.append((i, i + length, cid))
+                    i += length
                     break
-            if hit:
-                found.append(hit)
-                i = hit[1]
             else:
                 i += 1
         return found
@@ -229,8 +228,9 @@ def caps_runs(toks: Sequence[Token], text: str) -> list[tuple[int, int]]:
         if not is_caps(toks[i].text):
             i += 1
             continue
-        j = i + 1
-        while j < len(toks) and is_caps(toks[j].text) and not text[toks[j - 1].end:toks[j].start].strip():
+        j = i + 1  # a number carries a run on (`SPEAKER 2`, `AGENT 99 RUNS`), never starts one
+        while (j < len(toks) and (is_caps(toks[j].text) or toks[j].text.isdigit())
+               and not text[toks[j - 1].end:toks[j].start].strip()):
             j += 1
         runs.append((i, j))
         i = j

@@ -422,3 +422,10 @@ def test_names_with_numbers_and_shared_first_words() -> None:
     shots = data["scenes"][0]["shots"]
     assert shots[0]["action"] == "R2D2 beeps near Agent 99 (40s), a spy, in the TV room."
     assert shots[0]["characters"] == ["agent-99", "r2d2"] and shots[-1]["characters"] == ["speaker-7"]
+
+
+def test_introduction_in_a_shouted_paragraph_is_the_name_only() -> None:
+    play = parse_fountain("INT. A - DAY\n\nMARA CLIMBS.\n\nDICK STEEL (40s) waits.\n\nMARA\nHi.\n\nSTEEL\nHi.\n")
+    characters = screenplay_to_data(play, fallback_title="x")["characters"]
+    assert characters["mara"]["description"] == "Mara climbs."
+    assert characters["steel"]["description"] == "Dick Steel (40s)"  # widened in mixed-case text

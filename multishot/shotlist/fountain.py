@@ -462,7 +462,8 @@ def _introductions(paragraphs: Iterable[str], names: NameIndex) -> dict[str, str
     name is written in CAPS (the screenplay convention for a first appearance), with what
     follows it: `MARA (60s), a keeper in a yellow oilskin, climbs …` → `Mara (60s), a keeper in
     a yellow oilskin`; without an appositive or parenthetical, the sentence it is in. Up to two
-    more CAPS words next to the name are part of it (`DICK STEEL` for the cue `STEEL`)."""
+    more CAPS words next to the name are part of it (`DICK STEEL` for the cue `STEEL`), except
+    in a paragraph all in CAPS (`MARA CLIMBS.` introduces Mara, not "Mara Climbs")."""
     found: dict[str, str] = {}
     for raw in paragraphs:
         text = " ".join(plain_text(raw).split())
@@ -471,6 +472,7 @@ def _introductions(paragraphs: Iterable[str], names: NameIndex) -> dict[str, str
                 and all(not any(ch.islower() for ch in toks[k].text) for k in range(h[0], h[1]))]
         if not hits:
             continue
+        shouted = not any(ch.islower() for ch in text)  # all CAPS: no telling a name's words apart
         run_of = {k: run for run in caps_runs(toks, text) for k in range(*run)}
         gaps = [(m.start(), m.end()) for m in re.finditer(r"(?<=[.!?])\s+", text)]  # between sentences
         ends = [g[0] for g in gaps]
@@ -479,7 +481,7 @@ def _introductions(paragraphs: Iterable[str], names: NameIndex) -> dict[str, str
                 continue
             a, b = run_of.get(i, (i, j))
             extra = [k for k in range(a, b) if not i <= k < j]
-            if len(extra) > 2 or any(toks[k].text.lower() in _STOP for k in extra):
+            if shouted or len(extra) > 2 or any(toks[k].text.lower() in _STOP for k in extra):
                 a, b = i, j
             full = " ".join(title_word(toks[k].text) for k in range(a, b))
             if names.spelling.get(cid) and (a, b) == (i, j):

@@ -78,9 +78,9 @@ def test_clean_film_has_no_findings() -> None:
 # (name, edit, gate options, expected (rule, shot, severity) or a list of them, text in every message)
 PLANTED = [
     ("establishing", set_field("room-wide", size="close"), GateOptions(),
-     ("establishing", "room-wide", "error"), "opens on a close shot"),
+     ("establishing", "room-wide", "warn"), "opens on a close shot"),
     ("presence", set_field("tomas-enters", action="Tomas waits by the rail"), GateOptions(),
-     ("character-presence", "tomas-enters", "error"), "Tomas appears in scene `outside` without having entered"),
+     ("character-presence", "tomas-enters", "warn"), "Tomas appears in scene `outside` without having entered"),
     ("crossed-line", set_field("talk-a", screen_direction="left"), GateOptions(),
      ("180-degree", "talk-a", "error"), "faces right in `mara-walks` but left here"),
     ("reverse-same-side", lambda d: (shot(d, "tomas-enters").update(screen_direction="right"),

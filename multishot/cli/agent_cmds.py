@@ -116,10 +116,11 @@ def check(
     allow: Optional[list[str]] = typer.Option(
         None, "--allow", help="Exempt a rule (`jump-cut`) or a rule at a shot or scene (`establishing:cold-open`); repeatable."),
     as_json: bool = typer.Option(False, "--json", help="Print the findings as JSON lines."),
+    strict: bool = typer.Option(False, "--strict", help="Fail (exit 2) on warnings too, for CI."),
 ) -> None:
     """Run the continuity gates on a shot list: 180-degree rule, character presence, jump cuts,
     establishing shots, descriptions, duration budget. Each finding names the shot and the rule;
-    exit code 2 when any is an error (warnings alone exit 0)."""
+    exit code 2 when any is an error; warnings alone exit 0, unless --strict."""
     from multishot.cli.main import _print_problems
     from multishot.plan.agent import RULES, GateOptions, check_film
     from multishot.shotlist.errors import ShotListError
@@ -142,7 +143,10 @@ def check(
         _print_findings(findings, str(file))
     else:
         out.print(f"[green]ok[/]: {file} — no continuity findings ({len(RULES)} rules checked)", highlight=False)
-    raise typer.Exit(EXIT_INVALID if any(f.severity == "error" for f in findings) else EXIT_OK)
+    failing = findings if strict else [f for f in findings if f.severity == "error"]
+    if failing and strict and not as_json and not any(f.severity == "error" for f in findings):
+        err.print(f"[bold red]failed[/] (--strict): {len(failing)} warning(s)", highlight=False)
+    raise typer.Exit(EXIT_INVALID if failing else EXIT_OK)
 
 
 def _print_findings(findings: list, source: str) -> None:  # type: ignore[type-arg]

@@ -33,16 +33,19 @@ From screenplay to shots (`screenplay_to_data`), rules a user can predict:
 from __future__ import annotations
 
 import re
-import unicodedata
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import yaml
+from anyascii import anyascii
 
 from multishot.shotlist.errors import Problem, ShotListError, printable
 from multishot.shotlist.loader import parse_film
 from multishot.shotlist.schema import Film
+from multishot.shotlist.screenplay_text import (NameIndex, caps_runs, plain_text, recase, slug,
+                                                strip_boneyard, strip_notes, title_word, tokens)
 
 # --------------------------------------------------------------------------------------------
 # Parsing: text → elements
@@ -52,12 +55,11 @@ Kind = str  # scene_heading | action | character | dialogue | parenthetical | ly
 #             | centered | page_break | section | synopsis
 
 _SENTINEL = "\x00"
-_BONEYARD = re.compile(r"/\*.*?(\*/|\Z)", re.S)
-_NOTE = re.compile(r"\[\[(.*?)\]\]", re.S)
-_HEADING = re.compile(r"^(?:int\.?/ext|int/ext|i/e|int|ext|est)[. ]", re.I)
-_SCENE_NUMBER = re.compile(r"\s*#([\w.\-]+)#\s*$")
+#: Scene heading prefixes (the spec's INT, EXT, EST, INT./EXT, INT/EXT, I/E, and I./E. as the
+#: reference parser's own tests write it).
+_HEADING = re.compile(r"^(?:int\.?/ext|i\.?/e|int|ext|est)[. ]", re.I)
+_SCENE_NUMBER = re.compile(r"#([\w.\-]+)#")
 _PAGE_BREAK = re.compile(r"^\s*={3,}\s*$")
-_CENTERED = re.compile(r"^\s*>\s*(.*?)\s*<\s*$")
 _TITLE_KEY = re.compile(r"^([A-Za-z][A-Za-z ]*?):\s*(.*)$")
 _TITLE_KEYS = {"title", "credit", "author", "authors", "source", "draft date", "date", "contact",
                "copyright", "notes", "revision", "format", "logline"}
@@ -89,27 +91,10 @@ class Screenplay:
         return [e for e in self.elements if e.kind == kind]
 
 
-def plain_text(text: str) -> str:
-    """Remove emphasis markup (`*italic*`, `**bold**`, `***both***`, `_underline_`) and the
-    backslash escapes that protect literal `*` and `_`."""
-    protected = text.replace("\\*", "\x01").replace("\\_", "\x02")
-    for pattern in (r"\*\*\*(?=\S)(.+?)(?<=\S)\*\*\*", r"\*\*(?=\S)(.+?)(?<=\S)\*\*",
-                    r"\*(?=\S)(.+?)(?<=\S)\*", r"(?<![A-Za-z0-9])_(?=\S)(.+?)(?<=\S)_(?![A-Za-z0-9])"):
-        protected = re.sub(pattern, r"\1", protected)
-    return protected.replace("\x01", "*").replace("\x02", "_")
-
-
 def _strip_comments(text: str) -> tuple[str, list[str]]:
     """Remove boneyard and notes. A removed span that leaves its line empty removes the line,
     so a note on its own line inside a dialogue block does not end the block."""
-    notes: list[str] = []
-    text = _BONEYARD.sub(_SENTINEL, text)
-
-    def keep(m: re.Match[str]) -> str:
-        notes.append(" ".join(m.group(1).split()))
-        return _SENTINEL
-
-    text = _NOTE.sub(keep, text)
+    text, notes = strip_notes(strip_boneyard(text, _SENTINEL), _SENTINEL)
     lines = []
     for line in text.split("\n"):
         if _SENTINEL in line:
@@ -157,10 +142,13 @@ def _character_cue(line: str) -> tuple[str, str | None, bool] | None:
     forced = text.startswith("@")
     if forced:
         text = text[1:].strip()
-    m = re.match(r"^([^(]*?)\s*(?:\((.*)\))?\s*$", text)
-    if not m:
-        return None
-    name, extension = m.group(1).strip(), m.group(2)
+    name, extension = text, None
+    if "(" in text:  # `NAME (EXT)`: the extension runs from the first `(` to a final `)`
+        head, _, rest = text.partition("(")
+        if not rest.rstrip().endswith(")"):
+            return None
+        name, extension = head, rest.rstrip()[:-1]
+    name = name.strip()
     if not name or not any(ch.isalpha() for ch in name):
         return None
     if not forced and name != name.upper():
@@ -220,10 +208,9 @@ def parse_fountain(text: str) -> Screenplay:
             out.append(Element("synopsis", stripped[1:].strip()))
             i += 1
             continue
-        centered = _CENTERED.match(line)
-        if centered:
+        if stripped.startswith(">") and stripped.endswith("<") and len(stripped) > 1:
             flush_action()
-            out.append(Element("centered", centered.group(1)))
+            out.append(Element("centered", stripped[1:-1].strip()))
             i += 1
             continue
         if stripped.startswith(">"):
@@ -239,8 +226,10 @@ def parse_fountain(text: str) -> Screenplay:
         forced_heading = line.startswith(".") and len(line) > 1 and line[1].isalnum()
         if before_blank and (forced_heading or (_HEADING.match(stripped) and _is_blank(nxt))):
             flush_action()
-            heading = line[1:] if forced_heading else stripped
-            number = _SCENE_NUMBER.search(heading)
+            heading = (line[1:] if forced_heading else stripped).rstrip()
+            number = None
+            if heading.endswith("#"):  # a scene number `#1A#` ends the heading
+                number = _SCENE_NUMBER.fullmatch(heading, heading.rfind("#", 0, len(heading) - 1))
             if number:
                 heading = heading[:number.start()]
             out.append(Element("scene_heading", heading.strip(), forced=forced_heading,
@@ -307,17 +296,29 @@ MIN_SHOT_S, MAX_SHOT_S = 2.0, 6.0
 WORDS_PER_SECOND_SPEECH = 2.5
 WORDS_PER_SECOND_ACTION = 4.0
 
-#: Times of day a heading may end in, as the shot list writes them (free text is allowed too).
+#: Times of day a heading may name, as the shot list writes them (free text is allowed too).
+#: A heading's last part names one anywhere in it (`NIGHT (1973)`, `DAY [LATER]`, `PRE-DAWN`,
+#: `THE NEXT MORNING`, `DAY / DRIVING`); so does a last part after a comma (`APARTMENT, DAY`).
 TIMES = {"DAY": "day", "NIGHT": "night", "DAWN": "dawn", "DUSK": "dusk", "MORNING": "morning",
          "AFTERNOON": "afternoon", "EVENING": "evening", "SUNSET": "dusk", "SUNRISE": "dawn",
          "NOON": "midday", "MIDDAY": "midday", "MIDNIGHT": "midnight", "TWILIGHT": "dusk",
-         "LATE NIGHT": "night", "EARLY MORNING": "dawn", "MAGIC HOUR": "dusk"}
-#: Heading suffixes that say "same time as before" (the scene inherits the previous time).
-CONTINUITY = {"CONTINUOUS", "LATER", "MOMENTS LATER", "SAME", "SAME TIME", "CONTINUED",
-              "A MOMENT LATER", "SECONDS LATER"}
-#: Screenplay transitions → shot-list transitions (unknown `… TO:` is a cut).
+         "LATE NIGHT": "night", "EARLY MORNING": "dawn", "MAGIC HOUR": "dusk", "PRE-DAWN": "dawn",
+         "PREDAWN": "dawn", "DAYBREAK": "dawn", "FIRST LIGHT": "dawn", "NIGHTFALL": "dusk",
+         "GOLDEN HOUR": "dusk", "LATE AFTERNOON": "afternoon", "EARLY EVENING": "evening",
+         "DAYTIME": "day", "NIGHTTIME": "night", "NIGHT-TIME": "night"}
+_TIME_WORD = re.compile(r"(?<![\w-])(" + "|".join(re.escape(k) for k in sorted(TIMES, key=len, reverse=True))
+                        + r")(?![\w-])")
+#: Heading words that say "same time as before" (the scene inherits the previous time):
+#: CONTINUOUS, LATER, MOMENTS LATER, SAME (TIME), CONTINUED, A BIT LATER, …
+_CONTINUITY_WORD = re.compile(r"(?<![\w-])(CONTINUOUS|CONTINUED|LATER|SAME|CONT'D)(?![\w-])")
+#: A heading part that is only a note in brackets or a year: `(1979)`, `[THE STORM]`.
+_BRACKETED = re.compile(r"(?:\s*(?:\([^()]*\)|\[[^\[\]]*\]))+\s*")
+_SETTING = re.compile(r"(int\.?\s*/\s*ext\.?|i\.?\s*/\s*e\.?|int\.?|ext\.?|est\.?)(?=[\s.\-–—]|$)[\s.]*", re.I)
+#: Screenplay transitions → shot-list transitions (unknown `… TO:` is a cut). A crossfade is a
+#: dissolve (the two pictures overlap), not a fade through black.
 TRANSITION_WORDS = (
-    ("MATCH CUT", "match-cut"), ("DISSOLVE", "dissolve"), ("FADE TO WHITE", "fade-to-white"),
+    ("MATCH CUT", "match-cut"), ("DISSOLVE", "dissolve"), ("CROSSFADE", "dissolve"),
+    ("CROSS-FADE", "dissolve"), ("CROSS FADE", "dissolve"), ("FADE TO WHITE", "fade-to-white"),
     ("BURN TO WHITE", "fade-to-white"), ("WHITE", "fade-to-white"), ("FADE", "fade"),
     ("BLACK", "fade"), ("WIPE", "wipe-left"), ("IRIS", "circle-open"), ("CUT", "cut"),
 )
@@ -325,12 +326,6 @@ OFF_SCREEN = {"V.O.", "VO", "O.S.", "OS", "O.C.", "OC", "OFF", "V.O", "O.S"}
 WEATHER = ("thunderstorm", "storm", "rain", "drizzle", "snow", "fog", "mist", "hail", "wind")
 _STOP = {"the", "a", "an", "of", "to", "and", "in", "on", "at", "his", "her", "their", "its",
          "is", "are", "with", "into", "from", "for", "as", "by", "it", "he", "she", "they"}
-
-
-def slug(text: str, limit: int = 32) -> str:
-    """An id ([a-z0-9_-]+) from any text: accents folded, other characters dashed."""
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")[:limit].strip("-")
 
 
 class _Ids:
@@ -362,11 +357,14 @@ def _chunks(text: str, per_second: float, base: float) -> list[str]:
     budget = (MAX_SHOT_S - base) * per_second
     pieces: list[str] = []
     current: list[str] = []
+    words = 0
     for sentence in _sentences(text):
-        if current and len(" ".join(current + [sentence]).split()) > budget:
+        n = len(sentence.split())
+        if current and words + n > budget:
             pieces.append(" ".join(current))
-            current = []
+            current, words = [], 0
         current.append(sentence)
+        words += n
     if current:
         pieces.append(" ".join(current))
     return pieces or [text]
@@ -376,105 +374,132 @@ def _words(text: str) -> int:
     return len(text.split())
 
 
+def _read_time(part: str) -> tuple[str | None, bool]:
+    """(time of day, continues) named in one heading part, brackets and all."""
+    upper = part.upper().replace("[", " ").replace("]", " ").replace("(", " ").replace(")", " ")
+    m = _TIME_WORD.search(upper)
+    if m:
+        return TIMES[m.group(1)], False
+    return None, bool(_CONTINUITY_WORD.search(upper))
+
+
 def parse_heading(heading: str) -> tuple[str, str, str | None, bool]:
     """`INT. LIGHTHOUSE - LAMP ROOM - NIGHT` → ("LIGHTHOUSE - LAMP ROOM", "int", "night", False);
-    the last flag says the heading continues the previous scene's time (CONTINUOUS, LATER)."""
-    text = plain_text(heading).strip()
-    m = re.match(r"^(int\.?/ext\.?|int/ext|i/e\.?|int\.?|ext\.?|est\.?)\s*", text, re.I)
+    the last flag says the heading continues the previous scene's time (CONTINUOUS, LATER).
+    The time is read from the last part (after ` - `, or after a comma): `NIGHT (1973)`,
+    `DAY [LATER]`, `PRE-DAWN`, `SAN FRANCISCO APARTMENT, DAY`, `HOUSE DAY`; trailing notes in
+    brackets (`- [THE STORM]`, `(1979)`) are not part of the place."""
+    text = " ".join(plain_text(heading).split())
+    m = _SETTING.match(text)
     setting = ""
     if m:
-        setting = m.group(1).lower().rstrip(".")
-        text = text[m.end():]
+        setting = re.sub(r"\s+", "", m.group(1).lower()).rstrip(".")
+        text = text[m.end():].lstrip("-–— ")
     parts = [p.strip() for p in re.split(r"\s+[-–—]+\s+|\s+--\s+", text) if p.strip()]
     time: str | None = None
     continues = False
-    if len(parts) > 1:
-        tail = parts[-1].upper().rstrip(".")
-        if tail in TIMES:
-            time, parts = TIMES[tail], parts[:-1]
-        elif tail in CONTINUITY:
-            continues, parts = True, parts[:-1]
+    while len(parts) > 1:
+        time, continues = _read_time(parts[-1])
+        if time or continues:
+            parts.pop()
+            break
+        if not _BRACKETED.fullmatch(parts[-1]):
+            break
+        parts.pop()  # a note, not a place
+    if parts and not (time or continues):
+        head, comma, tail = parts[-1].rpartition(",")
+        if comma and head.strip():
+            time, continues = _read_time(tail)
+            if time or continues:
+                parts[-1] = head.strip()
+        else:
+            words = parts[-1].split()
+            if len(words) > 1 and words[-1].upper().rstrip(".") in TIMES:  # `INT HOUSE DAY`
+                time, parts[-1] = TIMES[words[-1].upper().rstrip(".")], " ".join(words[:-1])
     location = " - ".join(parts) or text or "somewhere"
+    location = re.sub(r" ?\[[^\[\]]*\]", "", location).strip() or location  # `[MID/LATE ‘70’S]`: a note
     return location, setting, time, continues
+
+
+def _kind(setting: str) -> str:
+    """The side of the wall a heading's prefix puts the camera on."""
+    if "/" in setting:
+        return "interior and exterior"
+    return {"int": "interior", "ext": "exterior", "est": "exterior"}.get(setting, "")
+
+
+_KIND_SUFFIX = {"interior": "int", "exterior": "ext", "interior and exterior": "int-ext"}
 
 
 def _describe_location(location: str, setting: str) -> str:
     where = ", ".join(p.strip().lower() for p in location.split(" - ") if p.strip())
-    kind = {"int": "interior", "ext": "exterior", "est": "exterior"}.get(setting, "")
-    if setting in ("int/ext", "i/e", "int./ext"):
-        kind = "interior and exterior"
+    kind = _kind(setting)
     return f"{where}, {kind}" if kind else where
 
 
-def _name_pattern(name: str) -> re.Pattern[str]:
-    """`name` in any case, as whole words (finds `Mara` and `MARA` in action)."""
-    return re.compile(r"(?<![\w'])" + r"\s+".join(re.escape(w) for w in name.split()) + r"(?![\w'])", re.I)
-
-
-_CAPS_WORD = r"[A-Z][A-Z0-9'’\-]*"
-
-
-def _caps_name(name: str) -> re.Pattern[str]:
-    """`name` in CAPS, widened to up to two CAPS words either side that are not common words
-    (`DICK STEEL` for the cue `STEEL`, `BRICK BRADDOCK` for `BRICK`)."""
-    core = r"\s+".join(re.escape(w) for w in name.upper().split())
-    stop = "|".join(w.upper() for w in sorted(_STOP))
-    extra = rf"(?:(?!(?:{stop})\b){_CAPS_WORD})"
-    return re.compile(rf"(?<![\w'’])(?:{extra}\s+){{0,2}}{core}(?:\s+{extra}){{0,2}}(?![\w'’])")
-
-
-def _introduction(name: str, paragraphs: Iterable[str]) -> str | None:
-    """The words that introduce a character in action: `MARA (60s), a keeper in a yellow
-    oilskin, climbs …` → `Mara (60s), a keeper in a yellow oilskin`. Only an introduction in
-    CAPS counts (the screenplay convention for a first appearance); without an appositive or
-    parenthetical after the name, the sentence it is introduced in."""
-    pattern = _caps_name(name)
-    for text in paragraphs:
-        text = " ".join(plain_text(text).split())
-        m = pattern.search(text)
-        if not m:
-            continue
-        full = display_name(name) if m.group(0).upper() == name.upper() else m.group(0).title()
-        intro = re.match(r"^\s*(\([^)]*\))?\s*(,[^,.;:!?]*,)?", text[m.end():])
-        extra = "".join(g for g in ((intro.group(1), intro.group(2)) if intro else ()) if g)
-        if extra.strip():
-            return f"{full} {extra.strip().rstrip(',')}".replace(" ,", ",")
-        sentence = next((s for s in _sentences(text) if pattern.search(s)), text)
-        return _readable(sentence, [name])
-    return None
+def _place_key(location: str) -> str:
+    """One place however its heading spells it (case, curly or straight apostrophes)."""
+    return " ".join(location.upper().replace("’", "'").split())
 
 
 def display_name(name: str) -> str:
-    """`MARA` → `Mara`; a name written in mixed case (a forced `@McCLANE`) stays as written."""
-    return name.title() if name == name.upper() else name
+    """`MARA` → `Mara`, `EDWARD’S` → `Edward’s`; a name written in mixed case (a forced
+    `@McCLANE`) stays as written."""
+    return " ".join(title_word(w) for w in name.split()) if name == name.upper() else name
 
 
-def _readable(text: str, names: Iterable[str]) -> str:
-    """Prompt-friendly action: one line; character names written as names (`DICK STEEL` →
-    `Dick Steel`); other CAPS (sounds and props: `the SCREEN DOOR SLAMS`) in lower case, except
-    `I` and, in mixed-case text, short acronyms (POV, TV)."""
-    text = " ".join(plain_text(text).split())
-    names = list(names)
-    spans = [(m.start(), m.end()) for n in names for m in _caps_name(n).finditer(text)]
-    shouted = not re.search(r"[a-z]", text)  # a paragraph all in CAPS has no acronyms to keep
+def _readable(text: str, names: NameIndex) -> str:
+    """Prompt-friendly action: one line, emphasis removed, CAPS re-cased by one rule
+    (screenplay_text.recase): names as names, other CAPS lower case, sentences capitalised."""
+    return recase(" ".join(plain_text(text).split()), names)
 
-    def fix(m: re.Match[str]) -> str:
-        word = m.group(0)
-        if any(a <= m.start() < b for a, b in spans):
-            return word.title()
-        if word == "I" or (not shouted and (len(word) == 1 or (len(word) <= 3 and word.lower() not in _STOP))):
-            return word
-        return word.lower()
 
-    out = re.sub(rf"(?<![\w'’]){_CAPS_WORD}(?![\w'’])", fix, text)
-    for n in names:
-        if n != n.upper():  # a forced mixed-case name keeps its spelling
-            out = re.sub(r"(?<![\w'’])" + re.escape(n) + r"(?![\w'’])", n, out, flags=re.I)
-    return out[:1].upper() + out[1:]
+_INTRO_TAIL = re.compile(r"\s*(\([^)]*\))?\s*(,[^,.;:!?]*,)?")
+
+
+def _introductions(paragraphs: Iterable[str], names: NameIndex) -> dict[str, str]:
+    """Each character's introduction in action, in one pass over the script: the first time a
+    name is written in CAPS (the screenplay convention for a first appearance), with what
+    follows it: `MARA (60s), a keeper in a yellow oilskin, climbs …` → `Mara (60s), a keeper in
+    a yellow oilskin`; without an appositive or parenthetical, the sentence it is in. Up to two
+    more CAPS words next to the name are part of it (`DICK STEEL` for the cue `STEEL`), except
+    in a paragraph all in CAPS (`MARA CLIMBS.` introduces Mara, not "Mara Climbs")."""
+    found: dict[str, str] = {}
+    for raw in paragraphs:
+        text = " ".join(plain_text(raw).split())
+        toks = tokens(text)
+        hits = [h for h in names.find(toks) if h[2] not in found
+                and all(not any(ch.islower() for ch in toks[k].text) for k in range(h[0], h[1]))]
+        if not hits:
+            continue
+        shouted = not any(ch.islower() for ch in text)  # all CAPS: no telling a name's words apart
+        run_of = {k: run for run in caps_runs(toks, text) for k in range(*run)}
+        gaps = [(m.start(), m.end()) for m in re.finditer(r"(?<=[.!?])\s+", text)]  # between sentences
+        ends = [g[0] for g in gaps]
+        for i, j, cid in hits:
+            if cid in found:
+                continue
+            a, b = run_of.get(i, (i, j))
+            extra = [k for k in range(a, b) if not i <= k < j]
+            if shouted or len(extra) > 2 or any(toks[k].text.lower() in _STOP for k in extra):
+                a, b = i, j
+            full = " ".join(title_word(toks[k].text) for k in range(a, b))
+            if names.spelling.get(cid) and (a, b) == (i, j):
+                full = names.spelling[cid]
+            intro = _INTRO_TAIL.match(text, toks[b - 1].end)
+            extra_text = "".join(g for g in ((intro.group(1), intro.group(2)) if intro else ()) if g)
+            if extra_text.strip():
+                found[cid] = f"{full} {extra_text.strip().rstrip(',')}".replace(" ,", ",")
+                continue
+            k = bisect_left(ends, toks[i].start)  # the sentence the name is in
+            start = gaps[k - 1][1] if k else 0
+            sentence = text[start:ends[k]] if k < len(ends) else text[start:]
+            found[cid] = recase(sentence, names)
+    return found
 
 
 def _shot_words(text: str, limit: int) -> str:
-    text = re.sub(r"['’]", "", unicodedata.normalize("NFKD", text))
+    text = re.sub(r"['’]", "", anyascii(text))
     words = [w for w in re.findall(r"[A-Za-z0-9]+", text) if w.lower() not in _STOP]
     return "-".join(words[:limit])
 
@@ -500,49 +525,92 @@ class _Scene:
     spoken: set[str] = field(default_factory=set)
 
 
+def _locations(play: Screenplay) -> dict[tuple[str, str], tuple[str, str]]:
+    """(place key, kind) → (location id, description), for every heading of the script. The
+    interior and the exterior of one place are two locations (`bloom-house-int`, `…-ext`): one
+    description cannot be both "bloom house, interior" and "bloom house, exterior". A heading
+    without INT/EXT (a forced `.BLOOM HOUSE`) joins the place's first location."""
+    kinds: dict[str, list[str]] = {}
+    spelled: dict[str, str] = {}
+    for e in play.elements:
+        if e.kind == "scene_heading":
+            location, setting, _, _ = parse_heading(e.text)
+            key, kind = _place_key(location), _kind(setting)
+            spelled.setdefault(key, location)
+            seen = kinds.setdefault(key, [])
+            if kind and kind not in seen:
+                seen.append(kind)
+    ids = _Ids()
+    out: dict[tuple[str, str], tuple[str, str]] = {}
+    for key, seen in kinds.items():
+        location = spelled[key]
+        base = slug(location, 24)
+        for kind in seen or [""]:
+            suffix = f"-{_KIND_SUFFIX[kind]}" if len(seen) > 1 else ""
+            where = ", ".join(p.strip().lower() for p in location.split(" - ") if p.strip())
+            out[(key, kind)] = (ids(base + suffix if base else "", f"location-{len(out) + 1}{suffix}"),
+                                f"{where}, {kind}" if kind else where)
+        out.setdefault((key, ""), out[(key, seen[0] if seen else "")])
+    return out
+
+
 def screenplay_to_data(play: Screenplay, *, fallback_title: str, style: str | None = None) -> dict[str, Any]:
     """The shot-list data (a plain dict in SHOTLIST.md's shape) for a parsed screenplay."""
     cues = [e for e in play.elements if e.kind == "character"]
     names: dict[str, str] = {}          # NAME as written → character id
+    seen_upper: set[str] = set()
     char_ids = _Ids()
     for cue in cues:
         key = plain_text(cue.text).strip()
-        if key.upper() not in {n.upper() for n in names}:
+        if key.upper() not in seen_upper:
+            seen_upper.add(key.upper())
             names[key] = char_ids(slug(key), f"character-{len(names) + 1}")
     by_upper = {n.upper(): cid for n, cid in names.items()}
+    index = NameIndex(names.items())
     actions = [e.text for e in play.elements if e.kind == "action"]
-    characters = {cid: {"description": _introduction(n, actions) or display_name(n)} for n, cid in names.items()}
-    patterns = {cid: _name_pattern(n) for n, cid in names.items()}
+    intros = _introductions(actions, index)
+    characters = {cid: {"description": intros.get(cid) or display_name(n)} for n, cid in names.items()}
 
+    place_ids = _locations(play)
     locations: dict[str, dict[str, str]] = {}
-    location_ids: dict[str, str] = {}
     loc_ids, scene_ids, shot_ids = _Ids(), _Ids(), _Ids()
+    loc_ids.used.update(lid for lid, _ in place_ids.values())
     scenes: list[_Scene] = []
     pending: str | None = None           # a transition waiting for the next shot
     logline: str | None = None
     previous_time: str | None = None
+    last_shot: dict[str, Any] | None = None
+    n_shots = 0
 
     def scene() -> _Scene:
         if not scenes:  # action before any heading: an opening scene
-            location_ids.setdefault("OPENING", loc_ids("opening", "opening"))
-            locations.setdefault(location_ids["OPENING"], {"description": "the opening of the film"})
-            scenes.append(_Scene(scene_ids("opening", "scene-1"), location_ids["OPENING"], None, None))
+            opening = loc_ids("opening", "opening")
+            locations[opening] = {"description": "the opening of the film"}
+            scenes.append(_Scene(scene_ids("opening", "scene-1"), opening, None, None))
         return scenes[-1]
 
     def add_shot(base: str, shot: dict[str, Any]) -> None:
-        nonlocal pending
+        nonlocal pending, last_shot, n_shots
         current = scene()
-        shots = [s for sc in scenes for s in sc.shots]
-        if pending and shots:
-            shots[-1]["transition"] = pending
+        if pending and last_shot is not None:
+            last_shot["transition"] = pending
         pending = None
         if not current.shots:
             shot["size"] = "wide"
-        shot_id = shot_ids(slug(base), f"shot-{len(shots) + 1}")
-        current.shots.append({"id": shot_id, **shot})
+        n_shots += 1
+        shot_id = shot_ids(slug(base), f"shot-{n_shots}")
+        last_shot = {"id": shot_id, **shot}
+        current.shots.append(last_shot)
 
-    def present(text: str) -> list[str]:
-        return [cid for cid, p in patterns.items() if p.search(text)]
+    def establish_if_empty() -> None:
+        """A scene whose heading has nothing under it (a quick exterior before the interior, a
+        montage title) keeps its place in the film as one establishing shot of the location,
+        rather than vanishing without a word."""
+        if scenes and not scenes[-1].shots:
+            current = scenes[-1]
+            where = locations[current.location]["description"]
+            action = where[:1].upper() + where[1:] + (f", {current.time}" if current.time else "")
+            add_shot(f"{current.id[:40]}-establishing", {"size": "wide", "duration": 2, "action": action})
 
     elements = play.elements
     i = 0
@@ -551,28 +619,27 @@ def screenplay_to_data(play: Screenplay, *, fallback_title: str, style: str | No
         if e.kind == "synopsis" and logline is None and not scenes:
             logline = e.plain()
         elif e.kind == "scene_heading":
+            establish_if_empty()
             location, setting, time, continues = parse_heading(e.text)
-            key = location.upper()
-            if key not in location_ids:
-                location_ids[key] = loc_ids(slug(location, 24), f"location-{len(location_ids) + 1}")
-                locations[location_ids[key]] = {"description": _describe_location(location, setting)}
+            location_id, description = place_ids[(_place_key(location), _kind(setting))]
+            locations.setdefault(location_id, {"description": description})
             if time is None and continues:
                 time = previous_time
             previous_time = time or previous_time
             scene_id = scene_ids(slug(e.scene_number or "", 8) + ("-" if e.scene_number else "")
                                  + slug(location, 24), f"scene-{len(scenes) + 1}")
-            scenes.append(_Scene(scene_id, location_ids[key], time, None))
+            scenes.append(_Scene(scene_id, location_id, time, None))
         elif e.kind == "action":
             raw = " ".join(e.plain().split())
-            text = _readable(e.text, names)
-            if re.fullmatch(r"(FADE (IN|OUT|TO BLACK|TO WHITE)|CUT TO BLACK|SMASH CUT|DISSOLVE)[.:]?", raw):
+            text = _readable(e.text, index)
+            if re.fullmatch(r"(FADE (IN|OUT|TO BLACK|TO WHITE)|CUT TO BLACK|SMASH CUT|DISSOLVE|CROSSFADE)[.:]?", raw):
                 pending = _transition_type(raw)  # `FADE IN:` / `FADE OUT.` written as action
             elif text:
                 current = scene()
                 if current.weather is None:
                     current.weather = next((w for w in WEATHER if re.search(rf"\b{w}(s|y)?\b", text, re.I)), None)
                 for piece in _chunks(text, WORDS_PER_SECOND_ACTION, 2.0):
-                    who = present(piece)
+                    who = index.present(piece)
                     size = "wide" if not who else ("medium" if len(who) == 1 else "full")
                     add_shot(_shot_words(piece, 3), {
                         "size": size, "duration": _duration(_words(piece), WORDS_PER_SECOND_ACTION, 2.0),
@@ -587,14 +654,15 @@ def screenplay_to_data(play: Screenplay, *, fallback_title: str, style: str | No
         elif e.kind == "transition":
             pending = _transition_type(e.text)
         elif e.kind == "lyrics":  # lyrics outside a dialogue block: sung by nobody in particular
-            text = _readable(e.text, names)
+            text = _readable(e.text, index)
             add_shot(_shot_words(text, 3), {"size": "wide", "duration": _duration(_words(text), WORDS_PER_SECOND_SPEECH, 1.0),
                                             "action": f"a song: {text}"})
         i += 1
+    if any(sc.shots for sc in scenes):
+        establish_if_empty()
 
     if not scenes or not any(sc.shots for sc in scenes):
         raise ValueError("the screenplay has no action or dialogue to turn into shots")
-    scenes = [sc for sc in scenes if sc.shots]
     used_locations = {sc.location for sc in scenes}
     title = plain_text(play.title_page.get("title", "")).replace("\n", " ").strip() or fallback_title
     data: dict[str, Any] = {"multishot": 1, "title": title}
@@ -687,9 +755,10 @@ HEADER = """\
 """
 
 
-class _Dumper(yaml.SafeDumper):
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
     """Block style, except lists of ids and the format line, which read better on one line
-    (`characters: [mara, tomas]`, as SHOTLIST.md writes them)."""
+    (`characters: [mara, tomas]`, as SHOTLIST.md writes them). libyaml's emitter when PyYAML has
+    it (the same bytes, a feature-length script's shot list in a fraction of the time)."""
 
 
 def _represent_list(dumper: yaml.SafeDumper, value: list[Any]) -> yaml.Node:

@@ -70,6 +70,11 @@ class GateOptions:
 
 Gate = Callable[[Film, GateOptions], Iterator[Finding]]
 
+#: Severity, by one rule: an error contradicts something the film has already established (a
+#: screen direction, a character's look, the length it must fit) and so breaks continuity or
+#: the render; a warning is a convention not followed (open wide, show who enters, no jump
+#: cuts), which real scripts break on purpose. `multishot check --strict` fails on both.
+
 
 # -- words ---------------------------------------------------------------------------------------
 
@@ -136,6 +141,10 @@ def colour_pairs(text: str) -> list[tuple[str, str, int, int, int]]:
 # -- the gates -----------------------------------------------------------------------------------
 
 def gate_establishing(film: Film, options: GateOptions) -> Iterator[Finding]:
+    """A warning, not an error: opening a scene close is a convention broken on purpose all the
+    time (the HoloCine, StoryMem and VideoGen-of-Thought example scripts all open scenes on a
+    medium or a close-up), and nothing about it breaks continuity or rendering. `check --strict`
+    makes it fail, for a CI that wants the convention kept."""
     previous: Shot | None = None
     for scene in film.scenes:
         first = scene.shots[0]
@@ -143,7 +152,7 @@ def gate_establishing(film: Film, options: GateOptions) -> Iterator[Finding]:
                           or (previous is not None and previous.transition is not None
                               and previous.transition.type == "match-cut"))
         if first.size not in ESTABLISHING_SIZES and not told_otherwise:
-            yield Finding("establishing", first.id, "error",
+            yield Finding("establishing", first.id, "warn",
                           f"scene `{scene.id}` opens on a {first.size} shot; open with an establishing "
                           f"size ({', '.join(ESTABLISHING_SIZES[:-1])} or {ESTABLISHING_SIZES[-1]}) so the "
                           f"audience knows where they are, "
@@ -165,7 +174,13 @@ def _introduced(scene: Scene, upto: int) -> set[str]:
 def gate_presence(film: Film, options: GateOptions) -> Iterator[Finding]:
     """The scene's cast is set by the first shot that shows characters; anyone seen later must
     have been named earlier in the scene or enter in that shot. (A scene that opens on an empty
-    place establishes no cast yet, so its first people need no entrance.)"""
+    place establishes no cast yet, so its first people need no entrance.)
+
+    A warning: cutting to a second character first seen in their own shot is ordinary eyeline
+    cutting (HoloCine's first example: "Close-up of [character2] watching her from across the
+    room"), and it contradicts nothing the film has shown. The errors are kept for what does:
+    a crossed line (180-degree), a character who no longer looks as described, a budget
+    overrun. `check --strict` fails on warnings too."""
     for scene in film.scenes:
         cast_set = False
         for i, shot in enumerate(scene.shots):
@@ -175,7 +190,7 @@ def gate_presence(film: Film, options: GateOptions) -> Iterator[Finding]:
                     names = {cid.lower(), display_name(cid).split()[-1].lower()}
                     if cid in earlier or names & earlier or _ENTERS.search(shot.action.lower()):
                         continue
-                    yield Finding("character-presence", shot.id, "error",
+                    yield Finding("character-presence", shot.id, "warn",
                                   f"{display_name(cid)} appears in scene `{scene.id}` without having entered: "
                                   f"show them in an earlier shot, name them, or give a reason "
                                   f"(e.g. the action says they enter)", subject=cid)

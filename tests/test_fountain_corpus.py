@@ -130,6 +130,7 @@ def test_corpus_files_render_on_the_animatic(name: str, tmp_path: Path) -> None:
             shot.pop("transition", None)
     path = tmp_path / "film.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    result = render_file(path, RenderOptions(out_root=tmp_path / "renders"))
+    # Shots held to 1 s cannot hold their lines spoken (render refuses that, rightly): no voice.
+    result = render_file(path, RenderOptions(out_root=tmp_path / "renders", audio=False))
     assert result.status == "complete" and result.film is not None and result.film.is_file()
     assert result.shots == len(film.shots())

@@ -9,6 +9,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 out = Console()
 err = Console(stderr=True)
@@ -51,6 +52,9 @@ def eval_command(
         sys.stdout.write(json.dumps(metrics.to_json()) + "\n")
     else:
         out.print(metrics_table(metrics))
+    if metrics.frames_problem:  # a damaged film: the numbers are written, the exit says it
+        err.print(f"[bold red]error:[/] {escape(metrics.frames_problem)}", highlight=False)
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

@@ -19,6 +19,7 @@ from multishot.graph import stages
 from multishot.graph.engine import Engine
 from multishot.graph.manifest import Manifest
 from multishot.graph.progress import Reporter, SilentReporter
+from multishot.graph.render_lock import Interrupted, hold_render_folder
 from multishot.paradigms import get_paradigm
 from multishot.paradigms.base import Job, Output, OutputUnusable, Paradigm, RenderOptions, check_only
 from multishot.plan.film_plan import FilmPlan, build_plan
@@ -164,12 +165,23 @@ def render_file(path: Path, options: RenderOptions, reporter: Reporter | None = 
         pool(profile)  # an unknown profile raises here; creating a backend loads no weights
     if not options.dry_run:
         claim_output(out_dir, Path(path), claimed)
+        with hold_render_folder(out_dir, reporter.warn) as interrupted:  # one render of a folder at a time
+            return _render_in(Path(path), options, reporter, pool, plan, paradigm, name, out_dir, interrupted)
+    return _render_in(Path(path), options, reporter, pool, plan, paradigm, name, out_dir, None)
+
+
+def _render_in(path: Path, options: RenderOptions, reporter: Reporter, pool: BackendPool, plan: FilmPlan,
+               paradigm: Paradigm, name: str, out_dir: Path, interrupted: Interrupted | None) -> RenderResult:
+    """The render itself, in a folder this process holds (or, for a dry run, only reads)."""
     manifest = Manifest(out_dir / "manifest.json", write=not options.dry_run)
     manifest.header = {
         "multishot": __version__, "source": str(Path(path).resolve()), "paradigm": name,
-        **plan.summary(), "started": time.time(),
+        **plan.summary(), "started": time.time(), "pid": os.getpid(),
     }
-    engine = Engine(out_dir, manifest, force=options.force, only=options.only, dry_run=options.dry_run)
+    if interrupted is not None:
+        manifest.event("found-interrupted", status=interrupted.status, pid=interrupted.pid, started=interrupted.started)
+    engine = Engine(out_dir, manifest, force=options.force, only=options.only, dry_run=options.dry_run,
+                    on_event=reporter.warn)
     job = Job(plan, engine, pool, options, reporter)
     started = time.perf_counter()
     status = "failed"
@@ -179,6 +191,9 @@ def render_file(path: Path, options: RenderOptions, reporter: Reporter | None = 
         if output.plan is not None:  # the paradigm revised the plan (grammar, agent roles)
             manifest.header.update(output.plan.summary())
         status = "planned" if options.dry_run else ("complete" if output.film is not None else "partial")
+    except KeyboardInterrupt:  # Ctrl-C / SIGINT: the CLI exits 130
+        status = "interrupted"
+        raise
     finally:
         _backend_events(pool, manifest)
         manifest.status = status

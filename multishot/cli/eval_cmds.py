@@ -22,7 +22,8 @@ def eval_command(
 ) -> None:
     """Measure a rendered film: cut precision/recall and spurious cuts (PySceneDetect), the
     Transition Control Score (CineTrans, k=1.6 as the paper; k=1 beside it), seam discontinuity, flicker and character
-    consistency. Writes metrics.json beside the film."""
+    consistency. Writes metrics.json beside the film; exit 1 when the film decodes to another
+    number of frames than planned (damaged or truncated)."""
     from multishot.evaluate.metrics import metrics_table
     from multishot.graph.evaluation import NotARender, evaluate_render, write_metrics
     from multishot.shotlist.errors import ShotListError

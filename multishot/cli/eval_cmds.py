@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 
-from multishot.cli.output import EXIT_INVALID, out, print_problems
+from multishot.cli.output import EXIT_INVALID, err, out, print_problems
 from multishot.cli.render_folder import film_dir, invalid
 
 #: What a damaged manifest that passed the shape check can still raise in the metrics code.
@@ -24,7 +25,8 @@ def eval_command(
 ) -> None:
     """Measure a rendered film: cut precision/recall and spurious cuts (PySceneDetect), the
     Transition Control Score (CineTrans, k=1.6 as the paper; k=1 beside it), seam discontinuity, flicker and character
-    consistency. Writes metrics.json beside the film."""
+    consistency. Writes metrics.json beside the film; exit 1 when the film decodes to another
+    number of frames than planned (damaged or truncated)."""
     from multishot.evaluate.metrics import metrics_table
     from multishot.graph.evaluation import NotARender, evaluate_render, write_metrics
     from multishot.shotlist.errors import ShotListError
@@ -58,6 +60,9 @@ def eval_command(
         sys.stdout.write(json.dumps(metrics.to_json()) + "\n")
     else:
         out.print(metrics_table(metrics))
+    if metrics.frames_problem:  # a damaged film: the numbers are written, the exit says it
+        err.print(f"[bold red]error:[/] {escape(metrics.frames_problem)}", highlight=False)
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

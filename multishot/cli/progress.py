@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from multishot.shotlist.errors import printable
@@ -55,3 +56,7 @@ class RichReporter:
     def note(self, message: str) -> None:
         if self.enabled:
             self._progress.console.print(printable(message), markup=False, highlight=False)
+
+    def warn(self, message: str) -> None:
+        """Printed on stderr whether or not bars are shown (`--json` keeps stdout to JSON)."""
+        self.console.print(f"[yellow]warning:[/] {escape(printable(message))}", highlight=False)

@@ -69,6 +69,17 @@ class FilmMetrics:
     consistency: list[CharacterConsistency] | None = None
     #: Mean pairwise colour distance per character across shots; lower is more consistent.
     consistency_mean: float | None = None
+    #: Frames the plan says the film has (None when not known): a film that decodes to another
+    #: count is damaged or truncated, and every number above describes the wrong film.
+    planned_frames: int | None = None
+
+    @property
+    def frames_problem(self) -> str | None:
+        """A sentence when the decodable frames differ from the plan, else None."""
+        if self.planned_frames is None or self.frames == self.planned_frames:
+            return None
+        return (f"{self.film} decodes to {self.frames} frames, the plan has {self.planned_frames}: the film is "
+                "damaged or truncated (render it again: the cache is verified and the film is rebuilt)")
 
     @property
     def duration(self) -> float:
@@ -190,6 +201,9 @@ def metrics_table(metrics: FilmMetrics) -> Table:
     table.add_row("cut precision", _fmt(c.precision),
                   f"{c.hard_found + c.gradual_found} of {c.hard_found + c.gradual_found + len(c.spurious)}"
                   f" detections match a planned boundary (±{c.tolerance_frames} frames)")
+    planned = f"of {metrics.planned_frames} planned" if metrics.planned_frames is not None else "decoded"
+    table.add_row("frames", str(metrics.frames),
+                  planned + (" — DIFFERENT: damaged or truncated" if metrics.frames_problem else ""))
     table.add_row("cut recall", _fmt(c.recall), f"{c.hard_found} of {c.hard_total} hard cuts found")
     table.add_row("gradual seen", _fmt(c.gradual_rate),
                   f"{c.gradual_found} of {c.gradual_total} gradual transitions visible to {c.detector}")

@@ -2,12 +2,14 @@
 
 Like a build system: an artifact's key is a hash of everything that determines it (stage name
 and version, the shot spec, seed, backend identity, upstream keys). If a file with that key
-exists it is reused; otherwise it is produced into a temp file and renamed into place, so a
-render killed at any moment leaves only complete artifacts behind and simply resumes.
+exists and matches the size and sha256 recorded when it was made (graph/verify.py) it is reused;
+otherwise it is produced into a temp file and renamed into place, so a render killed at any
+moment leaves only complete artifacts behind and simply resumes, and a damaged one is re-made.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -18,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from multishot.graph import verify
 from multishot.graph.executors.base import Call, Executor, InProcess
 from multishot.graph.manifest import Manifest
 
@@ -52,6 +55,10 @@ class Artifact:
     hit: bool
     seconds: float = 0.0
     info: dict[str, Any] = field(default_factory=dict)
+    #: Size and sha256 of what is on disk (graph/verify.py), recorded in the manifest.
+    record: verify.ArtifactRecord | None = None
+    #: Why it was (re-)made: "missing", "forced", or why the cached one failed verification.
+    reason: str | None = None
 
 
 class RenderStopped(RuntimeError):
@@ -71,6 +78,8 @@ class Engine:
     #: Where stage work runs (graph/executors): in process by default, or local GPU workers / Ray.
     executor: Executor = field(default_factory=InProcess)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    #: Artifacts already verified by this engine (a hit reached twice is hashed once).
+    _verified: dict[str, verify.ArtifactRecord] = field(default_factory=dict)
 
     @property
     def cache_dir(self) -> Path:
@@ -100,16 +109,16 @@ class Engine:
             make: Callable[[Path], dict[str, Any] | None] | None = None, *, seed: int | None = None,
             shots: tuple[str, ...] = (), allow: bool = False, work: Call | None = None) -> Artifact:
         """Return the artifact for (stage, inputs), producing it with `make(tmp_path)` only when
-        no complete artifact with that key exists. `make` may return info for the manifest.
-        `work` is the same job as data (graph/executors): the engine's executor may run it on
-        a worker, which writes the temp file in the shared cache folder."""
+        no complete, verified artifact with that key exists. `make` may return info for the
+        manifest. `work` is the same job as data (graph/executors): the engine's executor may
+        run it on a worker, which writes the temp file in the shared cache folder."""
         key = artifact_key(stage.name, stage.version, inputs)
         path = self.path_for(stage, key)
-        hit = path.exists() and not (self.forced(item) and not self.manifest.made_this_run(path))
-        if hit:
-            artifact = Artifact(stage.name, item, key, path, True)
+        record, reason = self._cached(stage, item, path)
+        if record is not None:
+            artifact = Artifact(stage.name, item, key, path, True, record=record)
         elif self.dry_run:
-            artifact = Artifact(stage.name, item, key, path, False)
+            artifact = Artifact(stage.name, item, key, path, False, reason=reason)
             with self._lock:
                 self.manifest.record(artifact, seed=seed, shots=shots, planned=True)
             return artifact
@@ -121,16 +130,52 @@ class Engine:
             started = time.perf_counter()
             try:
                 info = self._make(stage, item, tmp, make, work) or {}
-                if tmp.is_dir() or tmp.exists():
-                    _replace(tmp, path)
-                else:
+                if not (tmp.is_dir() or tmp.exists()):
                     raise RuntimeError(f"stage {stage.name} wrote nothing for {item}")
+                record = verify.measure(tmp)
+                verify.write_record(path, record)  # before the rename: a named artifact always has one
+                _replace(tmp, path)
+            except OSError as error:
+                raise _naming(error, path) from error
             finally:
                 _remove(tmp)
-            artifact = Artifact(stage.name, item, key, path, False, time.perf_counter() - started, info)
+            with self._lock:
+                self._verified[str(path)] = record
+            artifact = Artifact(stage.name, item, key, path, False, time.perf_counter() - started, info,
+                                record=record, reason=reason)
         with self._lock:
             self.manifest.record(artifact, seed=seed, shots=shots)
         return artifact
+
+    def cached(self, stage: Stage, item: str, inputs: dict[str, Any]) -> bool:
+        """Would `run` return a cached artifact for these inputs (present, verified, not forced)?"""
+        key = artifact_key(stage.name, stage.version, inputs)
+        return self._cached(stage, item, self.path_for(stage, key))[0] is not None
+
+    def _cached(self, stage: Stage, item: str, path: Path) -> tuple[verify.ArtifactRecord | None, str]:
+        """(the verified record of a usable cached artifact, or None with the reason it must be
+        made). A cached artifact that fails verification is dropped with a warning (kept in a
+        dry run, which writes nothing) so it is re-made, never used and never failed on again."""
+        if not path.exists():
+            return None, "missing"
+        if self.forced(item) and not self.manifest.made_this_run(path):
+            return None, "forced"
+        known = self._verified.get(str(path))
+        if known is not None:
+            return known, ""
+        why, record = verify.problem(path)
+        if why is None and record is not None:
+            self._verified[str(path)] = record
+            return record, ""
+        reason = f"failed verification: {why}"
+        if not self.dry_run:
+            _remove(path)
+            verify.record_path(path).unlink(missing_ok=True)
+            message = f"cached {stage.name} of `{item}` failed verification ({why}): dropped it, making it again"
+            with self._lock:
+                self.manifest.event("cache-rejected", stage=stage.name, item=item, path=str(path), reason=why)
+            self.on_event(message)
+        return None, reason
 
     def _make(self, stage: Stage, item: str, tmp: Path, make: Callable[[Path], Any] | None,
               work: Call | None) -> Any:
@@ -152,19 +197,48 @@ class Engine:
             self.manifest.event(kind, **data)
 
     def publish(self, artifact: Artifact, dest: Path) -> Path:
-        """Expose a cached artifact under a user-facing name (hard link when possible)."""
+        """Expose a cached artifact under a user-facing name (hard link when possible).
+
+        A re-render publishes the same inode again: rename() between two links to one inode
+        does nothing and leaves the temp link behind (POSIX), so an existing link is kept as it
+        is, and the temp name is removed whatever happened."""
         dest = self.out_dir / dest
         if self.dry_run:
             return dest
         dest.parent.mkdir(parents=True, exist_ok=True)
+        if _same_file(artifact.path, dest):
+            return dest
         tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
         _remove(tmp)
         try:
-            os.link(artifact.path, tmp)
-        except OSError:
-            shutil.copyfile(artifact.path, tmp)
-        os.replace(tmp, dest)
+            try:
+                os.link(artifact.path, tmp)
+            except OSError:
+                shutil.copyfile(artifact.path, tmp)
+            os.replace(tmp, dest)
+        except OSError as error:
+            raise _naming(error, dest) from error
+        finally:
+            _remove(tmp)
         return dest
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _naming(error: OSError, path: Path) -> OSError:
+    """The error with the file it was about: a write that fails for a full disk (ENOSPC) or
+    another I/O error carries no file name, so the message would not say where."""
+    if error.filename is not None:
+        return error
+    strerror = error.strerror or str(error)
+    if error.errno == errno.ENOSPC:
+        strerror = f"{strerror} (the disk holding {path.parent} is full: free space and run the same command to resume)"
+    return OSError(error.errno, strerror, str(path))
 
 
 def _replace(src: Path, dst: Path) -> None:

@@ -3,6 +3,7 @@ transitions), the cached clips say where characters were; evaluate/ does the mea
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,9 @@ def evaluate_render(path: Path, manifest_override: dict[str, Any] | None = None)
     manifest = json.loads((folder / "manifest.json").read_text())
     plan = manifest_override or manifest
     spans, boundaries = planned_timeline(plan)
-    return evaluate_film(film, boundaries, spans, float(plan["fps"]), boxes=character_boxes(folder, manifest))
+    metrics = evaluate_film(film, boundaries, spans, float(plan["fps"]), boxes=character_boxes(folder, manifest))
+    planned = plan.get("frames")
+    return dataclasses.replace(metrics, planned_frames=planned if isinstance(planned, int) else None)
 
 
 def write_metrics(folder: Path, metrics: FilmMetrics) -> Path:

@@ -43,6 +43,9 @@ class Manifest:
             "seconds": round(artifact.seconds, 4),
             "seed": seed,
             "shots": list(shots),
+            # what was on disk, as verified on a hit or measured when made (graph/verify.py)
+            **({"bytes": artifact.record.bytes, "sha256": artifact.record.sha256} if artifact.record else {}),
+            **({"reason": artifact.reason} if artifact.reason else {}),
             **({"info": artifact.info} if artifact.info else {}),
         })
         self.save()
@@ -57,8 +60,14 @@ class Manifest:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         data = {**self.header, "status": self.status, "artifacts": self.entries, "events": self.events}
-        tmp.write_text(json.dumps(data, indent=2, default=str))
-        os.replace(tmp, self.path)
+        try:
+            tmp.write_text(json.dumps(data, indent=2, default=str))
+            os.replace(tmp, self.path)
+        except OSError as error:
+            tmp.unlink(missing_ok=True)
+            if error.filename is None:  # a full disk says no file name: name the manifest
+                raise OSError(error.errno, error.strerror or str(error), str(self.path)) from error
+            raise
 
     def hits(self) -> int:
         return sum(1 for e in self.entries if e["cache"] == "hit")

@@ -19,6 +19,11 @@ class Reporter(Protocol):
 
     def note(self, message: str) -> None: ...
 
+    def warn(self, message: str) -> None:
+        """Something the user must see even in `--json` mode (a damaged cache entry dropped, a
+        wait for another render, an interrupted render found)."""
+        ...
+
 
 class _SilentTask:
     def advance(self, n: int = 1) -> None:
@@ -33,4 +38,7 @@ class SilentReporter:
         return _SilentTask()
 
     def note(self, message: str) -> None:
+        pass
+
+    def warn(self, message: str) -> None:
         pass

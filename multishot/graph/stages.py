@@ -147,12 +147,8 @@ def store_clip(engine: Engine, backend: Backend, spec: ShotSpec, frames: Sequenc
 def cached_clip(engine: Engine, backend: Backend, spec: ShotSpec, origin: dict[str, Any]) -> ShotClip | None:
     """The clip `store_clip` would return, if it is already cached (lets joint generation skip
     groups whose shots are all done)."""
-    from multishot.graph.engine import artifact_key
-
     inputs = {"spec": spec.cache_fields(), "backend": backend.identity(), "mode": "joint", **origin}
-    key = artifact_key(VIDEO.name, VIDEO.version, inputs)
-    path = engine.path_for(VIDEO, key)
-    if path.exists() and not engine.forced(spec.id):
+    if engine.cached(VIDEO, spec.id, inputs):  # present, verified and not forced
         return ShotClip(spec, engine.run(VIDEO, spec.id, inputs, lambda tmp: None, seed=spec.seed))
     return None
 

@@ -22,6 +22,7 @@ from multishot.graph.executors import RAY_ADDRESS_ENV, open_executor
 from multishot.graph.executors.base import DRAFT, BackendPool
 from multishot.graph.manifest import Manifest
 from multishot.graph.progress import Reporter, SilentReporter
+from multishot.graph.render_lock import Interrupted, hold_render_folder
 from multishot.paradigms import get_paradigm, load_checked_film
 from multishot.paradigms.base import Job, Output, OutputUnusable, Paradigm, RenderOptions, check_only
 from multishot.plan.film_plan import FilmPlan, build_plan
@@ -267,8 +268,8 @@ def _line_of(source: Path, loc: tuple[str | int, ...]) -> int | None:
 
 def render_file(path: Path, options: RenderOptions, reporter: Reporter | None = None,
                 pool: BackendPool | None = None, *, claimed: dict[Path, Path] | None = None) -> RenderResult:
-    """Render one shot list. Invalid input (the shot list, paradigm, profiles, --only, the
-    output folder) is refused before any folder is made or work is done."""
+    """Render one shot list. Invalid input (the shot list, paradigm, profiles, LoRAs, --gpus /
+    --ray, --only, the output folder) is refused before any folder is made or work is done."""
     reporter = reporter or SilentReporter()
     plan, paradigm, name = prepare(Path(path), options)
     plan, quality = with_quality(plan, options)
@@ -276,41 +277,48 @@ def render_file(path: Path, options: RenderOptions, reporter: Reporter | None = 
     pool = pool or (_FAST_POOL if options.fast else _POOL)
     for profile in sorted({plan.default_profile, *(spec.profile for spec in plan.shots)}):
         pool(profile)  # an unknown profile raises here; creating a backend loads no weights
+    if options.dry_run:
+        return _render_in(Path(path), options, reporter, pool, plan, paradigm, name, out_dir, None, quality,
+                          None, fresh=False)
     fresh = not out_dir.exists()
-    if not options.dry_run:
-        check_loras(plan, paradigm, pool)
+    check_loras(plan, paradigm, pool)
     executor = None
-    if (options.gpus or options.ray or os.environ.get(RAY_ADDRESS_ENV)) and not options.dry_run:
+    if options.gpus or options.ray or os.environ.get(RAY_ADDRESS_ENV):
         # Bad --gpus / --ray is refused here, before any folder exists.
         executor = open_executor(gpus=options.gpus, ray=options.ray, log_dir=out_dir / ".cache" / "workers",
                                  profile_of=_profile_of(pool))
-    if not options.dry_run:
-        try:
-            claim_output(out_dir, Path(path), claimed)
-        except BaseException:
-            if executor is not None:
-                executor.close()
-            raise
+    try:
+        claim_output(out_dir, Path(path), claimed)
+        with hold_render_folder(out_dir, reporter.warn) as interrupted:  # one render of a folder at a time
+            return _render_in(Path(path), options, reporter, pool, plan, paradigm, name, out_dir, interrupted,
+                              quality, executor, fresh=fresh)
+    finally:
+        if executor is not None:
+            executor.close()
+
+
+def _render_in(path: Path, options: RenderOptions, reporter: Reporter, pool: BackendPool, plan: FilmPlan,
+               paradigm: Paradigm, name: str, out_dir: Path, interrupted: Interrupted | None,
+               quality: dict[str, str], executor: Any, *, fresh: bool) -> RenderResult:
+    """The render itself, in a folder this process holds (or, for a dry run, only reads)."""
     manifest = Manifest(out_dir / "manifest.json", write=not options.dry_run)
     manifest.header = {
         "multishot": __version__, "source": str(Path(path).resolve()), "paradigm": name,
-        **plan.summary(), "started": time.time(),
+        **plan.summary(), "started": time.time(), "pid": os.getpid(),
     }
+    if interrupted is not None:
+        manifest.event("found-interrupted", status=interrupted.status, pid=interrupted.pid, started=interrupted.started)
     if quality:
         manifest.header["quality"] = quality
     speed = pool.speed() if isinstance(pool, BackendPool) else {}
     if options.fast or any(v != "none" for roles in speed.values() for v in roles.values()):
         manifest.header["fast"] = bool(options.fast)
         manifest.header["speed"] = speed
-    engine = Engine(out_dir, manifest, force=options.force, only=options.only, dry_run=options.dry_run)
+    engine = Engine(out_dir, manifest, force=options.force, only=options.only, dry_run=options.dry_run,
+                    on_event=reporter.warn)
     sounds: dict[str, Artifact] = {}
     if options.audio and not options.dry_run:
-        try:
-            _check_spoken_dialogue(engine, plan, Path(path))
-        except BaseException:
-            if executor is not None:
-                executor.close()
-            raise
+        _check_spoken_dialogue(engine, plan, Path(path))
     if executor is not None:
         engine.executor = executor
         executor.on_event = engine.event  # lost workers are recorded in the manifest
@@ -336,6 +344,9 @@ def render_file(path: Path, options: RenderOptions, reporter: Reporter | None = 
             outputs = stages.publish(engine, plan, output.clips, output.film, sounds)
             manifest.header["outputs"] = {k: str(v.relative_to(out_dir)) for k, v in outputs.items()}
         status = "planned" if options.dry_run else ("complete" if output.film is not None else "partial")
+    except KeyboardInterrupt:  # Ctrl-C / SIGINT: the CLI exits 130
+        status = "interrupted"
+        raise
     except ModelNotAvailable:
         if not manifest.entries:  # refused before any work: no `failed` render is left behind
             manifest.write = False
@@ -349,9 +360,8 @@ def render_file(path: Path, options: RenderOptions, reporter: Reporter | None = 
         manifest.header["finished"] = time.time()
         manifest.header["seconds"] = round(time.perf_counter() - started, 3)
         manifest.save()
-    if output is not None and not options.dry_run:
-        if options.review:
-            outputs.update(_review(out_dir, manifest))
+    if output is not None and not options.dry_run and options.review:
+        outputs.update(_review(out_dir, manifest))
     final = output.plan if output is not None and output.plan is not None else plan
     return RenderResult(
         title=plan.title, source=Path(path), out_dir=out_dir, paradigm=name,

@@ -1,13 +1,15 @@
 """The one place that runs ffmpeg.
 
 Everything is called with argument lists (never a shell), so no text from a shot list can be
-interpreted by a shell. The binary is the system `ffmpeg` when one is on PATH, otherwise the one
+interpreted by a shell, and every file is passed as `file:<absolute path>` (`media_path`), so
+no folder name can be read by ffmpeg as an option (`-dash`) or a protocol (`a:b`). The binary is the system `ffmpeg` when one is on PATH, otherwise the one
 bundled by imageio-ffmpeg, so a plain `pip install` needs no system packages. ffprobe is not
 bundled by imageio-ffmpeg, so `probe` reads stream facts by decoding with ffmpeg itself.
 """
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import re
@@ -30,6 +32,15 @@ H264_ARGS: tuple[str, ...] = (
 
 class FFmpegError(RuntimeError):
     """ffmpeg exited non-zero; carries the tail of its log so the user sees why."""
+
+
+def media_path(path: Path | str) -> str:
+    """How a file is named to ffmpeg: its absolute path behind ffmpeg's `file:` protocol. A
+    relative name could start with `-` (an option) or hold a `:` (`a:b/x.mp4` is protocol `a`)."""
+    return "file:" + os.path.abspath(os.fspath(path))
+
+
+_DISK_FULL = "No space left on device"
 
 
 @functools.lru_cache(maxsize=1)
@@ -73,7 +84,7 @@ class VideoWriter:
         cmd = [
             ffmpeg_binary(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
             "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(fps),
-            "-i", "pipe:0", *extra_args, "-r", str(fps), str(self._tmp),
+            "-i", "pipe:0", *extra_args, "-r", str(fps), media_path(self._tmp),
         ]
         self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
         assert self._proc.stdin is not None
@@ -85,28 +96,46 @@ class VideoWriter:
         try:
             self._stdin.write(np.ascontiguousarray(frame).data)
         except BrokenPipeError as err:
-            raise FFmpegError(self._finish_log()) from err
+            failure = self._failure()  # the encoder died (a full disk, a bad argument): why
+            self._proc.wait()
+            self._tmp.unlink(missing_ok=True)
+            raise failure from err
         self.frames += 1
 
     def write_all(self, frames: Iterable[np.ndarray]) -> None:
         for frame in frames:
             self.write(frame)
 
-    def _finish_log(self) -> str:
+    def _failure(self) -> Exception:
         err = self._proc.stderr.read().decode("utf-8", "replace") if self._proc.stderr else ""
-        return f"ffmpeg encoder failed for {self.path}: {err[-2000:]}"
+        if _DISK_FULL in err:  # say which file, as an OSError would
+            return OSError(errno.ENOSPC, f"{_DISK_FULL} (ffmpeg could not finish writing it; free space "
+                           "and run the same command to resume)", str(self.path))
+        return FFmpegError(f"ffmpeg encoder failed for {self.path}: {err[-2000:]}")
 
     def close(self) -> Path:
-        self._stdin.close()
-        code = self._proc.wait()
+        """Finish the encode and rename it into place. The encoder's flush can take a while
+        (x264's lookahead): an interrupt (Ctrl-C) or error while waiting for it kills the
+        encoder and removes the partial file, which would otherwise be left at full size."""
+        try:
+            self._stdin.close()
+            code = self._proc.wait()
+        except BaseException:
+            self.abort()
+            raise
         if code != 0:
-            raise FFmpegError(self._finish_log())
+            self._tmp.unlink(missing_ok=True)
+            raise self._failure()
         if self._proc.stderr:
             self._proc.stderr.close()
         os.replace(self._tmp, self.path)
         return self.path
 
     def abort(self) -> None:
+        try:
+            self._stdin.close()
+        except OSError:
+            pass
         self._proc.kill()
         self._proc.wait()
         self._tmp.unlink(missing_ok=True)
@@ -145,7 +174,7 @@ _FRAME_RE = re.compile(r"frame=\s*(\d+)")
 
 def probe(path: Path) -> VideoInfo:
     """Stream facts of a video, counting frames by decoding (exact, ffprobe-free)."""
-    log = run_ffmpeg(["-i", str(path), "-map", "0:v:0", "-f", "null", "-"])
+    log = run_ffmpeg(["-i", media_path(path), "-map", "0:v:0", "-f", "null", "-"])
     stream = _STREAM_RE.search(log)
     fps = _FPS_RE.search(log)
     frames = _FRAME_RE.findall(log)
@@ -172,7 +201,7 @@ def read_frames(path: Path, *, start_frame: int = 0, count: int | None = None,
         filters.append(f"select={sel}")
     if size:
         filters.append(f"scale={w}:{h}:flags=area")
-    args = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path)]
+    args = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", media_path(path)]
     if filters:
         args += ["-vf", ",".join(filters)]
     args += ["-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
@@ -208,7 +237,7 @@ def read_video(path: Path, **kwargs) -> np.ndarray:
 
 @functools.lru_cache(maxsize=256)
 def _frame_size_cached(path: str, mtime: float) -> tuple[int, int]:
-    log = subprocess.run([ffmpeg_binary(), "-hide_banner", "-i", path], capture_output=True).stderr
+    log = subprocess.run([ffmpeg_binary(), "-hide_banner", "-i", media_path(path)], capture_output=True).stderr
     m = _STREAM_RE.search(log.decode("utf-8", "replace"))
     if not m:
         raise FFmpegError(f"no video stream in {path}")

@@ -292,6 +292,14 @@ def render_file(path: Path, options: RenderOptions, reporter: Reporter | None = 
         with hold_render_folder(out_dir, reporter.warn) as interrupted:  # one render of a folder at a time
             return _render_in(Path(path), options, reporter, pool, plan, paradigm, name, out_dir, interrupted,
                               quality, executor, fresh=fresh)
+    except ModelNotAvailable:
+        if fresh and not (out_dir / "manifest.json").exists():
+            # Refused before any work: the lock was all this run wrote; leave no folder behind.
+            from multishot.graph.render_lock import LOCK_NAME
+
+            (out_dir / ".cache" / LOCK_NAME).unlink(missing_ok=True)
+            _remove_empty_tree(out_dir)
+        raise
     finally:
         if executor is not None:
             executor.close()

@@ -11,6 +11,7 @@ engine removes. Workers load their models once (a pool per worker) and reuse the
 from __future__ import annotations
 
 import importlib
+import queue
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol
@@ -100,6 +101,18 @@ def run_in_worker(work: Call, tmp: Path, pool: BackendPool) -> Any:
 
 class ShotFailed(RuntimeError):
     """A piece of work failed on every worker it was tried on (bounded retries)."""
+
+
+def take_idle(idle: "queue.Queue[Any]", closed: Callable[[], bool], what: str) -> Any:
+    """The next idle worker (or actor), waiting for one; ShotFailed once the executor closes,
+    so a dispatching thread never waits forever on a stopped pool."""
+    while True:
+        if closed():
+            raise ShotFailed(f"the {what} were stopped")
+        try:
+            return idle.get(timeout=0.5)
+        except queue.Empty:
+            continue
 
 
 class Executor(Protocol):

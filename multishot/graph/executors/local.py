@@ -21,7 +21,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
-from multishot.graph.executors.base import Call, ShotFailed, remote_form
+from multishot.graph.executors.base import Call, ShotFailed, remote_form, take_idle
 from multishot.graph.executors.worker import receive, send
 
 FAKE_GPUS_ENV = "MULTISHOT_TEST_FAKE_GPUS"
@@ -185,13 +185,7 @@ class LocalGPUs:
                          f"({'; '.join(lost)}); worker logs are in {self.log_dir}")
 
     def _take(self) -> _Worker:
-        while True:
-            if self._closed:
-                raise ShotFailed("the workers were stopped")
-            try:
-                return self._idle.get(timeout=0.5)
-            except queue.Empty:
-                continue
+        return take_idle(self._idle, lambda: self._closed, "workers")
 
     def close(self, grace: float = 2.0) -> None:
         """Stop every worker: a polite end of input, then SIGTERM, then SIGKILL; waits for each."""

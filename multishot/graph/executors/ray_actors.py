@@ -20,7 +20,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
-from multishot.graph.executors.base import BackendPool, Call, ShotFailed, remote_form, run_in_worker
+from multishot.graph.executors.base import BackendPool, Call, ShotFailed, remote_form, run_in_worker, take_idle
 from multishot.graph.executors.local import ExecutorUnusable
 
 #: What the driver's environment passes on to the actors (offline mode, test cache folders).
@@ -117,13 +117,7 @@ class RayActors:
         raise ShotFailed(f"{label} failed: the Ray actor running it died {len(lost)} times ({'; '.join(lost)})")
 
     def _take(self) -> Any:
-        while True:
-            if self._closed:
-                raise ShotFailed("the Ray actors were stopped")
-            try:
-                return self._idle.get(timeout=0.5)
-            except queue.Empty:
-                continue
+        return take_idle(self._idle, lambda: self._closed, "Ray actors")
 
     def close(self) -> None:
         """Kill every actor; disconnect (and stop a Ray instance this executor started)."""

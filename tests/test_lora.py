@@ -53,7 +53,7 @@ def test_cinetrans_lora_loads_through_the_profile_and_merges_like_the_reference(
     loaded = DiffusersBackend("tiny-lora", device="cpu", cache=PipelineCache())
     ours = loaded.pipeline(Capability.JOINT_SHOTS).pipe.transformer
 
-    # CineTrans's GeneralLoRALoader: W += alpha * B @ A, alpha = the profile scale here.
+    # CineTrans's LoRA loader merges W += alpha * B @ A; alpha = the profile scale here.
     merged = copy.deepcopy(base)
     with torch.no_grad():
         for i, block in enumerate(merged.blocks):

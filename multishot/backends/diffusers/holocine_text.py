@@ -12,13 +12,16 @@ exactly these strings and windows, so a re-implementation must hit them token fo
 that is off by one token (HoloCine's windows each carry one extra token past the span) moves the
 output by ~0.1 on the parity goldens (``../shared/parity/holocine/README.md``).
 
-What mirrors which reference function (yihao-meng/HoloCine at ab32068):
+What each function reproduces of HoloCine's released inference (yihao-meng/HoloCine at ab32068),
+described by behaviour, written here from scratch:
 
-- `holocine_prompt` -- `prepare_multishot_inputs` (the string) in the inference scripts;
-- `snap_4t_plus_1`, `holocine_cut_frames` -- `enforce_4t_plus_1` and the auto cut rule there;
-- `latent_shot_frames` -- `WanVideoUnit_ShotEmbedder` (pixel cut -> latent cut);
-- `holocine_token_spans` -- `WanPrompter.encode_prompt` with `HuggingfaceTokenizer(clean='whitespace')`;
-- `holocine_visible_text` -- the cross-attention mask built in `model_fn_wan_video`.
+- `holocine_prompt` -- the multi-shot prompt string its inference scripts assemble;
+- `snap_4t_plus_1`, `holocine_cut_frames` -- its rounding of cuts to 4t+1 frames and its
+  automatic cut rule;
+- `latent_shot_frames` -- how its shot embedding maps pixel cuts to latent cuts;
+- `holocine_token_spans` -- how its prompter tokenises the prompt once (whitespace cleaning)
+  and finds each caption's token span;
+- `holocine_visible_text` -- the cross-attention mask its DiT forward builds from those spans.
 
 Nothing here imports torch, ftfy or transformers at module level: the planner may import
 `compose_holocine_captions` without loading a model stack.
@@ -46,7 +49,7 @@ _WHITESPACE = re.compile("[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u202
 # --------------------------------------------------------------------------------------------
 
 def holocine_prompt(global_caption: str, shot_captions: Sequence[str]) -> str:
-    """The exact prompt HoloCine's `prepare_multishot_inputs` builds from structured input.
+    """The exact prompt HoloCine's inference scripts build from structured input.
 
     The shot count sentence is appended (after stripping the global caption) only when the caption
     does not already contain "This scene contains" -- HoloCine's own test, kept verbatim, so a
@@ -81,7 +84,7 @@ def holocine_prompt(global_caption: str, shot_captions: Sequence[str]) -> str:
 # --------------------------------------------------------------------------------------------
 
 def snap_4t_plus_1(n: int) -> int:
-    """The nearest 4t+1 (HoloCine's `enforce_4t_plus_1`): Wan's VAE turns 4t+1 pixel frames into
+    """The nearest 4t+1 (HoloCine's cut rounding): Wan's VAE turns 4t+1 pixel frames into
     t+1 latent frames. Python's `round` is banker's rounding, so ties go to the even t:
     3 -> 1, 7 -> 9, 11 -> 9."""
     return 4 * round((n - 1) / 4) + 1
@@ -89,7 +92,7 @@ def snap_4t_plus_1(n: int) -> int:
 
 def holocine_cut_frames(total_frames: int, n_shots: int, custom: Sequence[int] | None = None) -> list[int]:
     """HoloCine's shot cut frames (pixel index of the first frame of shots 2..N), as its
-    `prepare_multishot_inputs` computes them for a clip of `snap_4t_plus_1(total_frames)` frames.
+    HoloCine's scripts compute them for a clip of `snap_4t_plus_1(total_frames)` frames.
 
     Without `custom` (or with an empty one -- the reference tests truthiness) the clip is split
     evenly: cut i is `snap(round(i * total / n_shots))`. Custom cuts are only snapped. Either way
@@ -110,7 +113,7 @@ def holocine_cut_frames(total_frames: int, n_shots: int, custom: Sequence[int] |
 
 def latent_shot_frames(total_frames: int, cut_frames: Sequence[int]) -> list[int]:
     """Latent frames per shot for one continuous clip of `total_frames` pixel frames cut at
-    `cut_frames` (first pixel frame of shots 2..N), by HoloCine's `WanVideoUnit_ShotEmbedder` rule:
+    `cut_frames` (first pixel frame of shots 2..N), by HoloCine's shot-embedding rule:
     latent cut = `(f - 1) // 4 + 1` over `(total - 1) // 4 + 1` latent frames. The golden's
     37 frames cut at [13, 25] give [4, 3, 3].
 
@@ -214,7 +217,7 @@ def _char_spans(prompt: str) -> list[tuple[int, int, int]]:
 
 
 def holocine_token_spans(tokenizer: Any, prompt: str, text_len: int) -> tuple[PromptSpans, dict[str, Any]]:
-    """Tokenize `prompt` once, as HoloCine's `WanPrompter.encode_prompt` does, and return its
+    """Tokenize `prompt` once, as HoloCine's prompter does, and return its
     token spans plus the tokenizer output (`input_ids`, `attention_mask`: (1, text_len) int64
     tensors; `offset_mapping`: (text_len, 2)).
 

@@ -202,7 +202,7 @@ def group_frames(frames_per_shot: Sequence[int], mode: JointMode, temporal_facto
     """Latent and pixel spans of a group in `mode.layout`.
 
     continuous (HoloCine, CineTrans): the group is ONE video of 4T+1 frames; each cut falls on
-    a 4t+1 pixel frame (HoloCine's ``enforce_4t_plus_1``) and shot k's latent frames start at
+    a 4t+1 pixel frame (HoloCine's rounding) and shot k's latent frames start at
     ``(cut - 1) // 4 + 1``. stacked (multishot's variant): each shot is a 4k+1 clip of its own."""
     from .holocine_text import cuts_from_shot_lengths, latent_shot_frames
 

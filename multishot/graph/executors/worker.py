@@ -2,7 +2,10 @@
 own backends (models loaded once, on first use), answers with the result.
 
 The protocol is length-prefixed pickles over the process's stdin/stdout, which the worker keeps
-for itself: anything a library prints goes to stderr (the worker's log file). A worker ignores
+for itself. Pickle is safe here for the reason it is in `multiprocessing` (and in Ray): both ends
+are processes of one render, connected by an anonymous pipe the driver created when it spawned
+the worker; nothing read from a file, the network or a shot list is ever unpickled. Anything a
+library prints goes to stderr (the worker's log file). A worker ignores
 SIGINT (the driver stops it), and dies with the driver (PR_SET_PDEATHSIG) so a killed driver
 leaves no orphans.
 """

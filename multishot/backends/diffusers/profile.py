@@ -369,6 +369,26 @@ class RoleSpec(Source):
         return self.model_copy(update=update)
 
 
+class ConsistentSpec(_Strict):
+    """Consistent self-attention across one scene's keyframes, generated together as stills
+    (StoryDiffusion, arXiv 2405.01434): each image's self-attention also reads a sampled share
+    of the other images' tokens. The mechanism lives in backends/diffusers/consistent_attention.py."""
+
+    #: Share of the other images' tokens each image reads (the rest are masked out).
+    sample_ratio: float = Field(default=0.5, gt=0.0, le=1.0)
+
+
+class IdentitySpec(_Strict):
+    """How the characters' reference images condition generation (issue 15). `keyframes`: how a
+    scene's keyframe stills are made; `video`: how each shot's generation reads the references
+    (`first_frame`: image-to-video from the keyframe; `reference`: every character's reference
+    image through a reference-to-video role such as Wan VACE)."""
+
+    keyframes: Literal["independent", "consistent", "ip_adapter"] = "independent"
+    video: Literal["first_frame", "reference"] = "first_frame"
+    consistent: ConsistentSpec = Field(default_factory=ConsistentSpec)
+
+
 class Profile(_Strict):
     """A whole model profile (one YAML file)."""
 
@@ -379,6 +399,8 @@ class Profile(_Strict):
     #: Only for backends without roles (animatic): what it declares it can do.
     capabilities: tuple[Capability, ...] = ()
     roles: dict[Capability, RoleSpec] = Field(default_factory=dict)
+    #: Identity mechanisms (keyframes generated together, references into the shots).
+    identity: IdentitySpec = Field(default_factory=IdentitySpec)
     #: The file it came from (set by `load_profile`; relative paths resolve against it).
     source_file: str | None = None
 

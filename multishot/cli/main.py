@@ -114,7 +114,7 @@ def render(
     blend_cuts: int = typer.Option(0, "--blend-cuts", min=0, max=12, help="Stitching: frames each side of a same-scene cut that lean toward the other shot."),
     auto_transitions: bool = typer.Option(False, "--auto-transitions", help="Choose transitions the shot list leaves unset by film grammar."),
     stream: bool = typer.Option(False, "--stream", help="Holistic: generate shots one at a time, each conditioned on the previous ones."),
-    llm_base_url: Optional[str] = typer.Option(None, "--llm-base-url", help="Agent: an OpenAI-compatible endpoint; default is the offline rule-based planner."),
+    llm_base_url: Optional[str] = typer.Option(None, "--llm-base-url", help="Agent: an OpenAI-compatible endpoint, or `local` (a local GGUF model server, multishot[llm]); default is the offline rule-based planner."),
     llm_model: Optional[str] = typer.Option(None, "--llm-model", help="Agent: the model name at that endpoint."),
     agent_rounds: int = typer.Option(3, "--agent-rounds", min=0, max=20, help="Agent: most critique → revise rounds."),
     max_joint_shots: int = typer.Option(13, "--max-joint-shots", min=1, max=64, help="Holistic: shots per joint generation before chunking."),

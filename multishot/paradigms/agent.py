@@ -22,7 +22,7 @@ from typing import Any
 from multishot.graph.engine import Stage
 from multishot.paradigms import stitching
 from multishot.paradigms.base import Job, Output, Paradigm, check_only
-from multishot.plan.agent import AgentResult, RulePlanner, film_to_yaml, make_planner, review
+from multishot.plan.agent import AgentResult, RulePlanner, close_planner, film_to_yaml, make_planner, review
 from multishot.plan.film_plan import FilmPlan, build_plan
 
 AGENT = Stage("agent", 1, ".json", "roles revise the shot list: revised film, transcript, findings, usage")
@@ -43,13 +43,16 @@ def revise_plan(job: Job) -> tuple[FilmPlan, AgentResult]:
         tmp.write_text(json.dumps(result.to_json(), indent=1, ensure_ascii=False), encoding="utf-8")
         return {"planner": planner.name, "rounds": result.rounds, "findings": len(result.findings)}
 
-    artifact = job.engine.run(AGENT, "film:agent", inputs, make)
-    if made:
-        result = made[0]
-    elif artifact.path.exists():
-        result = AgentResult.from_json(json.loads(artifact.path.read_text(encoding="utf-8")))
-    else:  # a dry run: plan in memory, write nothing
-        result = review(film, planner, rounds=rounds, fallback=fallback)
+    try:  # `--llm-base-url local` starts its server on the first request (a cache hit: never)
+        artifact = job.engine.run(AGENT, "film:agent", inputs, make)
+        if made:
+            result = made[0]
+        elif artifact.path.exists():
+            result = AgentResult.from_json(json.loads(artifact.path.read_text(encoding="utf-8")))
+        else:  # a dry run: plan in memory, write nothing
+            result = review(film, planner, rounds=rounds, fallback=fallback)
+    finally:
+        close_planner(planner)
 
     def write_shotlist(tmp: Path) -> None:
         header = f"revised by the agent roles ({result.describe()}) from {job.plan.source.name}"

@@ -278,3 +278,21 @@ def test_extracted_distill_lora_as_a_shot_lora_switches_off_bit_for_bit(tmp_path
     off = np.stack(backend.text_to_video(_request()))
     assert np.abs(on.astype(int) - first.astype(int)).max() > 0
     assert np.array_equal(off, first)
+
+
+def test_non_zero_full_weight_diffs_that_diffusers_drops_are_reported(caplog: pytest.LogCaptureFixture,
+                                                                       tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+
+    from multishot.backends.diffusers.weights import lora_to_diffusers
+
+    plain = DiffusersBackend("tiny", device="cpu", cache=PipelineCache())
+    t = plain.pipeline(Capability.TEXT_TO_VIDEO).pipe.transformer
+    state = _extracted_lora(t, tmp_path / "zero.safetensors", RANK, seed=3)
+    with caplog.at_level("WARNING", logger="multishot.backends.diffusers.weights"):
+        out = lora_to_diffusers(load_file(str(tmp_path / "zero.safetensors")), "wan-original")
+    assert not caplog.records and not any(k.endswith(".diff") for k in out)
+    state["diffusion_model.blocks.0.norm3.diff"] = torch.full_like(state["diffusion_model.blocks.0.norm3.diff"], 0.1)
+    with caplog.at_level("WARNING", logger="multishot.backends.diffusers.weights"):
+        lora_to_diffusers(dict(state), "wan-original")
+    assert len(caplog.records) == 1 and "blocks.0.norm3.diff" in caplog.text and "1 non-zero" in caplog.text

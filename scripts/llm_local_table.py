@@ -1,7 +1,7 @@
 """Issue 18's comparison table: five loglines, plain prompting vs schema-constrained decoding,
 with the default local model (`--llm local`). CPU only; ~10-20 minutes on 2 cores.
 
-    .venv/bin/python scripts/llm_local_table.py [OUT.json]
+    .venv/bin/python scripts/llm_local_table.py [OUT.json [constrained,plain]]
 
 Per run: which planner wrote each role, tokens, seconds, and `check` findings of the result.
 """
@@ -31,7 +31,9 @@ def main() -> None:
     server = LocalServer(ctx=4096)
     server.start()
     try:
-        for mode, formats in (("plain", ("prompt",)), ("constrained", ("json_schema", "json_object", "prompt"))):
+        modes = {"plain": ("prompt",), "constrained": ("json_schema", "json_object", "prompt")}
+        order = (sys.argv[2].split(",") if len(sys.argv) > 2 else ["plain", "constrained"])
+        for mode, formats in ((m, modes[m]) for m in order):
             for logline in LOGLINES:
                 DETECTED.clear()
                 planner = LLMPlanner("local", server=server, formats=formats)

@@ -87,9 +87,16 @@ def test_the_server_stops_with_the_block_and_with_a_killed_parent(tmp_path: Path
         pid = running.process.pid  # type: ignore[union-attr]
     assert _gone(pid), "the server outlived its `with` block"
     # A parent killed with SIGKILL runs no cleanup: the child must notice its stdin close.
-    script = ("import sys; from multishot.plan.agent.local_server import LocalServer\n"
-              "s = LocalServer(ctx=1024); s.start(); print(s.process.pid, flush=True)\n"
-              "import time; time.sleep(600)\n")
+    # Killed mid-request: the server is generating (a 900-token answer) when its parent dies; a
+    # server that waited for the generation to end outlived a killed parent by minutes.
+    script = ("import threading, time; from openai import OpenAI\n"
+              "from multishot.plan.agent.local_server import LocalServer\n"
+              "s = LocalServer(ctx=1024); s.start()\n"
+              "c = OpenAI(base_url=s.url, api_key='x', max_retries=0)\n"
+              "ask = lambda: c.chat.completions.create(model='m', max_tokens=900, messages=[\n"
+              "    {'role': 'user', 'content': 'Tell a very long story.'}])\n"
+              "threading.Thread(target=ask, daemon=True).start(); time.sleep(2)\n"
+              "print(s.process.pid, flush=True); time.sleep(600)\n")
     parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
         child = int(parent.stdout.readline())  # type: ignore[union-attr]

@@ -238,8 +238,10 @@ def serve(model: Path, ctx: int, threads: int) -> int:
     print(json.dumps({"url": server.listening_address, "model": str(model)}), flush=True)
     while not done.wait(0.5):
         pass
-    del server
-    return 0
+    # Leave at once: the server's destructor waits for a generation in flight to finish (a parent
+    # killed mid-request left a server running for minutes); the kernel frees everything anyway.
+    sys.stdout.flush()
+    os._exit(0)
 
 
 def main(argv: list[str] | None = None) -> int:

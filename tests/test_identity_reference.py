@@ -207,3 +207,50 @@ def test_swapping_one_reference_changes_exactly_the_shots_it_is_in(tmp_path: Pat
     assert changed == {"tomas-alone", "together"}
     changed_keys = {k.rsplit("_", 1)[0] for k in keys_a if keys_a[k] != keys_b[k]}
     assert changed_keys == {"tomas-alone", "together"}
+
+
+# --------------------------------------------------------------------------------------------
+# The character bank on the review page
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bank_render(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("bank")
+    film = two_character_film(root / "film", (40, 200, 40))
+    result = render_file(film, RenderOptions(out_root=root / "out", paradigm="keyframe", profile="animatic"))
+    assert result.status == "complete"
+    return result.out_dir
+
+
+def test_the_bank_is_published_and_shown_beside_the_shots_that_use_it(bank_render: Path) -> None:
+    import html as html_lib
+    import re
+
+    out = bank_render
+    assert sorted(p.name for p in (out / "characters").iterdir()) == ["mara.png", "tomas.png"]
+    # The published bank image is the reference the shot list gave (taken as is).
+    assert np.array_equal(np.asarray(Image.open(out / "characters" / "tomas.png").convert("RGB")),
+                          card((40, 200, 40)))
+    page = (out / "report.html").read_text()
+    cards = {m.group(1): m.group(2) for m in re.finditer(r'<article class="card[^"]*" id="shot-([^"]+)"(.*?)</article>',
+                                                            page, re.S)}
+    def cast(body: str) -> list[str]:
+        return re.findall(r"<img src='characters/([a-z]+)\.png'", body)
+    assert {k: cast(v) for k, v in cards.items()} == {
+        "mara-alone": ["mara"], "tomas-alone": ["tomas"], "together": ["mara", "tomas"], "sea": []}
+    bank = page[page.index("<h2>Character bank</h2>"):page.index("<h2>Shots</h2>")]
+    assert "href='#shot-together'" in bank and html_lib.escape("tomas") in bank
+    assert re.findall(r"id='character-([a-z]+)'", bank) == ["mara", "tomas"]
+
+
+def test_the_bank_images_load_in_chromium(bank_render: Path, tmp_path: Path) -> None:
+    from test_report_browser import CHROMIUM, check_page
+
+    if not CHROMIUM.exists():
+        pytest.skip("headless Chromium not installed at /usr/bin/chromium")
+    seen, uncaught = check_page(bank_render / "report.html", tmp_path)
+    assert seen["errors"] == [] and uncaught == []
+    banks = [img for img in seen["images"] if img["src"].startswith("characters/")]
+    assert sorted({img["src"] for img in banks}) == ["characters/mara.png", "characters/tomas.png"]
+    assert len(banks) == 2 + 4 and all(img["ok"] for img in banks)  # the bank section + 4 card thumbnails

@@ -492,12 +492,15 @@ def shot_with_sound(engine: Engine, clips: Sequence[ShotClip], voice: Artifact) 
 
 
 def publish(engine: Engine, plan: FilmPlan, clips: list[ShotClip], film: Artifact | None,
-            sounds: dict[str, Artifact] | None = None) -> dict[str, Path]:
+            sounds: dict[str, Artifact] | None = None, bank: dict[str, Artifact] | None = None) -> dict[str, Path]:
     """User-facing outputs: film.mp4, shots/<id>.mp4 (with their dialogue when `sounds` has
-    them), keyframes/<id>_first.png and _last.png, film.srt and film.vtt."""
+    them), keyframes/<id>_first.png and _last.png, characters/<id>.png (the character bank,
+    when the paradigm made one), film.srt and film.vtt."""
     from multishot.graph.engine import Artifact as A
 
     out: dict[str, Path] = {}
+    for cid, image in sorted((bank or {}).items()):
+        out[f"character:{cid}"] = engine.publish(image, Path("characters") / f"{cid}.png")
     sounds = sounds or {}
     for clip in clips:
         a = clip.artifact

@@ -15,7 +15,8 @@ from multishot.backends.diffusers.profile import (
 from multishot.backends.registry import get_backend, list_profiles
 
 SHIPPED = {"animatic", "tiny", "wan-2.1-1.3b", "wan-2.1-14b", "wan-2.2-5b", "ltx-video", "holocine",
-           "holocine-sparse", "wan-2.1-1.3b-cinetrans", "tiny-cinetrans", "wan-2.1-14b-fast"}
+           "holocine-sparse", "wan-2.1-1.3b-cinetrans", "tiny-cinetrans", "wan-2.1-14b-fast",
+           "wan-2.1-1.3b-fast", "tiny-vace", "tiny-ip-adapter", "wan-2.1-vace-1.3b"}
 ALL = {c.value for c in Capability} - {"reference_to_video"}  # only VACE profiles have it
 
 
@@ -47,6 +48,8 @@ def test_shipped_profiles_are_package_data_and_all_parse() -> None:
     assert set(infos["ltx-video"].capabilities) == ALL - {"joint_shots"}
     assert infos["animatic"].backend == "animatic" and infos["animatic"].models == ()
     assert "joint_shots" in infos["holocine"].capabilities
+    assert set(infos["tiny-vace"].capabilities) == ALL - {"joint_shots"} | {"reference_to_video"}
+    assert set(infos["wan-2.1-vace-1.3b"].capabilities) == ALL | {"reference_to_video"}
     assert "NON-COMMERCIAL" in infos["holocine"].licence and "CC BY-NC-SA" in infos["holocine"].licence
     assert any("hlwang06/HoloCine" in m for m in infos["holocine"].models)
     assert all(i.licence for i in infos.values())
@@ -164,3 +167,18 @@ def test_registry_default_is_the_animatic() -> None:
         pytest.skip("the animatic backend is not in this tree yet")
     backend = get_backend()
     assert backend.name and Capability.TEXT_TO_VIDEO in backend.capabilities
+
+
+def test_shipped_roles_name_only_components_their_pipeline_takes() -> None:
+    """`component_dtypes` / `shared_components` naming a component the pipeline class does not
+    take fail at load (loading.py); with Hub weights that is only seen on a GPU machine, so the
+    shipped files are checked against diffusers' pipeline signatures here."""
+    import inspect
+
+    import diffusers
+
+    for name in SHIPPED - {"animatic"}:
+        for cap, role in load_profile(name).roles.items():
+            accepted = set(inspect.signature(getattr(diffusers, role.pipeline).__init__).parameters) - {"self"}
+            named = set(role.component_dtypes) | set(role.shared_components)
+            assert named <= accepted, f"{name}: roles.{cap.value} names {sorted(named - accepted)}"

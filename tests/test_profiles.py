@@ -15,7 +15,8 @@ from multishot.backends.diffusers.profile import (
 from multishot.backends.registry import get_backend, list_profiles
 
 SHIPPED = {"animatic", "tiny", "wan-2.1-1.3b", "wan-2.1-14b", "wan-2.2-5b", "ltx-video", "holocine",
-           "holocine-sparse", "wan-2.1-1.3b-cinetrans", "tiny-cinetrans", "wan-2.1-14b-fast"}
+           "holocine-sparse", "wan-2.1-1.3b-cinetrans", "tiny-cinetrans", "wan-2.1-14b-fast",
+           "tiny-consistent"}
 ALL = {c.value for c in Capability}
 
 

@@ -281,12 +281,13 @@ def generate_together(pipe: Any, prompts: Sequence[str], negatives: Sequence[str
                       steps: int, guidance: float, generator: Callable[[int], Any],
                       extra: dict[str, Any] | None = None, impl: Impl = "gather",
                       state: ConsistentState | None = None,
-                      on_step: Callable[[int, int], None] | None = None) -> Any:
+                      on_step: Callable[[int, int], None] | None = None, output_type: str = "np") -> Any:
     """Denoise ``len(prompts)`` one-frame stills as one batch under `plan`, after `anchors`
     (clean latents from `encode_still`, one per anchor item, each read under its
     `anchor_prompts` entry: the text its tokens are formed with, e.g. the character's portrait
     prompt). Returns the pipeline's (B, 1, H,
-    W, 3) float frames of the stills (anchors dropped). Each still's starting noise is what an
+    W, 3) float frames of the stills (anchors dropped; with ``output_type="latent"`` their final
+    latents). Each still's starting noise is what an
     independent generation with its seed would draw; an anchor is re-noised every step with
     noise seeded from the plan, so it holds exactly ``(1 - sigma) x0 + sigma * eps``."""
     n_a = len(anchors)
@@ -298,7 +299,7 @@ def generate_together(pipe: Any, prompts: Sequence[str], negatives: Sequence[str
     state.step = 0
     kwargs: dict[str, Any] = dict(extra or {})
     kwargs.update(height=height, width=width, num_frames=1, num_inference_steps=steps, guidance_scale=guidance,
-                  output_type="np")
+                  output_type=output_type)
     gens = [generator(int(s)) for s in seeds]
     if not n_a:
         latents = None

@@ -222,6 +222,7 @@ class Spy:
     def __init__(self, inner: Any) -> None:
         self._inner = inner
         self.batches: list[tuple[list[str], list[str]]] = []
+        self.edits: list[tuple[str, np.ndarray]] = []
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -229,6 +230,10 @@ class Spy:
     def keyframes_together(self, reqs, anchors=None):  # type: ignore[no-untyped-def]
         self.batches.append(([r.layout.shot_id for r in reqs], sorted(anchors or {})))
         return self._inner.keyframes_together(reqs, anchors)
+
+    def image_to_image(self, req, image, strength):  # type: ignore[no-untyped-def]
+        self.edits.append((req.layout.shot_id, image))
+        return self._inner.image_to_image(req, image, strength)
 
 
 @pytest.fixture(scope="module")

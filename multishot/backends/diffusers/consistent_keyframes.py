@@ -106,20 +106,29 @@ def edit_still(backend: DiffusersBackend, req: ShotRequest, image: Frame, streng
     role = backend._role(Capability.TEXT_TO_IMAGE)
 
     def work(pipe: Any) -> np.ndarray:
-        from diffusers import WanVideoToVideoPipeline
-
         gw, gh = backend._size(role, req, pipe)
-        # A fresh scheduler: the text-to-video call pins its begin index at step 0, and SDEdit
-        # starts part-way down the schedule.
-        scheduler = type(pipe.scheduler).from_config(pipe.scheduler.config)
-        edit = WanVideoToVideoPipeline(tokenizer=pipe.tokenizer, text_encoder=pipe.text_encoder, vae=pipe.vae,
-                                       transformer=pipe.transformer, scheduler=scheduler)
-        edit.set_progress_bar_config(disable=True)
-        kwargs: dict[str, Any] = dict(role.call)
-        out = edit(video=[frame_to_pil(image, gw, gh)], prompt=req.prompt, negative_prompt=req.negative,
-                   height=gh, width=gw, num_inference_steps=role.steps, guidance_scale=role.guidance,
-                   strength=strength, generator=backend._generator(req.seed), output_type="np", **kwargs)
-        return np.asarray(out.frames[0], dtype=np.float32)
+        out = sdedit(pipe, frame_to_pil(image, gw, gh), req.prompt, req.negative, height=gh, width=gw,
+                     steps=role.steps, guidance=role.guidance, strength=strength,
+                     generator=backend._generator(req.seed), extra=dict(role.call))
+        return np.asarray(out[0], dtype=np.float32)
 
     video = backend._run(Capability.TEXT_TO_IMAGE, work, shot=req.layout.shot_id, loras=req.loras)
     return backend._finish(video, req, 1)[0]
+
+
+def sdedit(pipe: Any, image: Any, prompt: str, negative: str, *, height: int, width: int, steps: int,
+           guidance: float, strength: float, generator: Any, extra: dict[str, Any] | None = None,
+           output_type: str = "np") -> Any:
+    """One still by diffusers' WanVideoToVideoPipeline at one frame, sharing `pipe`'s modules."""
+    from diffusers import WanVideoToVideoPipeline
+
+    # A fresh scheduler: the text-to-video call pins its begin index at step 0, and SDEdit
+    # starts part-way down the schedule.
+    scheduler = type(pipe.scheduler).from_config(pipe.scheduler.config)
+    edit = WanVideoToVideoPipeline(tokenizer=pipe.tokenizer, text_encoder=pipe.text_encoder, vae=pipe.vae,
+                                   transformer=pipe.transformer, scheduler=scheduler)
+    edit.set_progress_bar_config(disable=True)
+    out = edit(video=[image], prompt=prompt, negative_prompt=negative, height=height, width=width,
+               num_inference_steps=steps, guidance_scale=guidance, strength=strength, generator=generator,
+               output_type=output_type, **(extra or {}))
+    return out.frames

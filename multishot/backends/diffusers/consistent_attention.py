@@ -334,9 +334,11 @@ def generate_together(pipe: Any, prompts: Sequence[str], negatives: Sequence[str
         return {"latents": lat}
 
     transformers = [getattr(pipe, "transformer", None), getattr(pipe, "transformer_2", None)]
+    # Given text embeddings (`extra["prompt_embeds"]`, one row per item, anchors first) replace
+    # the prompts: benchmarks at real size run without the 5B-parameter text encoder.
+    text = {} if "prompt_embeds" in kwargs else {"prompt": list(prompts), "negative_prompt": list(negatives)}
     with consistent_attention(transformers, plan, impl=impl, state=state):
-        out = pipe(prompt=list(prompts), negative_prompt=list(negatives),
-                   generator=None if n_a else gens, latents=latents,
+        out = pipe(**text, generator=None if n_a else gens, latents=latents,
                    callback_on_step_end=callback, **kwargs)
     frames = out.frames
     return frames[n_a:]

@@ -11,9 +11,10 @@ profile, so one film can mix models.
 
 from __future__ import annotations
 
-from multishot.backends.base import Capability, require
+from multishot.backends.base import Capability, reads_references, require
 from multishot.graph import stages
 from multishot.paradigms.base import Job, Output, Paradigm
+from multishot.plan.film_plan import ShotSpec
 
 
 def run(job: Job) -> Output:
@@ -24,10 +25,20 @@ def run(job: Job) -> Output:
             needs.append(Capability.FIRST_LAST_TO_VIDEO)
         require(job.backend(spec.profile), needs, f"stitching (shot `{spec.id}`)")
 
+    # identity.video: reference (VACE): a character bank, every shot given its characters' images.
+    cast = sorted({c.id for s in plan.shots if reads_references(job.backend(s.profile), Capability.TEXT_TO_VIDEO)
+                   for c in s.characters})
+    bank = dict(zip(cast, [stages.render_identity(engine, job.backend(), plan, cid, allow=any(
+        engine.allowed(s.id) for s in plan.shots if any(c.id == cid for c in s.characters))) for cid in cast]))
+
+    def shot(spec: ShotSpec) -> stages.ShotClip:
+        refs = {c.id: bank[c.id] for c in spec.characters if c.id in bank} or None
+        return stages.render_video(engine, job.backend(spec.profile), spec, mode="text", references=refs,
+                                   on_frame=task.advance)
+
     total = sum(s.num_frames for s in plan.shots)
     task = job.reporter.task("shots", total)
-    clips, skipped = stages.per_shot(plan.shots, lambda spec: stages.render_video(
-        engine, job.backend(spec.profile), spec, mode="text", on_frame=task.advance), engine)
+    clips, skipped = stages.per_shot(plan.shots, shot, engine)
     task.done()
     if skipped:
         return Output(clips, None, {"skipped": skipped})
@@ -44,7 +55,7 @@ def run(job: Job) -> Output:
     film = stages.assemble_film(engine, plan, clips, smoothing=smoothing, bridges=bridges,
                                 blend_cuts=job.options.blend_cuts, on_frame=lambda n: task.advance())
     task.done()
-    return Output(clips, film)
+    return Output(clips, film, {"bank": bank} if bank else {})
 
 
 PARADIGM = Paradigm(

@@ -22,13 +22,8 @@ characters' bank images (paradigms/keyframe_identity.py).
 from __future__ import annotations
 
 from multishot.backends.animatic.camera import movement_end_zoom
-<<<<<<< HEAD
-from multishot.backends.base import Capability, require
-from multishot.graph import scene_keyframes, stages
-=======
 from multishot.backends.base import Capability, reads_references, require
-from multishot.graph import stages
->>>>>>> main
+from multishot.graph import scene_keyframes, stages
 from multishot.graph.engine import Artifact
 from multishot.paradigms.base import Job, Output, Paradigm
 from multishot.paradigms.keyframe_identity import composes_end, consistent_scenes, end_move

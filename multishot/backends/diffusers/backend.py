@@ -203,7 +203,6 @@ class DiffusersBackend:
             return self._single(Capability.REFERENCE_TO_VIDEO, req, first=first, last=last)
         return self._single(Capability.FIRST_LAST_TO_VIDEO, req, first=first, last=last)
 
-<<<<<<< HEAD
     # Keyframe mechanisms of issue 15 (consistent_keyframes.py) --------------------------------
     @property
     def keyframes_mode(self) -> str:
@@ -227,7 +226,7 @@ class DiffusersBackend:
         from .consistent_keyframes import edit_still
 
         return edit_still(self, req, image, strength)
-=======
+
     def reference_to_video(self, req: ShotRequest, first: Frame | None = None,
                            last: Frame | None = None) -> list[Frame]:
         """A shot conditioned on every reference in `req.references` (Wan VACE, vace.py), with
@@ -245,7 +244,6 @@ class DiffusersBackend:
     def _by_reference(self, cap: Capability, req: ShotRequest) -> bool:
         """identity.video: reference sends a shot that has references to the VACE role."""
         return cap in self.reference_roles and bool(req.references)
->>>>>>> main
 
     def joint_shots(self, reqs: Sequence[ShotRequest], memory: Any = None) -> list[list[Frame]]:
         """All shots in one joint generation (joint.py); shots must share one frame size. The

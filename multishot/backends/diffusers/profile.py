@@ -442,12 +442,9 @@ class IdentitySpec(_Strict):
     keyframes: Literal["independent", "consistent", "ip_adapter"] = "independent"
     video: Literal["first_frame", "reference"] = "first_frame"
     consistent: ConsistentSpec = Field(default_factory=ConsistentSpec)
-<<<<<<< HEAD
     end_keyframe: EndKeyframeSpec = Field(default_factory=EndKeyframeSpec)
-=======
     #: The adapter `keyframes: ip_adapter` loads into the text_to_image role's pipeline.
     ip_adapter: IPAdapterSpec | None = None
->>>>>>> main
 
 
 class Profile(_Strict):
@@ -764,12 +761,7 @@ def profile_identity(profile: Profile) -> dict[str, Any]:
         if r.speed.cache is not None and r.speed.cache.kind == "magcache":
             roles[cap.value]["mag_ratios"] = list(r.mag_ratios or ())
     ident = {"profile": profile.name, "backend": profile.backend, "roles": roles}
-<<<<<<< HEAD
-    # The identity mechanisms change pixels; left out while default so other profiles keep their keys.
-    if profile.identity != IdentitySpec():
-=======
     if profile.identity != IdentitySpec():  # left out when default, so older keys are kept
->>>>>>> main
         ident["identity"] = profile.identity.model_dump(mode="json")
     return json.loads(json.dumps(ident, sort_keys=True))
 

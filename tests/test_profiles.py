@@ -16,7 +16,7 @@ from multishot.backends.registry import get_backend, list_profiles
 
 SHIPPED = {"animatic", "tiny", "wan-2.1-1.3b", "wan-2.1-14b", "wan-2.2-5b", "ltx-video", "holocine",
            "holocine-sparse", "wan-2.1-1.3b-cinetrans", "tiny-cinetrans", "wan-2.1-14b-fast",
-           "wan-2.1-1.3b-fast", "tiny-vace", "tiny-ip-adapter", "wan-2.1-vace-1.3b"}
+           "tiny-consistent", "wan-2.1-1.3b-fast", "tiny-vace", "tiny-ip-adapter", "wan-2.1-vace-1.3b"}
 ALL = {c.value for c in Capability} - {"reference_to_video"}  # only VACE profiles have it
 
 

@@ -27,6 +27,7 @@ from multishot.evaluate.consistency import (
     CharacterConsistency,
     mean_consistency,
 )
+from multishot.evaluate.identity import CharacterIdentity
 from multishot.evaluate.cuts import TCS_K, CutReport, FrameStream, detect_cuts, match_cuts
 from multishot.evaluate.flicker import ShotFlicker, mean_flicker, mean_luma, shot_flicker
 from multishot.evaluate.seams import SeamScore, mean_ratios, seam_discontinuity
@@ -72,6 +73,11 @@ class FilmMetrics:
     #: Frames the plan says the film has (None when not known): a film that decodes to another
     #: count is damaged or truncated, and every number above describes the wrong film.
     planned_frames: int | None = None
+    #: Per character: colour-histogram + perceptual-hash similarity across its shots vs against
+    #: the other characters (evaluate/identity.py); None when no shot shows a character.
+    identity: list[CharacterIdentity] | None = None
+    #: Mean of the characters' identity margins (same - other; above 0 is recognisable).
+    identity_margin: float | None = None
 
     @property
     def frames_problem(self) -> str | None:
@@ -229,4 +235,11 @@ def metrics_table(metrics: FilmMetrics) -> Table:
             extra = ("" if ch.signature_delta_e is None
                      else f", ΔE to signature {_fmt(ch.signature_delta_e, 1)}")
             table.add_row(f"  {ch.char_id}", _fmt(ch.pairwise, 3), f"in {len(ch.shots)} shots{extra}")
+    if metrics.identity:
+        table.add_row("identity margin", _fmt(metrics.identity_margin, 3),
+                      "colour + pHash similarity of a character across its shots minus against others (> 0 good)")
+        for ch in metrics.identity:
+            where = "boxes" if ch.boxed else "whole keyframes"
+            table.add_row(f"  {ch.char_id}", _fmt(ch.margin, 3),
+                          f"same {_fmt(ch.same, 3)}, other {_fmt(ch.other, 3)}, {len(ch.shots)} shots, {where}")
     return table

@@ -59,7 +59,12 @@ def evaluate_render(path: Path, manifest_override: dict[str, Any] | None = None)
     spans, boundaries = planned_timeline(plan)
     metrics = evaluate_film(film, boundaries, spans, float(plan["fps"]), boxes=character_boxes(folder, manifest))
     planned = plan.get("frames")
-    return dataclasses.replace(metrics, planned_frames=planned if isinstance(planned, int) else None)
+    from multishot.evaluate.identity import mean_margin
+    from multishot.graph.identity_eval import render_identity
+
+    identity = render_identity(folder, manifest)
+    return dataclasses.replace(metrics, planned_frames=planned if isinstance(planned, int) else None,
+                               identity=identity, identity_margin=mean_margin(identity) if identity else None)
 
 
 def write_metrics(folder: Path, metrics: FilmMetrics) -> Path:

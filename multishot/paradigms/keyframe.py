@@ -10,18 +10,25 @@ image-to-video under the keyframe's prompt (last frame kept) — the video model
 consistency carries the identity into the new framing; the bank images also travel in the
 request for backends with native image conditioning (IP-Adapter style). The animatic draws every
 figure from the same identity, so its keyframes are exact. Keyframes are framed by shot size and
-movement: a dolly-in's end keyframe is tighter than its start. A `match-cut` composes the next
-shot's first keyframe on this shot's last keyframe.
+movement: a dolly-in's end keyframe is tighter than its start, in the prompt's camera words
+(plan/keyframe_prompts.py) on every backend, and, where the profile composes end keyframes
+(`identity.end_keyframe.compose`), by re-framing the start keyframe and repainting it
+(graph/scene_keyframes.py). A `match-cut` composes the next shot's first keyframe on this
+shot's last keyframe. With `identity.keyframes: consistent` a scene's stills are generated
+together under consistent self-attention (StoryDiffusion, arXiv 2405.01434), reading the
+characters' bank images (paradigms/keyframe_identity.py).
 """
 
 from __future__ import annotations
 
 from multishot.backends.animatic.camera import movement_end_zoom
 from multishot.backends.base import Capability, reads_references, require
-from multishot.graph import stages
+from multishot.graph import scene_keyframes, stages
 from multishot.graph.engine import Artifact
 from multishot.paradigms.base import Job, Output, Paradigm
+from multishot.paradigms.keyframe_identity import composes_end, consistent_scenes, end_move
 from multishot.plan.film_plan import ShotSpec
+from multishot.plan.keyframe_prompts import keyframe_prompt
 
 def keyframe_zooms(spec: ShotSpec) -> tuple[float, float]:
     """(start, end) framing of a shot relative to its size. The convention is the animatic's
@@ -60,9 +67,15 @@ def run(job: Job) -> Output:
         anchor = None
         if which == "first" and spec.index and plan.shots[spec.index - 1].transition.type == "match-cut":
             anchor = keyframe(plan.shots[spec.index - 1], "last", allow)
+        backend, prompt = job.backend(spec.profile), keyframe_prompt(spec, which)
+        if which == "last" and composes_end(backend, spec):  # the start keyframe, moved and repainted
+            stills[(spec.id, which)] = scene_keyframes.render_composed_keyframe(
+                engine, backend, spec, keyframe(spec, "first", allow), end_move(spec), zoom=zoom_last,
+                strength=backend.end_keyframe.strength, prompt=prompt, references=refs, allow=allow)  # type: ignore[attr-defined]
+            return stills[(spec.id, which)]
         stills[(spec.id, which)] = stages.render_keyframe(
-            engine, job.backend(spec.profile), spec, which, zoom=zoom_first if which == "first" else zoom_last,
-            references=refs, anchor=anchor, allow=allow)
+            engine, backend, spec, which, zoom=zoom_first if which == "first" else zoom_last,
+            references=refs, prompt=prompt, anchor=anchor, allow=allow)
         return stills[(spec.id, which)]
 
     # Identities first (all at once on the executor's workers), then every keyframe that is
@@ -81,9 +94,24 @@ def run(job: Job) -> Output:
 
     anchored = [s for s in plan.shots if s.index and plan.shots[s.index - 1].transition.type == "match-cut"]
     composed = {s.id for s in anchored}
-    free = [(s, w) for s in plan.shots for w in ("first", "last") if not (w == "first" and s.id in composed)]
+    from_start = [s for s in plan.shots if composes_end(job.backend(s.profile), s)]
+    derived = {s.id for s in from_start}
+    free = [(s, w) for s in plan.shots for w in ("first", "last")
+            if not (w == "first" and s.id in composed) and not (w == "last" and s.id in derived)]
+    # Consistent keyframes: each scene's free stills as one batch, before the per-still stages
+    # (which then find them made).
+    for scene_id, backend, items in consistent_scenes(free, lambda s: job.backend(s.profile),
+                                                      lambda s, w: keyframe_zooms(s)[0 if w == "first" else 1]):
+        ids = {spec.id for spec, *_ in items}
+        allow = any(engine.allowed(i) for i in ids)
+        refs = {c.id: identity(c.id, allow) for spec, *_ in items for c in spec.characters}
+        try:
+            stills.update(scene_keyframes.render_scene_keyframes(engine, backend, scene_id, items, refs, allow=allow))
+        except stages.RenderStopped:
+            pass  # --only excludes the whole scene and it is not cached: its shots are skipped below
     _raise_errors(engine.parallel(still, free))
     _raise_errors(engine.parallel(still, [(s, "first") for s in anchored]))
+    _raise_errors(engine.parallel(still, [(s, "last") for s in from_start]))
     task.done()
     # A shot excluded by --only whose stills are not cached has none: the infill below skips it.
     keys: dict[str, tuple[Artifact, Artifact]] = {

@@ -203,6 +203,30 @@ class DiffusersBackend:
             return self._single(Capability.REFERENCE_TO_VIDEO, req, first=first, last=last)
         return self._single(Capability.FIRST_LAST_TO_VIDEO, req, first=first, last=last)
 
+    # Keyframe mechanisms of issue 15 (consistent_keyframes.py) --------------------------------
+    @property
+    def keyframes_mode(self) -> str:
+        """How this profile makes a scene's keyframes: `independent` or `consistent`."""
+        return self.profile.identity.keyframes
+
+    @property
+    def end_keyframe(self) -> Any:
+        """The profile's end-keyframe settings (`identity.end_keyframe`: compose, strength)."""
+        return self.profile.identity.end_keyframe
+
+    def keyframes_together(self, reqs: Sequence[ShotRequest], anchors: dict[str, Frame] | None = None) -> list[Frame]:
+        """One scene's stills generated together under consistent self-attention, each
+        character's bank image read as an identity anchor."""
+        from .consistent_keyframes import scene_stills
+
+        return scene_stills(self, reqs, anchors)
+
+    def image_to_image(self, req: ShotRequest, image: Frame, strength: float) -> Frame:
+        """`image` re-noised to `strength` and denoised under `req` (SDEdit)."""
+        from .consistent_keyframes import edit_still
+
+        return edit_still(self, req, image, strength)
+
     def reference_to_video(self, req: ShotRequest, first: Frame | None = None,
                            last: Frame | None = None) -> list[Frame]:
         """A shot conditioned on every reference in `req.references` (Wan VACE, vace.py), with

@@ -374,8 +374,35 @@ class ConsistentSpec(_Strict):
     (StoryDiffusion, arXiv 2405.01434): each image's self-attention also reads a sampled share
     of the other images' tokens. The mechanism lives in backends/diffusers/consistent_attention.py."""
 
-    #: Share of the other images' tokens each image reads (the rest are masked out).
-    sample_ratio: float = Field(default=0.5, gt=0.0, le=1.0)
+    #: Share of the other images' tokens each image reads (the rest are masked out); 0 reads
+    #: none of them, which is exactly independent generation (a test of the mechanism).
+    sample_ratio: float = Field(default=0.5, ge=0.0, le=1.0)
+    #: Denoising steps before this one run plain attention, so each still's composition forms
+    #: from its own prompt first (StoryDiffusion skips its first step).
+    start_step: int = Field(default=1, ge=0)
+    #: Inclusive [first, last] transformer blocks that read the others; None = every block.
+    blocks: tuple[int, int] | None = None
+    #: Most stills denoised in one batch (memory); a larger scene is split into batches, all
+    #: reading the same character anchors, so identity still carries across them.
+    group: int = Field(default=8, ge=1)
+    #: Read each character's bank image (re-noised every step) as an identity anchor.
+    anchors: bool = True
+
+    @model_validator(mode="after")
+    def _band(self) -> ConsistentSpec:
+        if self.blocks is not None and not 0 <= self.blocks[0] <= self.blocks[1]:
+            raise ValueError(f"blocks must be [first, last] with 0 <= first <= last, got {list(self.blocks)}")
+        return self
+
+
+class EndKeyframeSpec(_Strict):
+    """How the end keyframe of a moving shot is made (issue 15 item 3). `compose`: from the
+    start keyframe, re-framed by the move (cropped tighter for a dolly-in, shifted for a truck)
+    and then re-noised to `strength` and denoised under the end prompt (SDEdit, arXiv
+    2108.01073), so the end still shows the same place and people in the moved framing."""
+
+    compose: bool = False
+    strength: float = Field(default=0.6, gt=0.0, le=1.0)
 
 
 #: Pipelines that take every character's reference image for a shot (`reference_images=`).
@@ -415,6 +442,7 @@ class IdentitySpec(_Strict):
     keyframes: Literal["independent", "consistent", "ip_adapter"] = "independent"
     video: Literal["first_frame", "reference"] = "first_frame"
     consistent: ConsistentSpec = Field(default_factory=ConsistentSpec)
+    end_keyframe: EndKeyframeSpec = Field(default_factory=EndKeyframeSpec)
     #: The adapter `keyframes: ip_adapter` loads into the text_to_image role's pipeline.
     ip_adapter: IPAdapterSpec | None = None
 

@@ -20,16 +20,14 @@ from typing import Literal, NamedTuple, Sequence
 
 import numpy as np
 
+from multishot.post.vocabulary import is_hard_cut
+
 BoundaryKind = Literal["cut", "gradual"]
 
-#: Transition types of the shot-list language (SHOTLIST.md) that are hard cuts. Everything else
-#: (dissolve, fade, fade-to-white, wipes, slides, circle-open, bridge) blends over time.
-HARD_CUT_TRANSITIONS = frozenset({"cut", "match-cut"})
-
-
 def boundary_kind(transition: str) -> BoundaryKind:
-    """Map a shot-list transition type to what a cut detector can be expected to see."""
-    return "cut" if transition in HARD_CUT_TRANSITIONS else "gradual"
+    """Map a shot-list transition type to what a cut detector can be expected to see: hard cuts
+    (post/vocabulary.py) are cuts, everything else blends over time."""
+    return "cut" if is_hard_cut(transition) else "gradual"
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from multishot.post.ffmpeg import VideoWriter, read_frames, read_video
 from multishot.post.smoothing import ColourMatch, fit_colour_match
 from multishot.post.audio import Overflow, Spoken, mix, mux, place, write_wav
 from multishot.post.subtitles import Cue, ShotLines, SubtitleBurner, plan_cues, to_srt, to_vtt, write_atomic
+from multishot.post.vocabulary import needs_generation
 
 #: Intermediate encoding for cached shot clips: fast to write and to decode, visually lossless.
 #: The film itself is encoded once, with the final settings (ffmpeg.H264_ARGS).
@@ -553,7 +554,7 @@ def render_bridges(engine: Engine, backend_for: Callable[[str], Backend],
                    clips: list[ShotClip]) -> dict[int, Artifact]:
     """Every `bridge` seam's generated segment, once both neighbours exist; the bridges are
     independent of each other, so they run at once on the executor's workers."""
-    seams = [i for i, clip in enumerate(clips[:-1]) if clip.spec.transition.type == "bridge"]
+    seams = [i for i, clip in enumerate(clips[:-1]) if needs_generation(clip.spec.transition.type)]
     made = engine.parallel(lambda i: render_bridge(engine, backend_for(clips[i].spec.profile),
                                                    clips[i], clips[i + 1]), seams)
     for result in made:

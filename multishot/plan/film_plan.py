@@ -17,7 +17,8 @@ from multishot.plan.blocking import ShotBlocking, scene_blocking
 from multishot.plan.prompts import compose_global_prompt, compose_shot_prompt
 from multishot.shotlist.loader import resolve_path
 from multishot.shotlist.names import resolve_profile
-from multishot.shotlist.schema import HARD_CUTS, Film, LoraRef, Scene, Shot
+from multishot.post.vocabulary import is_hard_cut
+from multishot.shotlist.schema import Film, LoraRef, Scene, Shot
 
 
 def stable_seed(film_seed: int, shot_id: str) -> int:
@@ -55,7 +56,7 @@ class TransitionPlan:
 
     @property
     def is_hard(self) -> bool:
-        return self.type in HARD_CUTS
+        return is_hard_cut(self.type)
 
 
 def lora_use(ref: LoraRef, root: Path) -> LoraUse:

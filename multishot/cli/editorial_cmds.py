@@ -48,7 +48,7 @@ def export_cmd(
 
     Uses OpenTimelineIO's adapters (EDL: otio-cmx3600-adapter; FCPXML: otio-fcpx-xml-adapter).
     """
-    from multishot.post.timeline import FORMATS, TimelineError, export_timeline
+    from multishot.post.otio import FORMATS, TimelineError, export_timeline
 
     folder = film_dir(target, out_root)
     if fmt.lower() not in FORMATS:

@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 from PIL import Image, ImageDraw, ImageFont
 
-from multishot.post.timeline import film_starts
+from multishot.post.otio import film_starts
 
 REPORT_NAME = "report.html"
 CONTACT_SHEET_NAME = "contact_sheet.png"
@@ -537,7 +537,7 @@ def write_review(out_dir: Path, manifest: Mapping[str, Any],
     `contact_sheet.png` and `report.html`. Metrics: those given, else `metrics.json` beside the
     film if it is newer than the film (what `multishot eval` writes), else none. Returns
     {name: path} of what it wrote."""
-    from multishot.post.timeline import write_timeline
+    from multishot.post.otio import write_timeline
 
     out_dir = Path(out_dir)
     written: dict[str, Path] = {}

@@ -8,7 +8,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from multishot.evaluate.metrics import CharacterBoxes, FilmMetrics, evaluate_film, layout_timeline
+from multishot.evaluate.metrics import CharacterBoxes, FilmMetrics, evaluate_film
+from multishot.evaluate.timeline import PlannedBoundary, ShotSpan, clock_layout
+from multishot.post.otio import manifest_clock
 
 
 class NotARender(ValueError):
@@ -29,11 +31,10 @@ def find_render(path: Path) -> tuple[Path, Path]:
     return folder, film
 
 
-def planned_timeline(manifest: dict[str, Any]):  # type: ignore[no-untyped-def]
-    fps = float(manifest["fps"])
-    rows = [(s["id"], s["frames"] / fps, s["transition"]["type"], s["transition"]["duration"])
-            for s in manifest["shots"]]
-    return layout_timeline(rows)
+def planned_timeline(manifest: dict[str, Any]) -> tuple[list[ShotSpan], list[PlannedBoundary]]:
+    """Where the manifest's shots and seams are in the film, on the same frame clock the
+    assembler and the OTIO export use (post/timing.py)."""
+    return clock_layout(manifest_clock(manifest), [str(s["id"]) for s in manifest["shots"]])
 
 
 def character_boxes(folder: Path, manifest: dict[str, Any]) -> CharacterBoxes | None:

@@ -16,7 +16,7 @@ from PIL import Image
 from multishot.backends.base import Backend, Capability, Frame, ShotRequest
 from multishot.graph.engine import Artifact, Engine, RenderStopped, Stage
 from multishot.graph.executors.base import call
-from multishot.plan.film_plan import FilmPlan, ShotSpec
+from multishot.plan.film_plan import FilmPlan, ShotSpec, film_clock
 from multishot.post.assemble import Clip, Seam, assemble
 from multishot.post.ffmpeg import VideoWriter, read_frames, read_video
 from multishot.post.smoothing import ColourMatch, fit_colour_match
@@ -364,10 +364,8 @@ def assemble_film(engine: Engine, plan: FilmPlan, clips: list[ShotClip], *,
 def film_cues(specs: Sequence[ShotSpec]) -> list[Cue]:
     """The film's subtitle cues: every shot's `dialogue:` lines, timed inside the shot at its
     place in the film (overlaps of transitions subtracted, as assembly lays the shots)."""
-    shots, start = [], 0
-    for spec in specs:
-        shots.append(ShotLines(spec.id, start, spec.num_frames, tuple(spec.shot.dialogue.items())))
-        start += spec.num_frames - spec.overlap_frames()
+    shots = [ShotLines(spec.id, start, spec.num_frames, tuple(spec.shot.dialogue.items()))
+             for spec, start in zip(specs, film_clock(specs).starts)]
     fps = specs[0].fps if specs else 16
     names = {cid: _display(cid) for spec in specs for cid in spec.shot.dialogue}
     return plan_cues(shots, fps, names)
@@ -416,10 +414,7 @@ def spoken_lines(specs: Sequence[ShotSpec], voice: Artifact) -> tuple[list[Spoke
 def place_lines(specs: Sequence[ShotSpec], rate: int, pcm: Sequence[np.ndarray]) -> tuple[list[Spoken], list[Overflow], int]:
     """`spoken_lines` for samples already in hand (one array per cue, in film order)."""
     cues = film_cues(specs)
-    ends, start = {}, 0
-    for spec in specs:
-        ends[spec.id] = (start + spec.num_frames) / spec.fps
-        start += spec.num_frames - spec.overlap_frames()
+    ends = {spec.id: end / spec.fps for spec, end in zip(specs, film_clock(specs).ends)}
     spoken, over = place(cues, pcm, rate, ends)
     return spoken, over, rate
 
@@ -452,7 +447,7 @@ def finish_film(engine: Engine, clips: Sequence[ShotClip], film: Artifact, *,
                 write_atomic(srt, to_srt(cues))
             if voice is not None:
                 spoken, _, rate = spoken_lines([c.spec for c in clips], voice)
-                total = sum(c.spec.num_frames for c in clips) - sum(c.spec.overlap_frames() for c in clips[:-1])
+                total = film_clock([c.spec for c in clips]).total
                 write_wav(wav, mix(spoken, rate, total / spec.fps), rate)
             mux(picture, tmp, wav=wav if voice is not None else None, srt=None if burn else srt)
         finally:
@@ -469,11 +464,9 @@ def shot_with_sound(engine: Engine, clips: Sequence[ShotClip], voice: Artifact) 
     spoken, _, rate = spoken_lines([c.spec for c in clips], voice)
     timing = [c.to_json() for c in film_cues([c.spec for c in clips])]
     out: dict[str, Artifact] = {}
-    start = 0
-    for clip in clips:
+    for clip, start in zip(clips, film_clock([c.spec for c in clips]).starts):
         spec = clip.spec
         t0 = start / spec.fps
-        start += spec.num_frames - spec.overlap_frames()
         if not spec.shot.dialogue:
             continue
         inputs = {"clip": clip.artifact.key, "voice": voice.key, "from": round(t0, 6), "cues": timing}

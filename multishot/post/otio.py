@@ -30,11 +30,9 @@ from typing import Any, Mapping, Sequence
 import opentimelineio as otio
 
 from multishot.post.subtitles import ShotLines, plan_cues
+from multishot.post.timing import FilmClock
 
 TIMELINE_NAME = "timeline.otio"
-
-#: Transition types that are hard cuts in the assembled film (SHOTLIST.md).
-HARD_CUTS = frozenset({"cut", "match-cut"})
 
 #: `--format` → (OTIO adapter name, file suffix, the pip package that provides the adapter).
 FORMATS: dict[str, tuple[str, str, str]] = {
@@ -70,13 +68,15 @@ class ShotPlacement:
         return self.frames - self.trim_in - self.trim_out
 
 
-def overlap_frames(shot: Mapping[str, Any], fps: int, *, last: bool) -> int:
-    """Frames a shot shares with the next one, as `ShotSpec.overlap_frames` computes it."""
-    transition = shot.get("transition") or {}
-    kind = transition.get("type", "cut")
-    if last or kind in HARD_CUTS:
-        return 0
-    return round(float(transition.get("duration") or 0.0) * fps)
+def manifest_clock(manifest: Mapping[str, Any]) -> FilmClock:
+    """The film clock (post/timing.py) of a manifest's shots."""
+    shots: Sequence[Mapping[str, Any]] = manifest.get("shots") or []
+    rows = []
+    for shot in shots:
+        transition = shot.get("transition") or {}
+        rows.append((int(shot["frames"]), str(transition.get("type", "cut")),
+                     float(transition.get("duration") or 0.0)))
+    return FilmClock.of(int(manifest["fps"]), rows)
 
 
 def place_shots(manifest: Mapping[str, Any]) -> list[ShotPlacement]:
@@ -84,36 +84,26 @@ def place_shots(manifest: Mapping[str, Any]) -> list[ShotPlacement]:
     shots: Sequence[Mapping[str, Any]] = manifest.get("shots") or []
     if not shots:
         raise TimelineError("the manifest lists no shots")
-    fps = int(manifest["fps"])
-    overlaps = [overlap_frames(s, fps, last=i == len(shots) - 1) for i, s in enumerate(shots)]
+    clock = manifest_clock(manifest)
     out: list[ShotPlacement] = []
-    film_pos = 0
-    for i, shot in enumerate(shots):
-        frames = int(shot["frames"])
-        n_in = overlaps[i - 1] if i else 0
-        n_out = overlaps[i]
-        trim_in = n_in // 2                 # the previous transition's in_offset
-        trim_out = n_out - n_out // 2       # this transition's out_offset
+    for i, (shot, start) in enumerate(zip(shots, clock.starts)):
+        frames = clock.frames[i]
+        n_in, n_out = clock.incoming(i), clock.outgoing(i)
+        trim_in, trim_out = clock.trims(i)  # the previous transition's in_offset, this one's out_offset
         if trim_in + trim_out >= frames or n_in + n_out > frames:
             raise TimelineError(f"shot `{shot['id']}` ({frames} frames) is shorter than its transitions "
                                 f"({n_in} + {n_out} frames)")
+        # The trimmed clip enters the track at its cut point: the middle of the incoming overlap.
         placement = ShotPlacement(str(shot["id"]), str(shot.get("scene", "")), frames, trim_in,
-                                  trim_out, film_pos, n_out,
+                                  trim_out, start + trim_in, n_out,
                                   str((shot.get("transition") or {}).get("type", "cut")))
         out.append(placement)
-        film_pos += placement.trimmed
     return out
 
 
 def film_starts(manifest: Mapping[str, Any]) -> list[int]:
     """Film frame at which each shot becomes visible (`FilmPlan.start_frames`, from plain data)."""
-    shots: Sequence[Mapping[str, Any]] = manifest.get("shots") or []
-    fps = int(manifest["fps"])
-    starts, t = [], 0
-    for i, shot in enumerate(shots):
-        starts.append(t)
-        t += int(shot["frames"]) - overlap_frames(shot, fps, last=i == len(shots) - 1)
-    return starts
+    return manifest_clock(manifest).starts if manifest.get("shots") else []
 
 
 class _Clock:

@@ -27,6 +27,7 @@ from urllib.parse import quote
 
 from PIL import Image, ImageDraw, ImageFont
 
+from multishot.post.atomic import atomic_path, atomic_write_text
 from multishot.post.otio import film_starts
 
 REPORT_NAME = "report.html"
@@ -455,7 +456,7 @@ def write_report(out_dir: Path, manifest: Mapping[str, Any], metrics: Mapping[st
     `FilmMetrics.to_json()` of `multishot eval`, or None."""
     out_dir = Path(out_dir)
     path = out_dir / REPORT_NAME
-    _atomic_write_text(path, render_report(out_dir, manifest, metrics))
+    atomic_write_text(path, render_report(out_dir, manifest, metrics))
     return path
 
 
@@ -505,10 +506,8 @@ def write_contact_sheet(out_dir: Path, manifest: Mapping[str, Any]) -> Path:
         draw.text((x, y + th + 3), f"{i + 1:02d} {shot['id']}  {seconds:.2f}s", fill=(236, 235, 230),
                   font=label_font)
     path = out_dir / CONTACT_SHEET_NAME
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    sheet.save(tmp, format="PNG")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        sheet.save(tmp, format="PNG")
     return path
 
 
@@ -550,12 +549,6 @@ def write_review(out_dir: Path, manifest: Mapping[str, Any],
     written["report"] = write_report(out_dir, manifest, metrics if metrics is not None else load_metrics(out_dir))
     return written
 
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 __all__ = ["REPORT_NAME", "CONTACT_SHEET_NAME", "METRICS_NAME", "load_metrics", "write_review", "SEAM_FLAG_RATIO", "SEAM_OUTLIER_FACTOR", "SeamView", "ShotView",

@@ -23,6 +23,7 @@ from typing import Any, Callable
 from multishot.graph import verify
 from multishot.graph.executors.base import Call, Executor, InProcess
 from multishot.graph.manifest import Manifest
+from multishot.post.atomic import temp_path
 
 CACHE_DIR = ".cache"
 
@@ -208,7 +209,7 @@ class Engine:
         dest.parent.mkdir(parents=True, exist_ok=True)
         if _same_file(artifact.path, dest):
             return dest
-        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+        tmp = temp_path(dest)
         _remove(tmp)
         try:
             try:

@@ -10,6 +10,7 @@ from typing import Any
 
 from multishot.evaluate.metrics import CharacterBoxes, FilmMetrics, evaluate_film
 from multishot.evaluate.timeline import PlannedBoundary, ShotSpan, clock_layout
+from multishot.post.atomic import atomic_write_text
 from multishot.post.otio import manifest_clock
 
 
@@ -64,8 +65,4 @@ def evaluate_render(path: Path, manifest_override: dict[str, Any] | None = None)
 
 
 def write_metrics(folder: Path, metrics: FilmMetrics) -> Path:
-    out = Path(folder) / "metrics.json"
-    tmp = out.with_name(".metrics.json.tmp")
-    tmp.write_text(json.dumps(metrics.to_json(), indent=2))
-    tmp.replace(out)
-    return out
+    return atomic_write_text(Path(folder) / "metrics.json", json.dumps(metrics.to_json(), indent=2))

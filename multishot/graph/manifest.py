@@ -7,11 +7,12 @@ record of what was done, with each artifact's key, seed, timing and cache hit or
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from multishot.post.atomic import atomic_write_text
 
 if TYPE_CHECKING:
     from multishot.graph.engine import Artifact
@@ -57,14 +58,10 @@ class Manifest:
     def save(self) -> None:
         if not self.write:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         data = {**self.header, "status": self.status, "artifacts": self.entries, "events": self.events}
         try:
-            tmp.write_text(json.dumps(data, indent=2, default=str))
-            os.replace(tmp, self.path)
+            atomic_write_text(self.path, json.dumps(data, indent=2, default=str))
         except OSError as error:
-            tmp.unlink(missing_ok=True)
             if error.filename is None:  # a full disk says no file name: name the manifest
                 raise OSError(error.errno, error.strerror or str(error), str(self.path)) from error
             raise

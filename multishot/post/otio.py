@@ -21,7 +21,6 @@ This module is in `post` (the lowest layer), so it reads the run manifest as a p
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import Any, Mapping, Sequence
 
 import opentimelineio as otio
 
+from multishot.post.atomic import atomic_write_text
 from multishot.post.subtitles import ShotLines, plan_cues
 from multishot.post.timing import FilmClock
 
@@ -216,7 +216,7 @@ def write_timeline(out_dir: Path, manifest: Mapping[str, Any]) -> Path:
     """Write `out_dir/timeline.otio` (atomically) from a render's manifest; return its path."""
     out_dir = Path(out_dir)
     path = out_dir / TIMELINE_NAME
-    _atomic_write(path, otio.adapters.write_to_string(build_timeline(manifest), "otio_json"))
+    atomic_write_text(path, otio.adapters.write_to_string(build_timeline(manifest), "otio_json"))
     return path
 
 
@@ -285,7 +285,7 @@ def export_timeline(film_dir: Path, fmt: str, out: Path | None = None) -> Path:
         text = otio.adapters.write_to_string(timeline, adapter)
         # The adapter leaves frameDuration empty for rates it has no table entry for.
         text = text.replace('frameDuration=""', f'frameDuration="1/{rate}s"')
-    _atomic_write(out, text)
+    atomic_write_text(out, text)
     return out
 
 
@@ -318,9 +318,3 @@ def read_timeline(path: Path) -> otio.schema.Timeline:
     """Read any timeline OpenTimelineIO has an adapter for (by suffix)."""
     return otio.adapters.read_from_file(str(path))
 
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from conftest import ROOT, small_film, write_film
 from multishot.backends.registry import get_backend
-from multishot.graph.evaluation import evaluate_render
+from multishot.evaluate.render import evaluate_render
 from multishot.graph.stages import load_png
 from multishot.paradigms.base import RenderOptions
 from multishot.paradigms.runner import prepare, render_file

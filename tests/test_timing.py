@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from multishot.evaluate.timeline import frame_at, layout_timeline
-from multishot.graph.evaluation import planned_timeline
+from multishot.evaluate.render import planned_timeline
 from multishot.plan.film_plan import build_plan
 from multishot.post.assemble import Clip, Seam, assemble, film_length
 from multishot.post.ffmpeg import VideoWriter, read_frames

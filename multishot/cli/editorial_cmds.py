@@ -162,7 +162,7 @@ def review(folder: Path, manifest: dict) -> dict[str, Path]:
     """Measure the film (as `multishot eval` does; metrics.json is reused when it is newer than
     the film) and write timeline.otio, contact_sheet.png and report.html."""
     from multishot.evaluate.report import load_metrics, write_review
-    from multishot.graph.evaluation import NotARender, evaluate_render, write_metrics
+    from multishot.evaluate.render import NotARender, evaluate_render, write_metrics
 
     metrics = load_metrics(folder)
     if metrics is None:

@@ -28,7 +28,7 @@ def eval_command(
     consistency. Writes metrics.json beside the film; exit 1 when the film decodes to another
     number of frames than planned (damaged or truncated)."""
     from multishot.evaluate.metrics import metrics_table
-    from multishot.graph.evaluation import NotARender, evaluate_render, write_metrics
+    from multishot.evaluate.render import NotARender, evaluate_render, write_metrics
     from multishot.shotlist.errors import ShotListError
 
     override = None

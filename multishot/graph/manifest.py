@@ -10,12 +10,10 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from multishot.graph.artifact import Artifact
 from multishot.post.atomic import atomic_write_text
-
-if TYPE_CHECKING:
-    from multishot.graph.engine import Artifact
 
 
 @dataclass
@@ -31,7 +29,7 @@ class Manifest:
     def made_this_run(self, path: Path) -> bool:
         return str(path) in self._made
 
-    def record(self, artifact: "Artifact", *, seed: int | None = None, shots: tuple[str, ...] = (),
+    def record(self, artifact: Artifact, *, seed: int | None = None, shots: tuple[str, ...] = (),
                planned: bool = False) -> None:
         if not artifact.hit and not planned:
             self._made.add(str(artifact.path))

@@ -12,7 +12,8 @@ from typing import Any
 
 import yaml
 
-from multishot.plan.agent.base import Planner, validate_film
+from multishot.plan.agent.base import validate_film
+from multishot.plan.agent.planner import Planner
 from multishot.plan.agent.cinematographer import CameraPlan
 from multishot.plan.agent.critic import GateOptions
 from multishot.plan.agent.director import Breakdown

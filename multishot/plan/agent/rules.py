@@ -19,7 +19,8 @@ import math
 
 from typing import Any, Sequence
 
-from multishot.plan.agent.base import Transcript, Usage, display_name, validate_film
+from multishot.plan.agent.base import Transcript, Usage, validate_film
+from multishot.plan.agent.vocabulary import display_name
 from multishot.plan.agent.cinematographer import CameraPlan, Direction, frame, lighting, sides
 from multishot.plan.agent.critic import (ESTABLISHING_SIZES, Finding, GateOptions, description_conflicts,
                                          exchanges, film_length, is_exchange)

@@ -12,6 +12,7 @@ from multishot.evaluate.metrics import CharacterBoxes, FilmMetrics, evaluate_fil
 from multishot.evaluate.timeline import PlannedBoundary, ShotSpan, clock_layout
 from multishot.post.atomic import atomic_write_text
 from multishot.post.otio import manifest_clock
+from multishot.post.render_folder import RenderFolder
 
 
 class NotARender(ValueError):
@@ -24,8 +25,8 @@ def find_render(path: Path) -> tuple[Path, Path]:
     if not path.exists():
         raise NotARender(f"{path} does not exist: pass a folder made by `multishot render` (renders/<title>/)")
     folder = path if path.is_dir() else path.parent
-    film = path if path.is_file() else folder / "film.mp4"
-    if not (folder / "manifest.json").is_file():
+    film = path if path.is_file() else RenderFolder(folder).film
+    if not RenderFolder(folder).is_render():
         raise NotARender(f"{folder} has no manifest.json: pass a folder made by `multishot render` (renders/<title>/)")
     if not film.is_file():
         raise NotARender(f"{film} does not exist: the render is not finished (run `multishot render` again)")
@@ -56,7 +57,7 @@ def evaluate_render(path: Path, manifest_override: dict[str, Any] | None = None)
     """Metrics of a render (a folder or its film.mp4) against the plan in its manifest, or
     against `manifest_override` (the plan rebuilt from a shot list)."""
     folder, film = find_render(path)
-    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest = json.loads(RenderFolder(folder).manifest.read_text())
     plan = manifest_override or manifest
     spans, boundaries = planned_timeline(plan)
     metrics = evaluate_film(film, boundaries, spans, float(plan["fps"]), boxes=character_boxes(folder, manifest))
@@ -65,4 +66,4 @@ def evaluate_render(path: Path, manifest_override: dict[str, Any] | None = None)
 
 
 def write_metrics(folder: Path, metrics: FilmMetrics) -> Path:
-    return atomic_write_text(Path(folder) / "metrics.json", json.dumps(metrics.to_json(), indent=2))
+    return atomic_write_text(RenderFolder(folder).metrics, json.dumps(metrics.to_json(), indent=2))

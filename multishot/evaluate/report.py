@@ -29,9 +29,11 @@ from PIL import Image, ImageDraw, ImageFont
 
 from multishot.post.atomic import atomic_path, atomic_write_text
 from multishot.post.otio import film_starts
+from multishot.post.render_folder import (CONTACT_SHEET, FILM, MANIFEST, METRICS, REPORT, SUBTITLES_SRT,
+                                          SUBTITLES_VTT, TIMELINE, RenderFolder)
 
-REPORT_NAME = "report.html"
-CONTACT_SHEET_NAME = "contact_sheet.png"
+REPORT_NAME = REPORT
+CONTACT_SHEET_NAME = CONTACT_SHEET
 
 #: When a seam is flagged. Only seams inside a scene are judged (a new scene is supposed to look
 #: different), and only by colour: a cut from a wide shot to a close-up changes the structure by
@@ -104,7 +106,7 @@ class ShotView:
 
 
 def keyframe_path(out_dir: Path, shot_id: str, which: str) -> Path:
-    return Path(out_dir) / "keyframes" / f"{shot_id}_{which}.png"
+    return RenderFolder(out_dir).keyframe(shot_id, which)
 
 
 def seam_views(manifest: Mapping[str, Any], metrics: Mapping[str, Any] | None) -> list[SeamView]:
@@ -400,7 +402,7 @@ def render_report(out_dir: Path, manifest: Mapping[str, Any], metrics: Mapping[s
     seams = seam_views(manifest, metrics)
     total = max((v.end_s for v in views), default=0.0)
     outputs = manifest.get("outputs") or {}
-    film_rel = str(outputs.get("film") or "film.mp4")
+    film_rel = str(outputs.get("film") or FILM)
     has_film = (out_dir / film_rel).is_file()
     sheet = (out_dir / CONTACT_SHEET_NAME).is_file()
     entries = manifest.get("artifacts") or []
@@ -414,12 +416,12 @@ def render_report(out_dir: Path, manifest: Mapping[str, Any], metrics: Mapping[s
              ("multishot", manifest.get("multishot"))]
     poster = f" poster='{_e(_url(views[0].first))}'" if views and views[0].first else ""
     track = ("<track kind='subtitles' src='film.vtt' srclang='en' label='Dialogue' default>"
-             if has_film and (out_dir / "film.vtt").is_file() else "")
+             if has_film and RenderFolder(out_dir).vtt.is_file() else "")
     player = (f"<div class='player'><video id='film' src='{_e(_url(film_rel))}'{poster} controls "
               f"preload='metadata' playsinline>{track}</video></div>") if has_film else (
         "<p class='dim'>The film is not assembled yet (some shots are not rendered); the cards show what is.</p>")
     links = [f"<a href='{_e(_url(film_rel))}'>film.mp4</a>"] if has_film else []
-    for name in ("timeline.otio", "manifest.json", CONTACT_SHEET_NAME, "film.srt", "film.vtt"):
+    for name in (TIMELINE, MANIFEST, CONTACT_SHEET_NAME, SUBTITLES_SRT, SUBTITLES_VTT):
         if (out_dir / name).is_file():
             links.append(f"<a href='{_e(_url(name))}'>{_e(name)}</a>")
     return f"""<!doctype html>
@@ -511,14 +513,14 @@ def write_contact_sheet(out_dir: Path, manifest: Mapping[str, Any]) -> Path:
     return path
 
 
-METRICS_NAME = "metrics.json"
+METRICS_NAME = METRICS
 
 
 def load_metrics(out_dir: Path) -> dict[str, Any] | None:
     """Metrics saved next to the film (`metrics.json`, `FilmMetrics.to_json()`), if they are
     there and newer than the film they measure."""
     out_dir = Path(out_dir)
-    path, film = out_dir / METRICS_NAME, out_dir / "film.mp4"
+    path, film = RenderFolder(out_dir).metrics, RenderFolder(out_dir).film
     if not path.is_file() or (film.is_file() and path.stat().st_mtime < film.stat().st_mtime):
         return None
     import json
@@ -541,8 +543,8 @@ def write_review(out_dir: Path, manifest: Mapping[str, Any],
     out_dir = Path(out_dir)
     written: dict[str, Path] = {}
     shots = manifest.get("shots") or []
-    complete = (out_dir / "film.mp4").is_file() and all(
-        (out_dir / "shots" / f"{s['id']}.mp4").is_file() for s in shots)
+    folder = RenderFolder(out_dir)
+    complete = folder.film.is_file() and all(folder.shot(str(s["id"])).is_file() for s in shots)
     if complete and shots:
         written["timeline"] = write_timeline(out_dir, manifest)
     written["contact_sheet"] = write_contact_sheet(out_dir, manifest)

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from multishot.graph import verify
+from multishot.post.render_folder import CACHE
 
-CACHE_DIR = ".cache"
+CACHE_DIR = CACHE  # the render folder's cache (post/render_folder.py)
 
 
 def artifact_key(stage: str, version: int, inputs: dict[str, Any]) -> str:

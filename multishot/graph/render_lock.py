@@ -30,6 +30,7 @@ from filelock import FileLock, Timeout
 
 from multishot.graph.engine import CACHE_DIR
 from multishot.post.atomic import atomic_write_text
+from multishot.post.render_folder import RenderFolder
 
 LOCK_NAME = "render.lock"
 OWNER_NAME = "render.owner.json"
@@ -101,7 +102,7 @@ def _owner(cache: Path) -> str:
 
 def _interrupted(out_dir: Path) -> Interrupted | None:
     try:
-        data = json.loads((out_dir / "manifest.json").read_text())
+        data = json.loads(RenderFolder(out_dir).manifest.read_text())
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or data.get("status") not in ("running", "interrupted"):

@@ -22,6 +22,7 @@ from multishot.post.ffmpeg import VideoWriter, read_frames, read_video
 from multishot.post.smoothing import ColourMatch, fit_colour_match
 from multishot.post.audio import Overflow, Spoken, mix, mux, place, write_wav
 from multishot.post.subtitles import Cue, ShotLines, SubtitleBurner, plan_cues, to_srt, to_vtt, write_atomic
+from multishot.post.render_folder import FILM, SUBTITLES_SRT, SUBTITLES_VTT, keyframe_name, shot_name
 from multishot.post.vocabulary import needs_generation
 
 #: Intermediate encoding for cached shot clips: fast to write and to decode, visually lossless.
@@ -495,14 +496,14 @@ def publish(engine: Engine, plan: FilmPlan, clips: list[ShotClip], film: Artifac
     for clip in clips:
         a = clip.artifact
         shot_file = sounds.get(clip.spec.id) or A(a.stage, a.item, a.key, clip.video, a.hit)
-        out[f"shot:{clip.spec.id}"] = engine.publish(shot_file, Path("shots") / f"{clip.spec.id}.mp4")
+        out[f"shot:{clip.spec.id}"] = engine.publish(shot_file, shot_name(clip.spec.id))
         for which, src in (("first", clip.first_png), ("last", clip.last_png)):
             engine.publish(A(a.stage, a.item, a.key, src, a.hit),
-                           Path("keyframes") / f"{clip.spec.id}_{which}.png")
+                           keyframe_name(clip.spec.id, which))
     if film is not None:
-        out["film"] = engine.publish(film, Path("film.mp4"))
+        out["film"] = engine.publish(film, Path(FILM))
         cues = film_cues([c.spec for c in clips])
-        for name, text in (("film.srt", to_srt(cues)), ("film.vtt", to_vtt(cues))):
+        for name, text in ((SUBTITLES_SRT, to_srt(cues)), (SUBTITLES_VTT, to_vtt(cues))):
             dest = engine.out_dir / name
             if cues and not engine.dry_run:
                 out[name.replace(".", ":")] = write_atomic(dest, text)

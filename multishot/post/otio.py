@@ -29,10 +29,11 @@ from typing import Any, Mapping, Sequence
 import opentimelineio as otio
 
 from multishot.post.atomic import atomic_write_text
+from multishot.post.render_folder import TIMELINE, RenderFolder, shot_name
 from multishot.post.subtitles import ShotLines, plan_cues
 from multishot.post.timing import FilmClock
 
-TIMELINE_NAME = "timeline.otio"
+TIMELINE_NAME = TIMELINE
 
 #: `--format` → (OTIO adapter name, file suffix, the pip package that provides the adapter).
 FORMATS: dict[str, tuple[str, str, str]] = {
@@ -124,7 +125,7 @@ class _Clock:
 
 def _media_path(manifest: Mapping[str, Any], shot_id: str) -> str:
     outputs = manifest.get("outputs") or {}
-    return str(outputs.get(f"shot:{shot_id}", f"shots/{shot_id}.mp4"))
+    return str(outputs.get(f"shot:{shot_id}", shot_name(shot_id).as_posix()))
 
 
 def _transition(shot: Mapping[str, Any], placement: ShotPlacement, next_id: str,
@@ -268,7 +269,7 @@ def export_timeline(film_dir: Path, fmt: str, out: Path | None = None) -> Path:
     if not available_formats()[fmt]:
         raise TimelineError(f"format `{fmt}` needs the OpenTimelineIO adapter `{adapter}`: "
                             f"pip install {package}")
-    manifest_path = film_dir / "manifest.json"
+    manifest_path = RenderFolder(film_dir).manifest
     if not manifest_path.is_file():
         raise TimelineError(f"{film_dir} has no manifest.json; is it a render folder (renders/<title>/)?")
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))

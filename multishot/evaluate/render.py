@@ -11,7 +11,7 @@ from typing import Any
 from multishot.evaluate.metrics import CharacterBoxes, FilmMetrics, evaluate_film
 from multishot.evaluate.timeline import PlannedBoundary, ShotSpan, clock_layout
 from multishot.post.atomic import atomic_write_text
-from multishot.post.otio import manifest_clock
+from multishot.post.manifest_record import RenderManifest, as_manifest
 from multishot.post.render_folder import RenderFolder
 
 
@@ -33,23 +33,24 @@ def find_render(path: Path) -> tuple[Path, Path]:
     return folder, film
 
 
-def planned_timeline(manifest: dict[str, Any]) -> tuple[list[ShotSpan], list[PlannedBoundary]]:
+def planned_timeline(manifest: RenderManifest | dict[str, Any]) -> tuple[list[ShotSpan], list[PlannedBoundary]]:
     """Where the manifest's shots and seams are in the film, on the same frame clock the
     assembler and the OTIO export use (post/timing.py)."""
-    return clock_layout(manifest_clock(manifest), [str(s["id"]) for s in manifest["shots"]])
+    record = as_manifest(manifest)
+    return clock_layout(record.clock(), record.shot_ids())
 
 
-def character_boxes(folder: Path, manifest: dict[str, Any]) -> CharacterBoxes | None:
+def character_boxes(folder: Path, manifest: RenderManifest | dict[str, Any]) -> CharacterBoxes | None:
     """Per-shot character boxes saved beside each clip by backends that can report them."""
     per_shot: dict[str, list[dict[str, Any]]] = {}
-    for entry in manifest.get("artifacts", []):
-        if entry["stage"] != "video":
+    for entry in as_manifest(manifest).artifacts:
+        if entry.stage != "video":
             continue
-        info = folder / entry["path"] / "info.json"
+        info = folder / entry.path / "info.json"
         if info.is_file():
             boxes = json.loads(info.read_text()).get("boxes")
             if boxes:
-                per_shot[entry["item"]] = [{k: tuple(v) for k, v in frame.items()} for frame in boxes]
+                per_shot[entry.item] = [{k: tuple(v) for k, v in frame.items()} for frame in boxes]
     return CharacterBoxes(per_shot=per_shot) if per_shot else None
 
 
@@ -57,12 +58,11 @@ def evaluate_render(path: Path, manifest_override: dict[str, Any] | None = None)
     """Metrics of a render (a folder or its film.mp4) against the plan in its manifest, or
     against `manifest_override` (the plan rebuilt from a shot list)."""
     folder, film = find_render(path)
-    manifest = json.loads(RenderFolder(folder).manifest.read_text())
-    plan = manifest_override or manifest
+    manifest = RenderManifest.from_json(json.loads(RenderFolder(folder).manifest.read_text()))
+    plan = as_manifest(manifest_override) if manifest_override else manifest
     spans, boundaries = planned_timeline(plan)
-    metrics = evaluate_film(film, boundaries, spans, float(plan["fps"]), boxes=character_boxes(folder, manifest))
-    planned = plan.get("frames")
-    return dataclasses.replace(metrics, planned_frames=planned if isinstance(planned, int) else None)
+    metrics = evaluate_film(film, boundaries, spans, float(plan.fps), boxes=character_boxes(folder, manifest))
+    return dataclasses.replace(metrics, planned_frames=plan.frames)
 
 
 def write_metrics(folder: Path, metrics: FilmMetrics) -> Path:

@@ -29,6 +29,7 @@ from typing import Any, Mapping, Sequence
 import opentimelineio as otio
 
 from multishot.post.atomic import atomic_write_text
+from multishot.post.manifest_record import RenderManifest, ShotRecord, as_manifest
 from multishot.post.render_folder import TIMELINE, RenderFolder, shot_name
 from multishot.post.subtitles import ShotLines, plan_cues
 from multishot.post.timing import FilmClock
@@ -69,42 +70,41 @@ class ShotPlacement:
         return self.frames - self.trim_in - self.trim_out
 
 
-def manifest_clock(manifest: Mapping[str, Any]) -> FilmClock:
+Manifest = RenderManifest | Mapping[str, Any]
+
+
+def manifest_clock(manifest: Manifest) -> FilmClock:
     """The film clock (post/timing.py) of a manifest's shots."""
-    shots: Sequence[Mapping[str, Any]] = manifest.get("shots") or []
-    rows = []
-    for shot in shots:
-        transition = shot.get("transition") or {}
-        rows.append((int(shot["frames"]), str(transition.get("type", "cut")),
-                     float(transition.get("duration") or 0.0)))
-    return FilmClock.of(int(manifest["fps"]), rows)
+    return as_manifest(manifest).clock()
 
 
-def place_shots(manifest: Mapping[str, Any]) -> list[ShotPlacement]:
+def place_shots(manifest: Manifest) -> list[ShotPlacement]:
     """Lay the manifest's shots out on one track (see the module docstring for the arithmetic)."""
-    shots: Sequence[Mapping[str, Any]] = manifest.get("shots") or []
-    if not shots:
+    if isinstance(manifest, Mapping) and not manifest.get("shots"):
         raise TimelineError("the manifest lists no shots")
-    clock = manifest_clock(manifest)
+    m = as_manifest(manifest)
+    if not m.shots:
+        raise TimelineError("the manifest lists no shots")
+    clock = m.clock()
     out: list[ShotPlacement] = []
-    for i, (shot, start) in enumerate(zip(shots, clock.starts)):
+    for i, (shot, start) in enumerate(zip(m.shots, clock.starts)):
         frames = clock.frames[i]
         n_in, n_out = clock.incoming(i), clock.outgoing(i)
         trim_in, trim_out = clock.trims(i)  # the previous transition's in_offset, this one's out_offset
         if trim_in + trim_out >= frames or n_in + n_out > frames:
-            raise TimelineError(f"shot `{shot['id']}` ({frames} frames) is shorter than its transitions "
+            raise TimelineError(f"shot `{shot.id}` ({frames} frames) is shorter than its transitions "
                                 f"({n_in} + {n_out} frames)")
         # The trimmed clip enters the track at its cut point: the middle of the incoming overlap.
-        placement = ShotPlacement(str(shot["id"]), str(shot.get("scene", "")), frames, trim_in,
-                                  trim_out, start + trim_in, n_out,
-                                  str((shot.get("transition") or {}).get("type", "cut")))
-        out.append(placement)
+        out.append(ShotPlacement(shot.id, shot.scene, frames, trim_in, trim_out, start + trim_in, n_out,
+                                 shot.transition.type))
     return out
 
 
-def film_starts(manifest: Mapping[str, Any]) -> list[int]:
+def film_starts(manifest: Manifest) -> list[int]:
     """Film frame at which each shot becomes visible (`FilmPlan.start_frames`, from plain data)."""
-    return manifest_clock(manifest).starts if manifest.get("shots") else []
+    if isinstance(manifest, Mapping) and not manifest.get("shots"):
+        return []
+    return manifest_clock(manifest).starts
 
 
 class _Clock:
@@ -123,55 +123,54 @@ class _Clock:
         return otio.opentime.TimeRange(self.t(start), self.t(duration))
 
 
-def _media_path(manifest: Mapping[str, Any], shot_id: str) -> str:
-    outputs = manifest.get("outputs") or {}
-    return str(outputs.get(f"shot:{shot_id}", shot_name(shot_id).as_posix()))
+def _media_path(manifest: RenderManifest, shot_id: str) -> str:
+    return manifest.outputs.get(f"shot:{shot_id}", shot_name(shot_id).as_posix())
 
 
-def _transition(shot: Mapping[str, Any], placement: ShotPlacement, next_id: str,
+def _transition(shot: ShotRecord, placement: ShotPlacement, next_id: str,
                 clock: _Clock) -> otio.schema.Transition:
     """A dissolve is an SMPTE dissolve; every other soft transition (fades, wipes, slides,
     circle-open, generated bridges) is a Custom transition named after the multishot type, so
     an editor shows it at the right place and length and the type survives in metadata."""
     n = placement.overlap_out
     kind = placement.transition
-    info = dict(shot.get("transition") or {})
+    info = shot.transition
     return otio.schema.Transition(
         name=f"{kind}: {placement.shot_id} > {next_id}",
         transition_type=(otio.schema.TransitionTypes.SMPTE_Dissolve if kind == "dissolve"
                          else otio.schema.TransitionTypes.Custom),
         in_offset=clock.t(n // 2),
         out_offset=clock.t(n - n // 2),
-        metadata={"multishot": {"type": kind, "frames": n, "duration_s": info.get("duration"),
-                                "reason": info.get("reason", ""), "from": placement.shot_id,
+        metadata={"multishot": {"type": kind, "frames": n, "duration_s": info.duration,
+                                "reason": info.reason, "from": placement.shot_id,
                                 "to": next_id}},
     )
 
 
-def build_timeline(manifest: Mapping[str, Any], *, media_root: Path | None = None,
+def build_timeline(manifest: Manifest, *, media_root: Path | None = None,
                    rate: int | None = None) -> otio.schema.Timeline:
     """The OTIO timeline of a render. Media paths are relative to the render folder (so the
     folder can move) unless `media_root` is given, which makes them absolute `file://` URLs
     (what Final Cut Pro and most editors want on import). Times are at the film's fps unless
     `rate` (a whole multiple of it) is given, for formats that know only standard rates."""
-    fps = int(manifest["fps"])
-    clock = _Clock(fps, rate)
-    shots: Sequence[Mapping[str, Any]] = manifest["shots"]
     placements = place_shots(manifest)
-    starts = film_starts(manifest)
-    width, height = (int(v) for v in str(manifest.get("resolution", "0x0")).split("x"))
-    timeline = otio.schema.Timeline(name=str(manifest.get("title") or "multishot film"))
+    record = as_manifest(manifest)
+    fps = record.fps
+    clock = _Clock(fps, rate)
+    shots = record.shots
+    starts = record.clock().starts
+    width, height = record.size
+    timeline = otio.schema.Timeline(name=record.title or "multishot film")
     timeline.global_start_time = clock.t(0)
-    timeline.metadata["multishot"] = {
-        k: manifest.get(k) for k in ("title", "source", "paradigm", "profile", "fps", "resolution",
-                                     "frames", "duration_s", "multishot")
-    }
+    keys = ("title", "source", "paradigm", "profile", "fps", "resolution", "frames", "duration_s", "multishot")
+    timeline.metadata["multishot"] = ({k: manifest.get(k) for k in keys} if isinstance(manifest, Mapping)
+                                      else {k: getattr(record, k) for k in keys})
     track = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
     timeline.tracks.append(track)
     previous_scene: str | None = None
     scene_number = 0
     for i, (shot, p) in enumerate(zip(shots, placements)):
-        rel = _media_path(manifest, p.shot_id)
+        rel = _media_path(record, p.shot_id)
         url = (Path(media_root) / rel).resolve().as_uri() if media_root is not None else rel
         reference = otio.schema.ExternalReference(
             target_url=url, available_range=clock.range(0, p.frames),
@@ -181,10 +180,10 @@ def build_timeline(manifest: Mapping[str, Any], *, media_root: Path | None = Non
         clip = otio.schema.Clip(
             name=p.shot_id, media_reference=reference, source_range=clock.range(p.trim_in, p.trimmed),
             metadata={"multishot": {
-                "id": p.shot_id, "scene": p.scene, "prompt": shot.get("prompt", ""),
-                "seed": shot.get("seed"), "profile": shot.get("profile"), "size": shot.get("size"),
-                "angle": shot.get("angle"), "movement": shot.get("movement"),
-                "frames": p.frames, "duration_s": shot.get("duration_s"),
+                "id": p.shot_id, "scene": p.scene, "prompt": shot.prompt,
+                "seed": shot.seed, "profile": shot.profile, "size": shot.size,
+                "angle": shot.angle, "movement": shot.movement,
+                "frames": p.frames, "duration_s": shot.duration_s,
                 "film_start_frame": p.film_start,
             }},
         )
@@ -199,7 +198,7 @@ def build_timeline(manifest: Mapping[str, Any], *, media_root: Path | None = Non
             previous_scene = p.scene
         # Dialogue markers, timed as the subtitles are (post/subtitles.py), in the clip's media time.
         for cue in plan_cues([ShotLines(p.shot_id, starts[i], p.frames,
-                                        tuple((shot.get("dialogue") or {}).items()))], fps):
+                                        tuple(shot.dialogue.items()))], fps):
             at = round(cue.start * fps) - starts[i]
             clip.markers.append(otio.schema.Marker(
                 name=f"{cue.speaker}: {cue.text}",
@@ -209,7 +208,7 @@ def build_timeline(manifest: Mapping[str, Any], *, media_root: Path | None = Non
             ))
         track.append(clip)
         if p.overlap_out and i + 1 < len(shots):
-            track.append(_transition(shot, p, str(shots[i + 1]["id"]), clock))
+            track.append(_transition(shot, p, shots[i + 1].id, clock))
     return timeline
 
 

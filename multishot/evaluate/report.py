@@ -12,7 +12,7 @@ keyframes/), which keeps it small and lets the folder move. Every text that come
 list is HTML-escaped, so a prompt can never become markup.
 
 `evaluate` sits below `shotlist` and `plan`, so the manifest is read as a plain dict; the only
-import from below is `post.timeline`'s frame arithmetic, so page and timeline agree.
+import from below is the film clock (`post.timing`, through `post.otio.film_starts`), so page and timeline agree.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from multishot.graph.evaluation import evaluate_render  # noqa: E402
+from multishot.evaluate.render import evaluate_render  # noqa: E402
 from multishot.paradigms import REGISTRY  # noqa: E402
 from multishot.paradigms.base import RenderOptions  # noqa: E402
 from multishot.paradigms.runner import render_file  # noqa: E402

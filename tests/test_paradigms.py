@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from conftest import ROOT, small_film, write_film
 from multishot.backends.registry import get_backend
-from multishot.graph.evaluation import evaluate_render
+from multishot.evaluate.render import evaluate_render
 from multishot.graph.stages import load_png
 from multishot.paradigms.base import RenderOptions
 from multishot.paradigms.runner import prepare, render_file
@@ -174,7 +174,7 @@ def test_any_shot_list_that_loads_plans_a_film_that_assembles(fps: int, shots: l
 
     from multishot.plan.film_plan import build_plan
     from multishot.plan.grammar import apply_grammar
-    from multishot.post.timeline import place_shots
+    from multishot.post.otio import place_shots
     from multishot.shotlist import ShotListError
     from multishot.shotlist.loader import parse_film
 

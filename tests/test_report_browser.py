@@ -23,7 +23,7 @@ from conftest import ROOT, small_film, write_film
 from multishot.evaluate.report import (CONTACT_SHEET_NAME, REPORT_NAME, SEAM_FLAG_RATIO, load_metrics,
                                        render_report, seam_views, write_contact_sheet, write_report,
                                        write_review)
-from multishot.graph.evaluation import evaluate_render, write_metrics
+from multishot.evaluate.render import evaluate_render, write_metrics
 from multishot.paradigms.base import RenderOptions
 from multishot.paradigms.runner import render_file
 

@@ -20,7 +20,7 @@ from conftest import ROOT, small_film, write_film
 from multishot.paradigms.base import RenderOptions
 from multishot.paradigms.runner import render_file
 from multishot.post.ffmpeg import probe, read_frames
-from multishot.post.timeline import (FORMATS, TimelineError, available_formats, build_timeline,
+from multishot.post.otio import (FORMATS, TimelineError, available_formats, build_timeline,
                                      edl_rate, export_timeline, fcpxml_rate, film_starts,
                                      place_shots, read_timeline, write_timeline)
 

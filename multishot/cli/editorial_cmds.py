@@ -19,6 +19,7 @@ from rich.table import Table
 from multishot.cli.output import EXIT_FAILED, EXIT_INVALID, EXIT_OK, clean, err, out, print_problems
 from multishot.cli.render_folder import film_dir, read_manifest
 from multishot.cli.render_folder import invalid as _invalid
+from multishot.post.render_folder import RenderFolder
 
 __all__ = ["EXIT_FAILED", "EXIT_INVALID", "EXIT_OK", "film_dir", "register"]
 
@@ -33,7 +34,7 @@ _DAMAGE = (KeyError, TypeError, ValueError, AttributeError, IndexError)
 
 
 def _missing_clips(folder: Path, manifest: dict) -> list[str]:
-    return [str(s["id"]) for s in manifest.get("shots") or [] if not (folder / "shots" / f"{s['id']}.mp4").is_file()]
+    return [str(s["id"]) for s in manifest.get("shots") or [] if not RenderFolder(folder).shot(str(s["id"])).is_file()]
 
 
 def export_cmd(
@@ -48,7 +49,7 @@ def export_cmd(
 
     Uses OpenTimelineIO's adapters (EDL: otio-cmx3600-adapter; FCPXML: otio-fcpx-xml-adapter).
     """
-    from multishot.post.timeline import FORMATS, TimelineError, export_timeline
+    from multishot.post.otio import FORMATS, TimelineError, export_timeline
 
     folder = film_dir(target, out_root)
     if fmt.lower() not in FORMATS:
@@ -132,15 +133,15 @@ def open_cmd(
             raise _invalid(f"{folder / 'manifest.json'} is damaged ({type(error).__name__}: {error}); render "
                            "again to rewrite it") from None
     shots = manifest.get("shots") or []
-    clips = sum((folder / "shots" / f"{s['id']}.mp4").is_file() for s in shots)
+    clips = sum(RenderFolder(folder).shot(str(s["id"])).is_file() for s in shots)
     rows = [
-        ("film", folder / "film.mp4", "the assembled film"),
+        ("film", RenderFolder(folder).film, "the assembled film"),
         ("review page", folder / REPORT_NAME, "storyboard, metrics and player; open in a browser"),
-        ("contact sheet", folder / "contact_sheet.png", "every first and last keyframe"),
-        ("timeline", folder / "timeline.otio", "for an editor; `multishot export` for EDL / FCPXML"),
-        ("shots", folder / "shots", f"{clips} of {len(shots)} shot clips"),
-        ("keyframes", folder / "keyframes", "<id>_first.png and <id>_last.png per shot"),
-        ("manifest", folder / "manifest.json", "what was rendered, with seeds, keys and timings"),
+        ("contact sheet", RenderFolder(folder).contact_sheet, "every first and last keyframe"),
+        ("timeline", RenderFolder(folder).timeline, "for an editor; `multishot export` for EDL / FCPXML"),
+        ("shots", RenderFolder(folder).shots, f"{clips} of {len(shots)} shot clips"),
+        ("keyframes", RenderFolder(folder).keyframes, "<id>_first.png and <id>_last.png per shot"),
+        ("manifest", RenderFolder(folder).manifest, "what was rendered, with seeds, keys and timings"),
     ]
     table = Table(title=f"{clean(manifest.get('title', folder.name))} ({clean(manifest.get('status', '?'))})",
                   title_justify="left")
@@ -162,7 +163,7 @@ def review(folder: Path, manifest: dict) -> dict[str, Path]:
     """Measure the film (as `multishot eval` does; metrics.json is reused when it is newer than
     the film) and write timeline.otio, contact_sheet.png and report.html."""
     from multishot.evaluate.report import load_metrics, write_review
-    from multishot.graph.evaluation import NotARender, evaluate_render, write_metrics
+    from multishot.evaluate.render import NotARender, evaluate_render, write_metrics
 
     metrics = load_metrics(folder)
     if metrics is None:

@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from multishot.cli.output import EXIT_INVALID, err, out, print_problems
 from multishot.cli.render_folder import film_dir, invalid
+from multishot.post.render_folder import RenderFolder
 
 #: What a damaged manifest that passed the shape check can still raise in the metrics code.
 _DAMAGE = (KeyError, TypeError, ValueError, AttributeError, IndexError)
@@ -28,7 +29,7 @@ def eval_command(
     consistency. Writes metrics.json beside the film; exit 1 when the film decodes to another
     number of frames than planned (damaged or truncated)."""
     from multishot.evaluate.metrics import metrics_table
-    from multishot.graph.evaluation import NotARender, evaluate_render, write_metrics
+    from multishot.evaluate.render import NotARender, evaluate_render, write_metrics
     from multishot.shotlist.errors import ShotListError
 
     override = None
@@ -52,10 +53,10 @@ def eval_command(
                       "to rewrite it") from None
     folder = film if film.is_dir() else film.parent
     write_metrics(folder, metrics)
-    if shotlist is None and (folder / "report.html").is_file():  # keep the review page in step
+    if shotlist is None and RenderFolder(folder).report.is_file():  # keep the review page in step
         from multishot.evaluate.report import write_report
 
-        write_report(folder, json.loads((folder / "manifest.json").read_text()), metrics.to_json())
+        write_report(folder, json.loads(RenderFolder(folder).manifest.read_text()), metrics.to_json())
     if as_json:
         sys.stdout.write(json.dumps(metrics.to_json()) + "\n")
     else:

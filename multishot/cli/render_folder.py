@@ -17,6 +17,7 @@ import typer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from multishot.cli.output import EXIT_INVALID, error_line
+from multishot.post.render_folder import RenderFolder
 from multishot.shotlist.errors import format_path
 from multishot.shotlist.schema import ID_PATTERN
 
@@ -62,7 +63,7 @@ class ManifestShape(_Loose):
 def read_manifest(folder: Path) -> dict[str, Any]:
     """manifest.json of `folder` as a dict, or exit 2 with a sentence that names the file and
     what is wrong with it."""
-    path = folder / "manifest.json"
+    path = RenderFolder(folder).manifest
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as error:
@@ -87,10 +88,10 @@ def film_dir(target: Path, out_root: Path) -> Path:
     """A render folder from what the user typed: the folder itself (renders/<slug>/), its
     film.mp4, or the shot list it was rendered from (then renders/<slug>/ under `out_root`).
     The folder's manifest is checked (read_manifest)."""
-    if target.is_file() and target.suffix.lower() == ".mp4" and (target.parent / "manifest.json").is_file():
+    if target.is_file() and target.suffix.lower() == ".mp4" and RenderFolder(target.parent).is_render():
         target = target.parent
     if target.is_dir():
-        if not (target / "manifest.json").is_file():
+        if not RenderFolder(target).is_render():
             raise invalid(f"{target} has no manifest.json; give a render folder (renders/<title>/) "
                           "or the shot list it was rendered from")
         read_manifest(target)
@@ -106,7 +107,7 @@ def film_dir(target: Path, out_root: Path) -> Path:
             raise invalid(f"{target} is not a valid shot list ({len(error.problems)} problems; "
                           f"see `multishot validate {target}`)") from None
         folder = out_root / slugify(film.title)
-        if not (folder / "manifest.json").is_file():
+        if not RenderFolder(folder).is_render():
             raise invalid(f"{target} has not been rendered to {folder} yet; run `multishot render {target}`")
         read_manifest(folder)
         return folder

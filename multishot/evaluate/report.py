@@ -12,7 +12,7 @@ keyframes/), which keeps it small and lets the folder move. Every text that come
 list is HTML-escaped, so a prompt can never become markup.
 
 `evaluate` sits below `shotlist` and `plan`, so the manifest is read as a plain dict; the only
-import from below is `post.timeline`'s frame arithmetic, so page and timeline agree.
+import from below is the film clock (`post.timing`, through `post.otio.film_starts`), so page and timeline agree.
 """
 
 from __future__ import annotations
@@ -27,10 +27,13 @@ from urllib.parse import quote
 
 from PIL import Image, ImageDraw, ImageFont
 
-from multishot.post.timeline import film_starts
+from multishot.post.atomic import atomic_path, atomic_write_text
+from multishot.post.otio import film_starts
+from multishot.post.render_folder import (CONTACT_SHEET, FILM, MANIFEST, METRICS, REPORT, SUBTITLES_SRT,
+                                          SUBTITLES_VTT, TIMELINE, RenderFolder)
 
-REPORT_NAME = "report.html"
-CONTACT_SHEET_NAME = "contact_sheet.png"
+REPORT_NAME = REPORT
+CONTACT_SHEET_NAME = CONTACT_SHEET
 
 #: When a seam is flagged. Only seams inside a scene are judged (a new scene is supposed to look
 #: different), and only by colour: a cut from a wide shot to a close-up changes the structure by
@@ -105,7 +108,7 @@ class ShotView:
 
 
 def keyframe_path(out_dir: Path, shot_id: str, which: str) -> Path:
-    return Path(out_dir) / "keyframes" / f"{shot_id}_{which}.png"
+    return RenderFolder(out_dir).keyframe(shot_id, which)
 
 
 def bank_path(out_dir: Path, character_id: str) -> Path:
@@ -440,7 +443,7 @@ def render_report(out_dir: Path, manifest: Mapping[str, Any], metrics: Mapping[s
     seams = seam_views(manifest, metrics)
     total = max((v.end_s for v in views), default=0.0)
     outputs = manifest.get("outputs") or {}
-    film_rel = str(outputs.get("film") or "film.mp4")
+    film_rel = str(outputs.get("film") or FILM)
     has_film = (out_dir / film_rel).is_file()
     sheet = (out_dir / CONTACT_SHEET_NAME).is_file()
     entries = manifest.get("artifacts") or []
@@ -454,12 +457,12 @@ def render_report(out_dir: Path, manifest: Mapping[str, Any], metrics: Mapping[s
              ("multishot", manifest.get("multishot"))]
     poster = f" poster='{_e(_url(views[0].first))}'" if views and views[0].first else ""
     track = ("<track kind='subtitles' src='film.vtt' srclang='en' label='Dialogue' default>"
-             if has_film and (out_dir / "film.vtt").is_file() else "")
+             if has_film and RenderFolder(out_dir).vtt.is_file() else "")
     player = (f"<div class='player'><video id='film' src='{_e(_url(film_rel))}'{poster} controls "
               f"preload='metadata' playsinline>{track}</video></div>") if has_film else (
         "<p class='dim'>The film is not assembled yet (some shots are not rendered); the cards show what is.</p>")
     links = [f"<a href='{_e(_url(film_rel))}'>film.mp4</a>"] if has_film else []
-    for name in ("timeline.otio", "manifest.json", CONTACT_SHEET_NAME, "film.srt", "film.vtt"):
+    for name in (TIMELINE, MANIFEST, CONTACT_SHEET_NAME, SUBTITLES_SRT, SUBTITLES_VTT):
         if (out_dir / name).is_file():
             links.append(f"<a href='{_e(_url(name))}'>{_e(name)}</a>")
     return f"""<!doctype html>
@@ -497,7 +500,7 @@ def write_report(out_dir: Path, manifest: Mapping[str, Any], metrics: Mapping[st
     `FilmMetrics.to_json()` of `multishot eval`, or None."""
     out_dir = Path(out_dir)
     path = out_dir / REPORT_NAME
-    _atomic_write_text(path, render_report(out_dir, manifest, metrics))
+    atomic_write_text(path, render_report(out_dir, manifest, metrics))
     return path
 
 
@@ -547,21 +550,19 @@ def write_contact_sheet(out_dir: Path, manifest: Mapping[str, Any]) -> Path:
         draw.text((x, y + th + 3), f"{i + 1:02d} {shot['id']}  {seconds:.2f}s", fill=(236, 235, 230),
                   font=label_font)
     path = out_dir / CONTACT_SHEET_NAME
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    sheet.save(tmp, format="PNG")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        sheet.save(tmp, format="PNG")
     return path
 
 
-METRICS_NAME = "metrics.json"
+METRICS_NAME = METRICS
 
 
 def load_metrics(out_dir: Path) -> dict[str, Any] | None:
     """Metrics saved next to the film (`metrics.json`, `FilmMetrics.to_json()`), if they are
     there and newer than the film they measure."""
     out_dir = Path(out_dir)
-    path, film = out_dir / METRICS_NAME, out_dir / "film.mp4"
+    path, film = RenderFolder(out_dir).metrics, RenderFolder(out_dir).film
     if not path.is_file() or (film.is_file() and path.stat().st_mtime < film.stat().st_mtime):
         return None
     import json
@@ -579,25 +580,19 @@ def write_review(out_dir: Path, manifest: Mapping[str, Any],
     `contact_sheet.png` and `report.html`. Metrics: those given, else `metrics.json` beside the
     film if it is newer than the film (what `multishot eval` writes), else none. Returns
     {name: path} of what it wrote."""
-    from multishot.post.timeline import write_timeline
+    from multishot.post.otio import write_timeline
 
     out_dir = Path(out_dir)
     written: dict[str, Path] = {}
     shots = manifest.get("shots") or []
-    complete = (out_dir / "film.mp4").is_file() and all(
-        (out_dir / "shots" / f"{s['id']}.mp4").is_file() for s in shots)
+    folder = RenderFolder(out_dir)
+    complete = folder.film.is_file() and all(folder.shot(str(s["id"])).is_file() for s in shots)
     if complete and shots:
         written["timeline"] = write_timeline(out_dir, manifest)
     written["contact_sheet"] = write_contact_sheet(out_dir, manifest)
     written["report"] = write_report(out_dir, manifest, metrics if metrics is not None else load_metrics(out_dir))
     return written
 
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 __all__ = ["REPORT_NAME", "CONTACT_SHEET_NAME", "METRICS_NAME", "load_metrics", "write_review", "SEAM_FLAG_RATIO", "SEAM_OUTLIER_FACTOR", "SeamView", "ShotView",

@@ -20,16 +20,15 @@ from typing import Literal, NamedTuple, Sequence
 
 import numpy as np
 
+from multishot.post.timing import FilmClock, starts
+from multishot.post.vocabulary import is_hard_cut
+
 BoundaryKind = Literal["cut", "gradual"]
 
-#: Transition types of the shot-list language (SHOTLIST.md) that are hard cuts. Everything else
-#: (dissolve, fade, fade-to-white, wipes, slides, circle-open, bridge) blends over time.
-HARD_CUT_TRANSITIONS = frozenset({"cut", "match-cut"})
-
-
 def boundary_kind(transition: str) -> BoundaryKind:
-    """Map a shot-list transition type to what a cut detector can be expected to see."""
-    return "cut" if transition in HARD_CUT_TRANSITIONS else "gradual"
+    """Map a shot-list transition type to what a cut detector can be expected to see: hard cuts
+    (post/vocabulary.py) are cuts, everything else blends over time."""
+    return "cut" if is_hard_cut(transition) else "gradual"
 
 
 @dataclass(frozen=True)
@@ -96,23 +95,39 @@ def shot_interiors(n_frames: int, shots: Sequence[tuple[str, float, float]],
 
 
 def layout_timeline(
-    shots: Sequence[tuple[str, float, str, float]],
+    shots: Sequence[tuple[str, float, str, float]], fps: int | None = None,
 ) -> tuple[list[ShotSpan], list[PlannedBoundary]]:
     """Spans and boundaries from `(shot_id, duration_s, transition_into_next, transition_s)`.
 
     Follows SHOTLIST.md: a transition's duration is taken from the overlap of the two shots, so
     the next shot starts `transition_s` before this one ends; hard cuts overlap by nothing.
     The last shot's transition is ignored (there is no next shot).
+
+    With `fps` the plan is put on the film clock first (post/timing.py: durations and overlaps
+    rounded to frames one by one, as the film is assembled), which is what a render must be
+    measured against. Without it the layout stays in exact seconds, for plans that are not
+    frame-aligned by construction (synthetic test films whose times are whole frames already).
     """
-    spans: list[ShotSpan] = []
-    boundaries: list[PlannedBoundary] = []
-    start = 0.0
-    for i, (shot_id, duration, transition, t_dur) in enumerate(shots):
-        spans.append(ShotSpan(shot_id, start, start + duration))
-        if i + 1 < len(shots):
-            kind = boundary_kind(transition)
-            overlap = 0.0 if kind == "cut" else min(t_dur, duration)
-            start = start + duration - overlap
-            boundaries.append(PlannedBoundary(time=start, kind=kind, duration=overlap,
-                                              shot_out=shot_id, shot_in=shots[i + 1][0]))
+    if fps is not None:
+        return clock_layout(FilmClock.of_seconds(fps, [(d, t, s) for _, d, t, s in shots]),
+                            [shot_id for shot_id, *_ in shots])
+    lengths = [float(d) for _, d, _, _ in shots]
+    overlaps = [0.0 if is_hard_cut(t) else min(float(s), d) for (_, _, t, s), d in zip(shots, lengths)]
+    begin = starts(lengths, overlaps)
+    spans = [ShotSpan(shot_id, b, b + d) for (shot_id, *_), b, d in zip(shots, begin, lengths)]
+    boundaries = [PlannedBoundary(time=begin[i + 1], kind=boundary_kind(shots[i][2]), duration=overlaps[i],
+                                  shot_out=shots[i][0], shot_in=shots[i + 1][0])
+                  for i in range(len(shots) - 1)]
+    return spans, boundaries
+
+
+def clock_layout(clock: FilmClock, shot_ids: Sequence[str]) -> tuple[list[ShotSpan], list[PlannedBoundary]]:
+    """Spans and boundaries of a film on the frame clock, in seconds of whole frames, so every
+    `frame_at` of them lands on the frame the assembler put there."""
+    fps = clock.fps
+    spans = [ShotSpan(sid, s / fps, e / fps) for sid, s, e in zip(shot_ids, clock.starts, clock.ends)]
+    boundaries = [PlannedBoundary(time=seam.start / fps, kind=boundary_kind(seam.kind),
+                                  duration=seam.overlap / fps, shot_out=shot_ids[seam.index],
+                                  shot_in=shot_ids[seam.index + 1])
+                  for seam in clock.seams]
     return spans, boundaries

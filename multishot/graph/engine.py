@@ -10,7 +10,6 @@ moment leaves only complete artifacts behind and simply resumes, and a damaged o
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import shutil
@@ -21,45 +20,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from multishot.graph import verify
+from multishot.graph.artifact import CACHE_DIR, Artifact, Stage, artifact_key
 from multishot.graph.executors.base import Call, Executor, InProcess
 from multishot.graph.manifest import Manifest
-
-CACHE_DIR = ".cache"
-
-
-def artifact_key(stage: str, version: int, inputs: dict[str, Any]) -> str:
-    """sha256 of the canonical JSON of the inputs, shortened (collisions are not a concern at
-    the scale of one film's artifacts; 96 bits)."""
-    blob = json.dumps({"stage": stage, "version": version, "inputs": inputs},
-                      sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()[:24]
-
-
-@dataclass(frozen=True)
-class Stage:
-    """A named, versioned step. Bump `version` when its code changes what it produces, and every
-    cached artifact of it is invalidated — and only those."""
-
-    name: str
-    version: int
-    ext: str
-    description: str = ""
-
-
-@dataclass
-class Artifact:
-    stage: str
-    item: str
-    key: str
-    path: Path
-    hit: bool
-    seconds: float = 0.0
-    info: dict[str, Any] = field(default_factory=dict)
-    #: Size and sha256 of what is on disk (graph/verify.py), recorded in the manifest.
-    record: verify.ArtifactRecord | None = None
-    #: Why it was (re-)made: "missing", "forced", or why the cached one failed verification.
-    reason: str | None = None
-
+from multishot.post.atomic import temp_path
 
 class RenderStopped(RuntimeError):
     """A stage could not run (dry run, or --only excluded it and nothing was cached)."""
@@ -208,7 +172,7 @@ class Engine:
         dest.parent.mkdir(parents=True, exist_ok=True)
         if _same_file(artifact.path, dest):
             return dest
-        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+        tmp = temp_path(dest)
         _remove(tmp)
         try:
             try:

@@ -7,14 +7,13 @@ record of what was done, with each artifact's key, seed, timing and cache hit or
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from multishot.graph.engine import Artifact
+from multishot.graph.artifact import Artifact
+from multishot.post.atomic import atomic_write_text
 
 
 @dataclass
@@ -30,7 +29,7 @@ class Manifest:
     def made_this_run(self, path: Path) -> bool:
         return str(path) in self._made
 
-    def record(self, artifact: "Artifact", *, seed: int | None = None, shots: tuple[str, ...] = (),
+    def record(self, artifact: Artifact, *, seed: int | None = None, shots: tuple[str, ...] = (),
                planned: bool = False) -> None:
         if not artifact.hit and not planned:
             self._made.add(str(artifact.path))
@@ -57,14 +56,10 @@ class Manifest:
     def save(self) -> None:
         if not self.write:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         data = {**self.header, "status": self.status, "artifacts": self.entries, "events": self.events}
         try:
-            tmp.write_text(json.dumps(data, indent=2, default=str))
-            os.replace(tmp, self.path)
+            atomic_write_text(self.path, json.dumps(data, indent=2, default=str))
         except OSError as error:
-            tmp.unlink(missing_ok=True)
             if error.filename is None:  # a full disk says no file name: name the manifest
                 raise OSError(error.errno, error.strerror or str(error), str(self.path)) from error
             raise

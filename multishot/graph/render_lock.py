@@ -29,13 +29,16 @@ from typing import Callable, Iterator
 from filelock import FileLock, Timeout
 
 from multishot.graph.engine import CACHE_DIR
+from multishot.post.atomic import atomic_write_text
+from multishot.post.render_folder import RenderFolder
 
 LOCK_NAME = "render.lock"
 OWNER_NAME = "render.owner.json"
 
-#: Temp names multishot writes and renames: `.<name>.<pid>.tmp…` (engine, publish, manifest,
-#: records, report), `<name>.part.<ext>` (ffmpeg encodes in progress), `.metrics.json.tmp`,
-#: `.write-test.<pid>`.
+#: Temp names multishot writes and renames: `.<name>.<pid>.tmp…` (post/atomic.py: every atomic
+#: write — manifest, records, owner note, report, timeline, metrics, subtitles — plus the
+#: engine's cache entries and publish links), `<name>.part.<ext>` (ffmpeg encodes in progress),
+#: `.write-test.<pid>`; `.metrics.json.tmp` is what versions before post/atomic.py left.
 _LEFTOVER = re.compile(r"^\..+\.\d+(-\d+)?\.tmp.*$|^.+\.part\.[A-Za-z0-9]+$|^\.metrics\.json\.tmp$|^\.write-test\.\d+$")
 
 
@@ -84,9 +87,7 @@ def hold_render_folder(out_dir: Path, say: Callable[[str], None]) -> Iterator[In
 
 def _write_owner(cache: Path) -> None:
     owner = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}
-    tmp = cache / f".{OWNER_NAME}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(owner))
-    os.replace(tmp, cache / OWNER_NAME)
+    atomic_write_text(cache / OWNER_NAME, json.dumps(owner), mkdir=False)
 
 
 def _owner(cache: Path) -> str:
@@ -101,7 +102,7 @@ def _owner(cache: Path) -> str:
 
 def _interrupted(out_dir: Path) -> Interrupted | None:
     try:
-        data = json.loads((out_dir / "manifest.json").read_text())
+        data = json.loads(RenderFolder(out_dir).manifest.read_text())
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or data.get("status") not in ("running", "interrupted"):

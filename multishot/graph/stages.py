@@ -16,12 +16,14 @@ from PIL import Image
 from multishot.backends.base import Backend, Capability, Frame, ShotRequest, reads_references
 from multishot.graph.engine import Artifact, Engine, RenderStopped, Stage
 from multishot.graph.executors.base import call
-from multishot.plan.film_plan import FilmPlan, ShotSpec
+from multishot.plan.film_plan import FilmPlan, ShotSpec, film_clock
 from multishot.post.assemble import Clip, Seam, assemble
 from multishot.post.ffmpeg import VideoWriter, read_frames, read_video
 from multishot.post.smoothing import ColourMatch, fit_colour_match
 from multishot.post.audio import Overflow, Spoken, mix, mux, place, write_wav
 from multishot.post.subtitles import Cue, ShotLines, SubtitleBurner, plan_cues, to_srt, to_vtt, write_atomic
+from multishot.post.render_folder import FILM, SUBTITLES_SRT, SUBTITLES_VTT, keyframe_name, shot_name
+from multishot.post.vocabulary import needs_generation
 
 #: Intermediate encoding for cached shot clips: fast to write and to decode, visually lossless.
 #: The film itself is encoded once, with the final settings (ffmpeg.H264_ARGS).
@@ -364,10 +366,8 @@ def assemble_film(engine: Engine, plan: FilmPlan, clips: list[ShotClip], *,
 def film_cues(specs: Sequence[ShotSpec]) -> list[Cue]:
     """The film's subtitle cues: every shot's `dialogue:` lines, timed inside the shot at its
     place in the film (overlaps of transitions subtracted, as assembly lays the shots)."""
-    shots, start = [], 0
-    for spec in specs:
-        shots.append(ShotLines(spec.id, start, spec.num_frames, tuple(spec.shot.dialogue.items())))
-        start += spec.num_frames - spec.overlap_frames()
+    shots = [ShotLines(spec.id, start, spec.num_frames, tuple(spec.shot.dialogue.items()))
+             for spec, start in zip(specs, film_clock(specs).starts)]
     fps = specs[0].fps if specs else 16
     names = {cid: _display(cid) for spec in specs for cid in spec.shot.dialogue}
     return plan_cues(shots, fps, names)
@@ -416,10 +416,7 @@ def spoken_lines(specs: Sequence[ShotSpec], voice: Artifact) -> tuple[list[Spoke
 def place_lines(specs: Sequence[ShotSpec], rate: int, pcm: Sequence[np.ndarray]) -> tuple[list[Spoken], list[Overflow], int]:
     """`spoken_lines` for samples already in hand (one array per cue, in film order)."""
     cues = film_cues(specs)
-    ends, start = {}, 0
-    for spec in specs:
-        ends[spec.id] = (start + spec.num_frames) / spec.fps
-        start += spec.num_frames - spec.overlap_frames()
+    ends = {spec.id: end / spec.fps for spec, end in zip(specs, film_clock(specs).ends)}
     spoken, over = place(cues, pcm, rate, ends)
     return spoken, over, rate
 
@@ -452,7 +449,7 @@ def finish_film(engine: Engine, clips: Sequence[ShotClip], film: Artifact, *,
                 write_atomic(srt, to_srt(cues))
             if voice is not None:
                 spoken, _, rate = spoken_lines([c.spec for c in clips], voice)
-                total = sum(c.spec.num_frames for c in clips) - sum(c.spec.overlap_frames() for c in clips[:-1])
+                total = film_clock([c.spec for c in clips]).total
                 write_wav(wav, mix(spoken, rate, total / spec.fps), rate)
             mux(picture, tmp, wav=wav if voice is not None else None, srt=None if burn else srt)
         finally:
@@ -469,11 +466,9 @@ def shot_with_sound(engine: Engine, clips: Sequence[ShotClip], voice: Artifact) 
     spoken, _, rate = spoken_lines([c.spec for c in clips], voice)
     timing = [c.to_json() for c in film_cues([c.spec for c in clips])]
     out: dict[str, Artifact] = {}
-    start = 0
-    for clip in clips:
+    for clip, start in zip(clips, film_clock([c.spec for c in clips]).starts):
         spec = clip.spec
         t0 = start / spec.fps
-        start += spec.num_frames - spec.overlap_frames()
         if not spec.shot.dialogue:
             continue
         inputs = {"clip": clip.artifact.key, "voice": voice.key, "from": round(t0, 6), "cues": timing}
@@ -505,14 +500,14 @@ def publish(engine: Engine, plan: FilmPlan, clips: list[ShotClip], film: Artifac
     for clip in clips:
         a = clip.artifact
         shot_file = sounds.get(clip.spec.id) or A(a.stage, a.item, a.key, clip.video, a.hit)
-        out[f"shot:{clip.spec.id}"] = engine.publish(shot_file, Path("shots") / f"{clip.spec.id}.mp4")
+        out[f"shot:{clip.spec.id}"] = engine.publish(shot_file, shot_name(clip.spec.id))
         for which, src in (("first", clip.first_png), ("last", clip.last_png)):
             engine.publish(A(a.stage, a.item, a.key, src, a.hit),
-                           Path("keyframes") / f"{clip.spec.id}_{which}.png")
+                           keyframe_name(clip.spec.id, which))
     if film is not None:
-        out["film"] = engine.publish(film, Path("film.mp4"))
+        out["film"] = engine.publish(film, Path(FILM))
         cues = film_cues([c.spec for c in clips])
-        for name, text in (("film.srt", to_srt(cues)), ("film.vtt", to_vtt(cues))):
+        for name, text in ((SUBTITLES_SRT, to_srt(cues)), (SUBTITLES_VTT, to_vtt(cues))):
             dest = engine.out_dir / name
             if cues and not engine.dry_run:
                 out[name.replace(".", ":")] = write_atomic(dest, text)
@@ -557,7 +552,7 @@ def render_bridges(engine: Engine, backend_for: Callable[[str], Backend],
                    clips: list[ShotClip]) -> dict[int, Artifact]:
     """Every `bridge` seam's generated segment, once both neighbours exist; the bridges are
     independent of each other, so they run at once on the executor's workers."""
-    seams = [i for i, clip in enumerate(clips[:-1]) if clip.spec.transition.type == "bridge"]
+    seams = [i for i, clip in enumerate(clips[:-1]) if needs_generation(clip.spec.transition.type)]
     made = engine.parallel(lambda i: render_bridge(engine, backend_for(clips[i].spec.profile),
                                                    clips[i], clips[i + 1]), seams)
     for result in made:

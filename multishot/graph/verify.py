@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from multishot.post.atomic import atomic_write_text
 
 RECORD_SUFFIX = ".record.json"
 _CHUNK = 1 << 20
@@ -100,10 +101,7 @@ def measure(artifact: Path) -> ArtifactRecord:
 def write_record(artifact: Path, record: ArtifactRecord) -> Path:
     """Write the record for `artifact` atomically (temp file, then rename)."""
     target = record_path(artifact)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(record.to_json()))
-    os.replace(tmp, target)
-    return target
+    return atomic_write_text(target, json.dumps(record.to_json()), mkdir=False)
 
 
 def read_record(artifact: Path) -> ArtifactRecord | None:

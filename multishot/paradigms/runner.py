@@ -102,7 +102,7 @@ def _review(out_dir: Path, manifest: Manifest) -> dict[str, Path]:
     timeline.otio, contact_sheet.png and report.html. The film is already published, so a
     failure here is recorded in the manifest and reported, never a failed render."""
     from multishot.evaluate.report import write_review
-    from multishot.graph.evaluation import NotARender, evaluate_render, write_metrics
+    from multishot.evaluate.render import NotARender, evaluate_render, write_metrics
 
     data = {**manifest.header, "status": manifest.status, "artifacts": manifest.entries}
     try:

@@ -11,13 +11,16 @@ import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Sequence
 
 from multishot.backends.base import CharacterInShot, LoraUse, ShotLayout, ShotRequest
 from multishot.plan.blocking import ShotBlocking, scene_blocking
 from multishot.plan.prompts import compose_global_prompt, compose_shot_prompt
 from multishot.shotlist.loader import resolve_path
 from multishot.shotlist.names import resolve_profile
-from multishot.shotlist.schema import HARD_CUTS, Film, LoraRef, Scene, Shot
+from multishot.post.timing import FilmClock, overlap_frames, shot_frames
+from multishot.post.vocabulary import is_hard_cut
+from multishot.shotlist.schema import Film, LoraRef, Scene, Shot
 
 
 def stable_seed(film_seed: int, shot_id: str) -> int:
@@ -55,7 +58,7 @@ class TransitionPlan:
 
     @property
     def is_hard(self) -> bool:
-        return self.type in HARD_CUTS
+        return is_hard_cut(self.type)
 
 
 def lora_use(ref: LoraRef, root: Path) -> LoraUse:
@@ -119,7 +122,7 @@ class ShotSpec:
 
     def overlap_frames(self) -> int:
         """Frames this shot shares with the next one in the film."""
-        return round(self.transition.duration * self.fps) if not self.transition.is_hard else 0
+        return overlap_frames(self.transition.type, self.transition.duration, self.fps)
 
     def layout(self, zoom: float = 1.0) -> ShotLayout:
         shot, scene = self.shot, self.scene
@@ -178,17 +181,17 @@ class FilmPlan:
                 return spec
         raise KeyError(shot_id)
 
+    def clock(self) -> FilmClock:
+        """The film's shots on the frame clock (post/timing.py)."""
+        return film_clock(self.shots)
+
     def start_frames(self) -> list[int]:
         """Film frame at which each shot starts (overlaps subtracted)."""
-        starts, t = [], 0
-        for spec in self.shots:
-            starts.append(t)
-            t += spec.num_frames - spec.overlap_frames()
-        return starts
+        return self.clock().starts
 
     @property
     def total_frames(self) -> int:
-        return sum(s.num_frames for s in self.shots) - sum(s.overlap_frames() for s in self.shots[:-1])
+        return self.clock().total
 
     @property
     def duration(self) -> float:
@@ -217,6 +220,15 @@ class FilmPlan:
         return replace(self, default_profile=profile,
                        shots=tuple(replace(s, profile=resolve_profile(s.shot.profile, self.source)
                                            if s.shot.profile else profile) for s in self.shots))
+
+
+def film_clock(specs: Sequence[ShotSpec]) -> FilmClock:
+    """The frame clock of these shots, in this order (each shot's own transition into the next)."""
+    if not specs:
+        return FilmClock(16, ())
+    seams = specs[:-1]
+    return FilmClock(specs[0].fps, tuple(s.num_frames for s in specs),
+                     tuple(s.overlap_frames() for s in seams), tuple(s.transition.type for s in seams))
 
 
 def build_plan(film: Film, source: Path, *, profile: str | None = None) -> FilmPlan:
@@ -251,7 +263,7 @@ def build_plan(film: Film, source: Path, *, profile: str | None = None) -> FilmP
             prompt=f"{shot_prompt} {global_prompt}".strip(), shot_prompt=shot_prompt,
             global_prompt=global_prompt, negative=film.negative or "",
             seed=shot.seed if shot.seed is not None else stable_seed(fmt.seed, shot.id),
-            num_frames=max(1, round(shot.duration * fmt.fps)), fps=fmt.fps,
+            num_frames=shot_frames(shot.duration, fmt.fps), fps=fmt.fps,
             width=fmt.width, height=fmt.height,
             profile=resolve_profile(shot.profile, source) if shot.profile else default_profile,
             transition=t, loras=shot_loras(film, shot, root), blocking=blocking[index],

@@ -18,6 +18,8 @@ from typing import Sequence
 
 import numpy as np
 
+from multishot.post.atomic import atomic_write_text
+
 #: Characters per second a viewer reads comfortably, and the shortest time a line stays up.
 READING_CPS = 17.0
 MIN_LINE_S = 0.833
@@ -117,10 +119,8 @@ def to_vtt(cues: Sequence[Cue]) -> str:
 
 
 def write_atomic(path: Path, text: str) -> Path:
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    """Write a subtitle file atomically (post/atomic.py)."""
+    return atomic_write_text(path, text)
 
 
 class SubtitleBurner:

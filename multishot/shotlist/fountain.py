@@ -38,12 +38,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-import yaml
 from anyascii import anyascii
 
 from multishot.shotlist.errors import Problem, ShotListError, printable
 from multishot.shotlist.loader import parse_film
 from multishot.shotlist.schema import Film
+from multishot.shotlist.writer import data_to_yaml
 from multishot.shotlist.screenplay_text import (NameIndex, caps_runs, plain_text, recase, slug,
                                                 strip_boneyard, strip_notes, title_word, tokens)
 
@@ -749,37 +749,16 @@ def _dialogue_shots(block: list[Element], dual: list[Element], by_upper: dict[st
 # --------------------------------------------------------------------------------------------
 
 HEADER = """\
-# Imported from {source} by `multishot import`.
-# Scenes come from scene headings, shots from action paragraphs and dialogue; sizes and durations
-# are first guesses (SHOTLIST.md lists every field). Edit freely, then: multishot render {target}
+Imported from {source} by `multishot import`.
+Scenes come from scene headings, shots from action paragraphs and dialogue; sizes and durations
+are first guesses (SHOTLIST.md lists every field). Edit freely, then: multishot render {target}
 """
 
 
-class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
-    """Block style, except lists of ids and the format line, which read better on one line
-    (`characters: [mara, tomas]`, as SHOTLIST.md writes them). libyaml's emitter when PyYAML has
-    it (the same bytes, a feature-length script's shot list in a fraction of the time)."""
-
-
-def _represent_list(dumper: yaml.SafeDumper, value: list[Any]) -> yaml.Node:
-    flow = all(isinstance(v, str) and re.fullmatch(r"[a-z0-9_-]+", v) for v in value)
-    return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=flow)
-
-
-def _represent_dict(dumper: yaml.SafeDumper, value: dict[str, Any]) -> yaml.Node:
-    flow = set(value) <= {"resolution", "fps", "seed"} and bool(value)
-    return dumper.represent_mapping("tag:yaml.org,2002:map", value.items(), flow_style=flow or None)
-
-
-_Dumper.add_representer(list, _represent_list)
-_Dumper.add_representer(dict, _represent_dict)
-
-
 def to_yaml(data: dict[str, Any], *, source: str, target: str) -> str:
-    body = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100,
-                     default_flow_style=False)
+    """The imported shot list through the one writer (shotlist/writer.py)."""
     # File names go into comment lines: a newline in one must not start a YAML line of its own.
-    return HEADER.format(source=printable(source), target=printable(target)) + "\n" + body
+    return data_to_yaml(data, HEADER.format(source=printable(source), target=printable(target)))
 
 
 def import_fountain(path: str | Path, *, style: str | None = None,

@@ -22,7 +22,8 @@ from pydantic import BaseModel, ValidationError
 from multishot.shotlist.bounds import BoundsExceeded, check_bounds
 from multishot.shotlist.errors import Problem, ShotListError, format_path
 from multishot.shotlist.names import check_profile
-from multishot.shotlist.schema import DEFAULT_TRANSITION_SECONDS, HARD_CUTS, TRANSITIONS, Film
+from multishot.post.vocabulary import is_hard_cut, transition_names
+from multishot.shotlist.schema import DEFAULT_TRANSITION_SECONDS, Film
 
 Loc = tuple[str | int, ...]
 
@@ -339,7 +340,7 @@ def check_references(data: dict[str, Any], lines: dict[Loc, int], path: Path) ->
         transition = shot.get("transition")
         t_type = transition if isinstance(transition, str) else as_dict(transition).get("type")
         came_in, incoming = incoming, 0.0
-        if t_type is None or t_type in HARD_CUTS or t_type not in TRANSITIONS:
+        if t_type is None or t_type not in transition_names() or is_hard_cut(t_type):
             continue
         overlap = as_dict(transition).get("duration", DEFAULT_TRANSITION_SECONDS)
         if n + 1 >= len(flat):

@@ -7,9 +7,11 @@ typo is an error with a did-you-mean rather than a silently ignored setting.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from multishot.post.vocabulary import did_you_mean, is_hard_cut, transition_names
 
 ID_PATTERN = r"^[a-z0-9_-]+$"
 #: Ids name files (`shots/<id>.mp4`, `keyframes/<id>_first.png`, cache entries): 64 characters
@@ -26,19 +28,20 @@ ANGLES = ("eye", "high", "low", "overhead", "dutch", "over-shoulder")
 MOVEMENTS = ("static", "pan-left", "pan-right", "tilt-up", "tilt-down", "dolly-in", "dolly-out",
              "truck-left", "truck-right", "crane-up", "crane-down", "zoom-in", "zoom-out", "orbit",
              "handheld")
-TRANSITIONS = ("cut", "dissolve", "fade", "fade-to-white", "wipe-left", "wipe-right", "wipe-up",
-               "wipe-down", "slide-left", "slide-right", "circle-open", "match-cut", "bridge")
-#: Transitions that are hard cuts in the assembled film (no overlap between the two shots).
-HARD_CUTS = ("cut", "match-cut")
+#: The built-in transition names (the vocabulary itself is `post/vocabulary.py`; a plug-in's
+#: transition is accepted by `Transition.type` too, since it validates against the live table).
+TRANSITIONS = transition_names()
 
 Size = Literal["extreme-wide", "wide", "full", "medium", "medium-close", "close", "extreme-close", "insert"]
 Angle = Literal["eye", "high", "low", "overhead", "dutch", "over-shoulder"]
 Movement = Literal["static", "pan-left", "pan-right", "tilt-up", "tilt-down", "dolly-in", "dolly-out",
                    "truck-left", "truck-right", "crane-up", "crane-down", "zoom-in", "zoom-out",
                    "orbit", "handheld"]
-TransitionType = Literal["cut", "dissolve", "fade", "fade-to-white", "wipe-left", "wipe-right",
-                         "wipe-up", "wipe-down", "slide-left", "slide-right", "circle-open",
-                         "match-cut", "bridge"]
+
+
+def _transition_enum(schema: dict[str, Any]) -> None:
+    """The JSON schema lists the vocabulary (constrained decoding for the agent's LLM roles)."""
+    schema["enum"] = list(transition_names())
 
 DEFAULT_TRANSITION_SECONDS = 0.5
 
@@ -50,13 +53,22 @@ class _Strict(BaseModel):
 class Transition(_Strict):
     """How a shot passes into the next one. `duration` is the overlap of the two shots."""
 
-    type: TransitionType = "cut"
+    type: str = Field(default="cut", json_schema_extra=_transition_enum)
     duration: float = Field(default=DEFAULT_TRANSITION_SECONDS, gt=0, le=10, strict=True, allow_inf_nan=False)
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _known(cls, value: object) -> object:
+        """Only names of the transition vocabulary, with a did-you-mean for a typo."""
+        if isinstance(value, str) and value not in transition_names():
+            expected = ", ".join(f"'{n}'" for n in transition_names())
+            raise ValueError(f"`{value}` is not allowed; expected one of {expected}{did_you_mean(value)}")
+        return value
 
     @property
     def overlap(self) -> float:
         """Seconds the two shots overlap in the film: none for a hard cut."""
-        return 0.0 if self.type in HARD_CUTS else self.duration
+        return 0.0 if is_hard_cut(self.type) else self.duration
 
 
 class Format(_Strict):

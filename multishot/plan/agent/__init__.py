@@ -9,7 +9,7 @@ critique → revise loop, and logline → Film.
 
 from __future__ import annotations
 
-from multishot.plan.agent.base import Planner
+from multishot.plan.agent.planner import Planner
 from multishot.plan.agent.critic import RULES, Finding, GateOptions, check_film
 from multishot.plan.agent.direct import direct, film_to_yaml
 from multishot.plan.agent.loop import AgentResult, review

@@ -1,5 +1,6 @@
-"""What every role shares: the contract base class, per-role usage counts, the transcript, and
-the one interface both planners (rule-based and LLM) implement.
+"""What every role shares: the contract base class, per-role usage counts, the transcript and
+shot-list validation. It imports no role (the planner interface is plan/agent/planner.py, the
+shared words plan/agent/vocabulary.py), so the roles import it without a loop.
 
 A role's output is a small pydantic model (its contract). Both planners produce the same
 contracts, so the code after a role never knows which planner ran it, and an LLM's answer is
@@ -11,17 +12,15 @@ from __future__ import annotations
 import copy
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, Sequence
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from multishot.shotlist.errors import format_path
 
+from multishot.plan.agent.vocabulary import display_name  # noqa: F401  (re-exported for the roles)
+
 if TYPE_CHECKING:
-    from multishot.plan.agent.cinematographer import CameraPlan
-    from multishot.plan.agent.critic import Finding, GateOptions
-    from multishot.plan.agent.director import Breakdown
-    from multishot.plan.agent.screenwriter import Brief, Treatment
     from multishot.shotlist.schema import Film
 
 class Contract(BaseModel):
@@ -70,34 +69,6 @@ class Transcript:
 
     def add(self, role: str, event: str, **data: Any) -> None:
         self.entries.append({"step": len(self.entries) + 1, "role": role, "event": event, **data})
-
-
-def display_name(character_id: str) -> str:
-    """How actions name a character: `mara` -> Mara, `old_keeper` -> Old Keeper."""
-    return character_id.replace("_", " ").replace("-", " ").title()
-
-
-class Planner(Protocol):
-    """The creative roles, one method each. `revise` answers the critic's findings."""
-
-    name: str
-    usage: Usage
-    transcript: Transcript
-
-    def identity(self) -> dict[str, Any]:
-        """What determines this planner's output (enters the agent artifact's cache key)."""
-        ...
-
-    def screenwriter(self, brief: "Brief") -> "Treatment": ...
-
-    def director(self, brief: "Brief", treatment: "Treatment") -> "Breakdown": ...
-
-    def cinematographer(self, treatment: "Treatment", breakdown: "Breakdown",
-                        recorded: dict[str, dict[str, str]] | None = None) -> "CameraPlan":
-        """`recorded`: screen directions a shot list already fixes, per scene, to keep."""
-        ...
-
-    def revise(self, film: "Film", findings: Sequence["Finding"], gates: "GateOptions") -> "Film": ...
 
 
 def validation_errors(error: ValidationError) -> list[str]:

@@ -17,7 +17,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Callable, Iterator, Literal
 
-from multishot.plan.agent.base import display_name
+from multishot.plan.agent.vocabulary import _COLOUR_SAME, ATTIRE, COLOURS, display_name, mentions, words
 from multishot.shotlist.schema import Film, Scene, Shot
 
 Severity = Literal["error", "warn"]
@@ -76,21 +76,8 @@ Gate = Callable[[Film, GateOptions], Iterator[Finding]]
 #: cuts), which real scripts break on purpose. `multishot check --strict` fails on both.
 
 
-# -- words ---------------------------------------------------------------------------------------
+# -- words (the vocabularies themselves are plan/agent/vocabulary.py) ----------------------------
 
-_WORD = re.compile(r"[a-z]+")
-COLOURS = frozenset((
-    "red crimson scarlet maroon burgundy orange amber yellow gold golden mustard green olive "
-    "emerald teal turquoise cyan blue navy azure cobalt purple violet lilac lavender magenta pink "
-    "rose brown tan beige khaki rust copper bronze black charcoal grey gray silver white ivory "
-    "cream blond blonde ginger auburn chestnut brunette").split())
-_COLOUR_SAME = {"gray": "grey", "blonde": "blond", "golden": "gold"}
-ATTIRE = frozenset((
-    "coat raincoat oilskin jacket sweater jumper shirt dress gown cloak robe suit uniform hoodie "
-    "parka vest cardigan overalls tunic blouse apron kimono jersey blazer poncho overcoat anorak "
-    "waistcoat fleece windbreaker shawl scarf cap beanie helmet hat beret bonnet hood headscarf "
-    "bandana hair braid braids plait ponytail curls bun beard moustache eyes trousers pants jeans "
-    "skirt boots shoes gloves umbrella bag backpack satchel glasses spectacles tie").split())
 _ENTERS = re.compile(
     r"\b(enter|enters|entering|entered|arrive|arrives|arriving|arrived|appear|appears|appearing|"
     r"emerge|emerges|emerging|join|joins|joining|return|returns|returning|approach|approaches|"
@@ -99,17 +86,6 @@ _ENTERS = re.compile(
     r"is\s+(?:here|there|waiting))\b")
 _CROSSES = re.compile(r"\b(turn|turns|turning|turned|cross|crosses|crossing|circle|circles|"
                       r"circling|spin|spins|spinning|walks?\s+around|moves?\s+around)\b")
-
-
-def words(text: str) -> list[tuple[str, int, int]]:
-    """Lower-case words of `text` with their spans."""
-    return [(m.group(0), m.start(), m.end()) for m in _WORD.finditer(text.lower())]
-
-
-def mentions(text: str, character_id: str) -> bool:
-    """Does `text` name the character (its id or the last word of its display name)?"""
-    names = {character_id.lower(), display_name(character_id).split()[-1].lower()}
-    return any(w in names for w, _, _ in words(text))
 
 
 def _colour(word: str) -> str:

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
 
-from multishot.plan.agent.base import Planner, validate_film
+from multishot.plan.agent.base import validate_film
+from multishot.plan.agent.planner import Planner
 from multishot.plan.agent.cinematographer import CameraPlan
 from multishot.plan.agent.critic import GateOptions
 from multishot.plan.agent.director import Breakdown
 from multishot.plan.agent.loop import AgentResult, critique, provenance_of
 from multishot.plan.agent.screenwriter import Brief, Treatment
 from multishot.shotlist.schema import Film
+from multishot.shotlist.writer import film_to_yaml  # noqa: F401  (the one writer; re-exported)
 
 #: Scenes join with a dissolve (time passes) when shots average at least this long.
 DISSOLVE_FROM_MEAN = 1.5
@@ -120,19 +121,3 @@ def direct(brief: Brief, planner: Planner, *, rounds: int = 3, fallback: Planner
                        provenance_of(planner), notes)
 
 
-def _clean(value: Any) -> Any:
-    """Drop None and empty collections, so the written file shows only what was decided."""
-    if isinstance(value, dict):
-        out = {k: _clean(v) for k, v in value.items()}
-        return {k: v for k, v in out.items() if v is not None and v != {} and v != []}
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    return value
-
-
-def film_to_yaml(film: Film, header: str = "") -> str:
-    """The shot list as YAML that `load_film` reads back to the same Film (safe_dump only)."""
-    data = _clean(film.model_dump(mode="json"))
-    body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
-    comment = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines())
-    return comment + body

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from multishot.plan.agent.base import Planner
+from multishot.plan.agent.planner import Planner
 from multishot.plan.agent.cinematographer import apply_camera, recorded_sides
 from multishot.plan.agent.critic import Finding, GateOptions, check_film, errors
 from multishot.plan.agent.director import infer_breakdown

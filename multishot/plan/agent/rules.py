@@ -19,12 +19,14 @@ import math
 
 from typing import Any, Sequence
 
-from multishot.plan.agent.base import Transcript, Usage, display_name, validate_film
+from multishot.plan.agent.base import Transcript, Usage, validate_film
+from multishot.plan.agent.vocabulary import display_name
 from multishot.plan.agent.cinematographer import CameraPlan, Direction, frame, lighting, sides
 from multishot.plan.agent.critic import (ESTABLISHING_SIZES, Finding, GateOptions, description_conflicts,
                                          exchanges, film_length, is_exchange)
 from multishot.plan.agent.director import Breakdown, break_down
 from multishot.plan.agent.screenwriter import Brief, Treatment, write
+from multishot.post.vocabulary import is_hard_cut
 from multishot.shotlist.schema import SIZES, Film, Shot
 
 Data = dict[str, Any]
@@ -90,7 +92,7 @@ def fix_establishing(data: Data, finding: Finding, film: Film) -> None:
     index = next(i for i, (_, sh) in enumerate(flat) if sh is first)
     incoming = flat[index - 1][1].get("transition") if index > 0 else None
     overlap = 0.0
-    if isinstance(incoming, dict) and incoming.get("type") not in ("cut", "match-cut"):
+    if isinstance(incoming, dict) and not is_hard_cut(incoming.get("type")):
         overlap = float(incoming.get("duration", 0.5))
     where = film.locations[scene["location"]].description.split(",")[0]
     cast = list(first.get("characters") or [])
@@ -188,7 +190,7 @@ def fix_budget(data: Data, finding: Finding, film: Film, budget: float | None) -
     fps = film.format.fps
     for a, b in zip(flat, flat[1:]):
         t = a.get("transition")
-        if isinstance(t, dict) and t.get("type") not in ("cut", "match-cut"):
+        if isinstance(t, dict) and not is_hard_cut(t.get("type")):
             limit = min(a["duration"], b["duration"])
             overlap = t.get("duration", 0.5)
             if overlap >= limit or round(overlap * fps) >= max(1, round(limit * fps)):
@@ -216,7 +218,7 @@ def fix_budget(data: Data, finding: Finding, film: Film, budget: float | None) -
 
 def _soft(transition: object) -> dict | None:
     """The transition when it overlaps the shots it joins (not a cut or a match-cut)."""
-    if isinstance(transition, dict) and transition.get("type", "cut") not in ("cut", "match-cut"):
+    if isinstance(transition, dict) and not is_hard_cut(transition.get("type", "cut")):
         return transition
     return None
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from pydantic import Field
 
-from multishot.plan.agent.base import Contract, display_name
-from multishot.plan.agent.critic import ATTIRE
+from multishot.plan.agent.base import Contract
+from multishot.plan.agent.vocabulary import ATTIRE, display_name
 from multishot.plan.film_plan import slugify
 from multishot.shotlist.schema import Film, Format, Id
 

@@ -21,7 +21,6 @@ This module is in `post` (the lowest layer), so it reads the run manifest as a p
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,12 +28,13 @@ from typing import Any, Mapping, Sequence
 
 import opentimelineio as otio
 
+from multishot.post.atomic import atomic_write_text
+from multishot.post.manifest_record import RenderManifest, ShotRecord, as_manifest
+from multishot.post.render_folder import TIMELINE, RenderFolder, shot_name
 from multishot.post.subtitles import ShotLines, plan_cues
+from multishot.post.timing import FilmClock
 
-TIMELINE_NAME = "timeline.otio"
-
-#: Transition types that are hard cuts in the assembled film (SHOTLIST.md).
-HARD_CUTS = frozenset({"cut", "match-cut"})
+TIMELINE_NAME = TIMELINE
 
 #: `--format` → (OTIO adapter name, file suffix, the pip package that provides the adapter).
 FORMATS: dict[str, tuple[str, str, str]] = {
@@ -70,50 +70,41 @@ class ShotPlacement:
         return self.frames - self.trim_in - self.trim_out
 
 
-def overlap_frames(shot: Mapping[str, Any], fps: int, *, last: bool) -> int:
-    """Frames a shot shares with the next one, as `ShotSpec.overlap_frames` computes it."""
-    transition = shot.get("transition") or {}
-    kind = transition.get("type", "cut")
-    if last or kind in HARD_CUTS:
-        return 0
-    return round(float(transition.get("duration") or 0.0) * fps)
+Manifest = RenderManifest | Mapping[str, Any]
 
 
-def place_shots(manifest: Mapping[str, Any]) -> list[ShotPlacement]:
+def manifest_clock(manifest: Manifest) -> FilmClock:
+    """The film clock (post/timing.py) of a manifest's shots."""
+    return as_manifest(manifest).clock()
+
+
+def place_shots(manifest: Manifest) -> list[ShotPlacement]:
     """Lay the manifest's shots out on one track (see the module docstring for the arithmetic)."""
-    shots: Sequence[Mapping[str, Any]] = manifest.get("shots") or []
-    if not shots:
+    if isinstance(manifest, Mapping) and not manifest.get("shots"):
         raise TimelineError("the manifest lists no shots")
-    fps = int(manifest["fps"])
-    overlaps = [overlap_frames(s, fps, last=i == len(shots) - 1) for i, s in enumerate(shots)]
+    m = as_manifest(manifest)
+    if not m.shots:
+        raise TimelineError("the manifest lists no shots")
+    clock = m.clock()
     out: list[ShotPlacement] = []
-    film_pos = 0
-    for i, shot in enumerate(shots):
-        frames = int(shot["frames"])
-        n_in = overlaps[i - 1] if i else 0
-        n_out = overlaps[i]
-        trim_in = n_in // 2                 # the previous transition's in_offset
-        trim_out = n_out - n_out // 2       # this transition's out_offset
+    for i, (shot, start) in enumerate(zip(m.shots, clock.starts)):
+        frames = clock.frames[i]
+        n_in, n_out = clock.incoming(i), clock.outgoing(i)
+        trim_in, trim_out = clock.trims(i)  # the previous transition's in_offset, this one's out_offset
         if trim_in + trim_out >= frames or n_in + n_out > frames:
-            raise TimelineError(f"shot `{shot['id']}` ({frames} frames) is shorter than its transitions "
+            raise TimelineError(f"shot `{shot.id}` ({frames} frames) is shorter than its transitions "
                                 f"({n_in} + {n_out} frames)")
-        placement = ShotPlacement(str(shot["id"]), str(shot.get("scene", "")), frames, trim_in,
-                                  trim_out, film_pos, n_out,
-                                  str((shot.get("transition") or {}).get("type", "cut")))
-        out.append(placement)
-        film_pos += placement.trimmed
+        # The trimmed clip enters the track at its cut point: the middle of the incoming overlap.
+        out.append(ShotPlacement(shot.id, shot.scene, frames, trim_in, trim_out, start + trim_in, n_out,
+                                 shot.transition.type))
     return out
 
 
-def film_starts(manifest: Mapping[str, Any]) -> list[int]:
+def film_starts(manifest: Manifest) -> list[int]:
     """Film frame at which each shot becomes visible (`FilmPlan.start_frames`, from plain data)."""
-    shots: Sequence[Mapping[str, Any]] = manifest.get("shots") or []
-    fps = int(manifest["fps"])
-    starts, t = [], 0
-    for i, shot in enumerate(shots):
-        starts.append(t)
-        t += int(shot["frames"]) - overlap_frames(shot, fps, last=i == len(shots) - 1)
-    return starts
+    if isinstance(manifest, Mapping) and not manifest.get("shots"):
+        return []
+    return manifest_clock(manifest).starts
 
 
 class _Clock:
@@ -132,55 +123,54 @@ class _Clock:
         return otio.opentime.TimeRange(self.t(start), self.t(duration))
 
 
-def _media_path(manifest: Mapping[str, Any], shot_id: str) -> str:
-    outputs = manifest.get("outputs") or {}
-    return str(outputs.get(f"shot:{shot_id}", f"shots/{shot_id}.mp4"))
+def _media_path(manifest: RenderManifest, shot_id: str) -> str:
+    return manifest.outputs.get(f"shot:{shot_id}", shot_name(shot_id).as_posix())
 
 
-def _transition(shot: Mapping[str, Any], placement: ShotPlacement, next_id: str,
+def _transition(shot: ShotRecord, placement: ShotPlacement, next_id: str,
                 clock: _Clock) -> otio.schema.Transition:
     """A dissolve is an SMPTE dissolve; every other soft transition (fades, wipes, slides,
     circle-open, generated bridges) is a Custom transition named after the multishot type, so
     an editor shows it at the right place and length and the type survives in metadata."""
     n = placement.overlap_out
     kind = placement.transition
-    info = dict(shot.get("transition") or {})
+    info = shot.transition
     return otio.schema.Transition(
         name=f"{kind}: {placement.shot_id} > {next_id}",
         transition_type=(otio.schema.TransitionTypes.SMPTE_Dissolve if kind == "dissolve"
                          else otio.schema.TransitionTypes.Custom),
         in_offset=clock.t(n // 2),
         out_offset=clock.t(n - n // 2),
-        metadata={"multishot": {"type": kind, "frames": n, "duration_s": info.get("duration"),
-                                "reason": info.get("reason", ""), "from": placement.shot_id,
+        metadata={"multishot": {"type": kind, "frames": n, "duration_s": info.duration,
+                                "reason": info.reason, "from": placement.shot_id,
                                 "to": next_id}},
     )
 
 
-def build_timeline(manifest: Mapping[str, Any], *, media_root: Path | None = None,
+def build_timeline(manifest: Manifest, *, media_root: Path | None = None,
                    rate: int | None = None) -> otio.schema.Timeline:
     """The OTIO timeline of a render. Media paths are relative to the render folder (so the
     folder can move) unless `media_root` is given, which makes them absolute `file://` URLs
     (what Final Cut Pro and most editors want on import). Times are at the film's fps unless
     `rate` (a whole multiple of it) is given, for formats that know only standard rates."""
-    fps = int(manifest["fps"])
-    clock = _Clock(fps, rate)
-    shots: Sequence[Mapping[str, Any]] = manifest["shots"]
     placements = place_shots(manifest)
-    starts = film_starts(manifest)
-    width, height = (int(v) for v in str(manifest.get("resolution", "0x0")).split("x"))
-    timeline = otio.schema.Timeline(name=str(manifest.get("title") or "multishot film"))
+    record = as_manifest(manifest)
+    fps = record.fps
+    clock = _Clock(fps, rate)
+    shots = record.shots
+    starts = record.clock().starts
+    width, height = record.size
+    timeline = otio.schema.Timeline(name=record.title or "multishot film")
     timeline.global_start_time = clock.t(0)
-    timeline.metadata["multishot"] = {
-        k: manifest.get(k) for k in ("title", "source", "paradigm", "profile", "fps", "resolution",
-                                     "frames", "duration_s", "multishot")
-    }
+    keys = ("title", "source", "paradigm", "profile", "fps", "resolution", "frames", "duration_s", "multishot")
+    timeline.metadata["multishot"] = ({k: manifest.get(k) for k in keys} if isinstance(manifest, Mapping)
+                                      else {k: getattr(record, k) for k in keys})
     track = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
     timeline.tracks.append(track)
     previous_scene: str | None = None
     scene_number = 0
     for i, (shot, p) in enumerate(zip(shots, placements)):
-        rel = _media_path(manifest, p.shot_id)
+        rel = _media_path(record, p.shot_id)
         url = (Path(media_root) / rel).resolve().as_uri() if media_root is not None else rel
         reference = otio.schema.ExternalReference(
             target_url=url, available_range=clock.range(0, p.frames),
@@ -190,10 +180,10 @@ def build_timeline(manifest: Mapping[str, Any], *, media_root: Path | None = Non
         clip = otio.schema.Clip(
             name=p.shot_id, media_reference=reference, source_range=clock.range(p.trim_in, p.trimmed),
             metadata={"multishot": {
-                "id": p.shot_id, "scene": p.scene, "prompt": shot.get("prompt", ""),
-                "seed": shot.get("seed"), "profile": shot.get("profile"), "size": shot.get("size"),
-                "angle": shot.get("angle"), "movement": shot.get("movement"),
-                "frames": p.frames, "duration_s": shot.get("duration_s"),
+                "id": p.shot_id, "scene": p.scene, "prompt": shot.prompt,
+                "seed": shot.seed, "profile": shot.profile, "size": shot.size,
+                "angle": shot.angle, "movement": shot.movement,
+                "frames": p.frames, "duration_s": shot.duration_s,
                 "film_start_frame": p.film_start,
             }},
         )
@@ -208,7 +198,7 @@ def build_timeline(manifest: Mapping[str, Any], *, media_root: Path | None = Non
             previous_scene = p.scene
         # Dialogue markers, timed as the subtitles are (post/subtitles.py), in the clip's media time.
         for cue in plan_cues([ShotLines(p.shot_id, starts[i], p.frames,
-                                        tuple((shot.get("dialogue") or {}).items()))], fps):
+                                        tuple(shot.dialogue.items()))], fps):
             at = round(cue.start * fps) - starts[i]
             clip.markers.append(otio.schema.Marker(
                 name=f"{cue.speaker}: {cue.text}",
@@ -218,7 +208,7 @@ def build_timeline(manifest: Mapping[str, Any], *, media_root: Path | None = Non
             ))
         track.append(clip)
         if p.overlap_out and i + 1 < len(shots):
-            track.append(_transition(shot, p, str(shots[i + 1]["id"]), clock))
+            track.append(_transition(shot, p, shots[i + 1].id, clock))
     return timeline
 
 
@@ -226,7 +216,7 @@ def write_timeline(out_dir: Path, manifest: Mapping[str, Any]) -> Path:
     """Write `out_dir/timeline.otio` (atomically) from a render's manifest; return its path."""
     out_dir = Path(out_dir)
     path = out_dir / TIMELINE_NAME
-    _atomic_write(path, otio.adapters.write_to_string(build_timeline(manifest), "otio_json"))
+    atomic_write_text(path, otio.adapters.write_to_string(build_timeline(manifest), "otio_json"))
     return path
 
 
@@ -278,7 +268,7 @@ def export_timeline(film_dir: Path, fmt: str, out: Path | None = None) -> Path:
     if not available_formats()[fmt]:
         raise TimelineError(f"format `{fmt}` needs the OpenTimelineIO adapter `{adapter}`: "
                             f"pip install {package}")
-    manifest_path = film_dir / "manifest.json"
+    manifest_path = RenderFolder(film_dir).manifest
     if not manifest_path.is_file():
         raise TimelineError(f"{film_dir} has no manifest.json; is it a render folder (renders/<title>/)?")
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -295,7 +285,7 @@ def export_timeline(film_dir: Path, fmt: str, out: Path | None = None) -> Path:
         text = otio.adapters.write_to_string(timeline, adapter)
         # The adapter leaves frameDuration empty for rates it has no table entry for.
         text = text.replace('frameDuration=""', f'frameDuration="1/{rate}s"')
-    _atomic_write(out, text)
+    atomic_write_text(out, text)
     return out
 
 
@@ -328,9 +318,3 @@ def read_timeline(path: Path) -> otio.schema.Timeline:
     """Read any timeline OpenTimelineIO has an adapter for (by suffix)."""
     return otio.adapters.read_from_file(str(path))
 
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)

@@ -37,6 +37,8 @@ WAN_1_3B = dict(patch_size=(1, 2, 2), num_attention_heads=12, attention_head_dim
                 text_dim=4096, freq_dim=256, ffn_dim=8960, num_layers=30, cross_attn_norm=True,
                 qk_norm="rms_norm_across_heads", rope_max_seq_len=1024)
 TEXT = 16  # tokens per prompt in the check (the layout only needs consistent spans)
+#: --bench: the model shape, 13 shots, 480x832 -> 60x104 latents -> 30x52 tokens a frame.
+BENCH = {"config": WAN_1_3B, "shots": 13, "grid": (30, 52)}
 
 
 def _cases() -> dict[str, dict[str, Any]]:
@@ -131,7 +133,8 @@ def _check_rank(rank: int, world: int, port: int, device: str, result_path: str)
         dist.destroy_process_group()
 
 
-def _bench_rank(rank: int, world: int, port: int, device: str, result_path: str, frames: int, iters: int) -> None:
+def _bench_rank(rank: int, world: int, port: int, device: str, result_path: str, frames: int, iters: int,
+                shape: dict[str, Any]) -> None:
     import torch
     import torch.distributed as dist
 
@@ -140,14 +143,14 @@ def _bench_rank(rank: int, world: int, port: int, device: str, result_path: str,
 
     dev = _init(rank, world, port, device) if world > 1 else ("cuda:0" if device == "cuda" else "cpu")
     dtype = torch.bfloat16 if device == "cuda" else torch.float32
-    model = _model(WAN_1_3B, dev, dtype)
+    config, shots, grid = shape["config"], shape["shots"], shape["grid"]
+    model = _model(config, dev, dtype)
     if world > 1:
         enable_ulysses(model, world)
-    shots, grid = 13, (30, 52)  # 480x832 -> 60x104 latents -> 30x52 tokens a frame
     layout = JointLayout.build([frames] * shots, grid, text_tokens=512)
     g = torch.Generator().manual_seed(0)
     x = torch.randn(1, 16, frames * shots, grid[0] * 2, grid[1] * 2, generator=g).to(dev, dtype)
-    text = torch.randn(1, 512 * (shots + 1), 4096, generator=g).to(dev, dtype)
+    text = torch.randn(1, 512 * (shots + 1), config["text_dim"], generator=g).to(dev, dtype)
     t = torch.tensor([700], device=dev)
     times = []
     with torch.no_grad(), install_shot_attention(model, layout):
@@ -163,7 +166,7 @@ def _bench_rank(rank: int, world: int, port: int, device: str, result_path: str,
             if i:  # the first forward warms up kernels and the all-to-all
                 times.append(time.perf_counter() - start)
     if rank == 0:
-        Path(result_path).write_text(json.dumps({"world": world, "tokens": layout.num_tokens,
+        Path(result_path).write_text(json.dumps({"world": world, "shots": shots, "tokens": layout.num_tokens,
                                                  "seconds_per_forward": sorted(times)[len(times) // 2],
                                                  "all": [round(s, 4) for s in times]}))
     if world > 1:
@@ -192,12 +195,14 @@ def check(world: int, device: str, out: Path) -> dict[str, Any]:
 def bench(worlds: list[int], device: str, out: Path, frames: int, iters: int) -> dict[str, Any]:
     """Seconds per 13-shot joint forward in one process and under Ulysses over each N."""
     runs: dict[str, Any] = {}
+    # On a CPU, a smoke run of this code path with the tiny shape.
+    shape = BENCH if device == "cuda" else {"config": TINY, "shots": 3, "grid": (4, 4)}
     for world in [1, *worlds]:
         path = out / f"ulysses_bench_{world}.json"
         if world == 1:
-            _bench_rank(0, 1, 0, device, str(path), frames, iters)
+            _bench_rank(0, 1, 0, device, str(path), frames, iters, shape)
         else:
-            spawn(_bench_rank, world, device, str(path), frames, iters)
+            spawn(_bench_rank, world, device, str(path), frames, iters, shape)
         runs[str(world)] = json.loads(path.read_text())
     base = runs["1"]["seconds_per_forward"]
     for world, run in runs.items():
@@ -234,7 +239,7 @@ def main() -> int:
     if args.bench:
         report["bench"] = bench([w for w in args.world if w > 1], args.device, args.out, args.latent_frames, args.iters)
         for world, run in report["bench"].items():
-            print(f"ulysses {world}: {run['seconds_per_forward']:.3f} s per 13-shot forward ({run['tokens']} tokens),"
+            print(f"ulysses {world}: {run['seconds_per_forward']:.3f} s per {run['shots']}-shot forward ({run['tokens']} tokens),"
                   f" speed-up {run['speedup']}x, efficiency {run['efficiency']}")
     (args.out / "ulysses.json").write_text(json.dumps(report, indent=2))
     return 0 if ok else 1

@@ -15,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "shotlists" / "lighthouse.yaml"
 MULTISHOT = [sys.executable, "-m", "multishot.cli.main"]
-_FILMS: dict[tuple[str, str, str], Path] = {}
+_FILMS: dict[tuple[str, ...], Path] = {}
 
 
 def render(shotlist: Path, out: Path, *args: str, env: dict[str, str] | None = None,
@@ -26,12 +26,13 @@ def render(shotlist: Path, out: Path, *args: str, env: dict[str, str] | None = N
     return (json.loads(lines[-1]) if lines else {}), run
 
 
-def in_process_film(factory: pytest.TempPathFactory, shotlist: Path, profile: str, paradigm: str) -> Path:
+def in_process_film(factory: pytest.TempPathFactory, shotlist: Path, profile: str, paradigm: str,
+                    *args: str) -> Path:
     """The film the default executor makes: the reference every scaled-out render must equal."""
-    key = (str(shotlist), profile, paradigm)
+    key = (str(shotlist), profile, paradigm, *args)
     if key not in _FILMS:
         out = factory.mktemp(f"in-process-{profile}-{paradigm}")
-        summary, run = render(shotlist, out, "--profile", profile, "--paradigm", paradigm)
+        summary, run = render(shotlist, out, "--profile", profile, "--paradigm", paradigm, *args)
         assert run.returncode == 0, run.stderr
         _FILMS[key] = Path(summary["film"])
     return _FILMS[key]

@@ -111,6 +111,36 @@ class Engine:
             self.manifest.record(artifact, seed=seed, shots=shots)
         return artifact
 
+    def run_many(self, stage: Stage, items: list[tuple[str, dict[str, Any], int | None]], work: Call, *,
+                 label: str) -> list[Artifact]:
+        """Several artifacts from one piece of work: a joint generation makes every shot of its
+        group at once. The work (on the executor, like `run`'s) writes one entry per item, named
+        0, 1, ..., into a temp folder in the cache; each entry is then moved into place by `run`,
+        so every item is an ordinary artifact (key, verification, manifest record). `items` are
+        (item, inputs, seed); the work returns a list of infos, one per item, or None."""
+        if not items:
+            return []
+        key = artifact_key(stage.name, stage.version, items[0][1])
+        group = self.cache_dir / stage.name / f".group-{key}.{os.getpid()}-{threading.get_ident()}.tmp"
+        group.parent.mkdir(parents=True, exist_ok=True)
+        _remove(group)
+        try:
+            try:
+                infos = self.executor.make(work, group, label=label) or [None] * len(items)
+            except OSError as error:
+                raise _naming(error, group) from error
+
+            def take(i: int) -> Callable[[Path], Any]:
+                def move(tmp: Path) -> Any:
+                    _replace(group / str(i), tmp)
+                    return infos[i]
+                return move
+
+            return [self.run(stage, item, inputs, take(i), seed=seed, shots=(item,), allow=True)
+                    for i, (item, inputs, seed) in enumerate(items)]
+        finally:
+            _remove(group)
+
     def cached(self, stage: Stage, item: str, inputs: dict[str, Any]) -> bool:
         """Would `run` return a cached artifact for these inputs (present, verified, not forced)?"""
         key = artifact_key(stage.name, stage.version, inputs)

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from multishot.backends.base import Backend, Capability, Frame, ShotRequest, reads_references
-from multishot.graph.engine import Artifact, Engine, RenderStopped, Stage
+from multishot.graph.engine import Artifact, Engine, RenderStopped, Stage, artifact_key
 from multishot.graph.executors.base import call
 from multishot.plan.film_plan import FilmPlan, ShotSpec, film_clock
 from multishot.post.assemble import Clip, Seam, assemble
@@ -137,10 +137,21 @@ def make_video(tmp: Path, backend: Backend, spec: ShotSpec, mode: str, first: Ar
     return _write_clip(tmp, frames, spec, extra, on_frame)
 
 
+def joint_inputs(backend: Backend, spec: ShotSpec, origin: dict[str, Any]) -> dict[str, Any]:
+    """What enters the key of a shot's clip made by a joint generation (`origin`: the group)."""
+    return {"spec": spec.cache_fields(), "backend": backend.identity(), "mode": "joint", **origin}
+
+
+def joint_key(backend: Backend, spec: ShotSpec, origin: dict[str, Any]) -> str:
+    """The key `store_clip` / `render_joint` give this shot's clip, known before it is made (a
+    later group's key names its memory by these keys, so groups can be planned up front)."""
+    return artifact_key(VIDEO.name, VIDEO.version, joint_inputs(backend, spec, origin))
+
+
 def store_clip(engine: Engine, backend: Backend, spec: ShotSpec, frames: Sequence[Frame],
                origin: dict[str, Any], *, allow: bool = False) -> ShotClip:
     """Cache frames made elsewhere (a joint generation) as this shot's clip."""
-    inputs = {"spec": spec.cache_fields(), "backend": backend.identity(), "mode": "joint", **origin}
+    inputs = joint_inputs(backend, spec, origin)
     return ShotClip(spec, engine.run(VIDEO, spec.id, inputs,
                                      lambda tmp: _write_clip(tmp, frames, spec, _boxes(backend, spec.request()), None),
                                      seed=spec.seed, shots=(spec.id,), allow=allow))
@@ -149,10 +160,38 @@ def store_clip(engine: Engine, backend: Backend, spec: ShotSpec, frames: Sequenc
 def cached_clip(engine: Engine, backend: Backend, spec: ShotSpec, origin: dict[str, Any]) -> ShotClip | None:
     """The clip `store_clip` would return, if it is already cached (lets joint generation skip
     groups whose shots are all done)."""
-    inputs = {"spec": spec.cache_fields(), "backend": backend.identity(), "mode": "joint", **origin}
+    inputs = joint_inputs(backend, spec, origin)
     if engine.cached(VIDEO, spec.id, inputs):  # present, verified and not forced
         return ShotClip(spec, engine.run(VIDEO, spec.id, inputs, lambda tmp: None, seed=spec.seed))
     return None
+
+
+def render_joint(engine: Engine, backend: Backend, specs: Sequence[ShotSpec], reqs: Sequence[ShotRequest],
+                 origin: dict[str, Any], *, memory_backend: Backend | None = None,
+                 memory_clips: Sequence[ShotClip] = ()) -> list[ShotClip]:
+    """One joint generation of a group (holistic, CineTrans), run on the engine's executor so a
+    group occupies one worker: the worker rebuilds the memory from the cached clips it names
+    (`memory_backend.summarize`, as an uninterrupted render would), generates every shot at
+    once and writes each shot's clip; the engine files them as ordinary video artifacts."""
+    work = call(make_joint, backend=backend, specs=list(specs), reqs=list(reqs),
+                memory_backend=memory_backend if memory_clips else None, memory_clips=list(memory_clips))
+    items = [(spec.id, joint_inputs(backend, spec, origin), spec.seed) for spec in specs]
+    label = "joint video of " + ", ".join(f"`{s.id}`" for s in specs)
+    return [ShotClip(spec, a) for spec, a in zip(specs, engine.run_many(VIDEO, items, work, label=label))]
+
+
+def make_joint(tmp: Path, backend: Backend, specs: list[ShotSpec], reqs: list[ShotRequest],
+               memory_backend: Backend | None, memory_clips: list[ShotClip]) -> list[dict[str, Any]]:
+    """The work of render_joint, as a module-level function so a worker can run it: entry i of
+    the folder `tmp` is shot i's clip folder."""
+    memory = None
+    if memory_clips and memory_backend is not None and hasattr(memory_backend, "summarize"):
+        memory = memory_backend.summarize([c.spec.request() for c in memory_clips],
+                                          [list(read_video(c.video)) for c in memory_clips])
+    frames = backend.joint_shots(reqs, memory=memory)
+    tmp.mkdir(parents=True, exist_ok=True)
+    return [_write_clip(tmp / str(i), f, spec, _boxes(backend, spec.request()), None)
+            for i, (spec, f) in enumerate(zip(specs, frames, strict=True))]
 
 
 def _with_references(req: ShotRequest, refs: dict[str, Artifact]) -> ShotRequest:

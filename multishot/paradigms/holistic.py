@@ -18,6 +18,7 @@ the next render goes on from the cache. Memory is rebuilt from the cached frames
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -28,7 +29,6 @@ from multishot.paradigms.base import Job, Output, Paradigm
 from multishot.plan.film_plan import ShotSpec
 from multishot.plan.prompts import holocine_captions
 from multishot.backends.chunks import plan_chunks
-from multishot.post.ffmpeg import read_video
 
 MEMORY_SHOTS = 2  # how many of the previous group's last shots a group remembers
 
@@ -63,14 +63,6 @@ def groups(job: Job, shots: list[ShotSpec] | None = None,
     return out
 
 
-def _summarize(backend: Backend, group: list[ShotSpec], clips: list[stages.ShotClip]) -> Any:
-    summarize = getattr(backend, "summarize", None)
-    if summarize is None:
-        return None
-    keep = clips[-MEMORY_SHOTS:]
-    return summarize([c.spec.request() for c in keep], [list(read_video(c.video)) for c in keep])
-
-
 def joint_requests(job: Job, backend: Backend, group: list[ShotSpec]) -> list[Any]:
     """The group's requests; for a backend whose joint text mode is HoloCine's, with HoloCine's
     captions (characters described once in the global caption as `[characterN]`, shots naming
@@ -84,34 +76,80 @@ def joint_requests(job: Job, backend: Backend, group: list[ShotSpec]) -> list[An
 
 
 def render_groups(job: Job, shot_groups: list[list[ShotSpec]], task: Any) -> tuple[list[stages.ShotClip], list[str]]:
-    """Generate each group jointly (or take it from the cache), in order, each group after the
-    first seeing the memory of the previous one. Returns the clips made and the shots skipped
-    (`--only`): a skipped group stops the run, since later groups depend on its memory."""
+    """Generate each group jointly (or take it from the cache), each group after the first
+    seeing the memory of the previous one. Returns the clips made, in film order, and the
+    shots skipped (`--only`, or a group whose memory comes from a skipped group).
+
+    Every group's cache key is known up front (a group names its memory by the keys of the
+    previous group's last clips, which are content-addressed), so the groups are planned first
+    and then run on the executor, one group per worker: a group waits only for the groups its
+    memory is read from, which is none when the previous group's backend keeps no memory (no
+    `summarize`: the animatic) -- those groups all run at once."""
     engine = job.engine
-    clips: list[stages.ShotClip] = []
-    skipped: list[str] = []
-    memory: Any = None
+    planned: list[tuple[list[ShotSpec], Backend, dict[str, Any]]] = []
     memory_key: list[str] = []
     for group in shot_groups:
         backend = job.backend(group[0].profile)
         origin = {"group": [s.id for s in group], "group_specs": [s.cache_fields() for s in group],
                   "memory": memory_key, "stream": job.options.stream}
-        done = [stages.cached_clip(engine, backend, spec, origin) for spec in group]
-        if all(done):
-            group_clips = [c for c in done if c is not None]
-        elif engine.dry_run:
-            group_clips = [stages.store_clip(engine, backend, spec, [], origin) for spec in group]
-        elif not any(engine.allowed(s.id) for s in group):
+        planned.append((group, backend, origin))
+        memory_key = [stages.joint_key(backend, s, origin) for s in group[-MEMORY_SHOTS:]]
+    finished = [threading.Event() for _ in planned]
+    results: list[Any] = [None] * len(planned)
+
+    def memory_from(k: int) -> list[int]:
+        """The groups whose clips are group k's memory (the last MEMORY_SHOTS clips before it)."""
+        if k == 0 or engine.dry_run or getattr(planned[k - 1][1], "summarize", None) is None:
+            return []
+        deps, shots = [], 0
+        for j in range(k - 1, -1, -1):
+            deps.append(j)
+            shots += len(planned[j][0])
+            if shots >= MEMORY_SHOTS:
+                break
+        return sorted(deps)
+
+    def one(k: int) -> list[stages.ShotClip]:
+        group, backend, origin = planned[k]
+        try:
+            done = [stages.cached_clip(engine, backend, spec, origin) for spec in group]
+            if all(done):
+                made = [c for c in done if c is not None]
+            elif engine.dry_run:
+                made = [stages.store_clip(engine, backend, spec, [], origin) for spec in group]
+            elif not any(engine.allowed(s.id) for s in group):
+                raise RenderStopped(f"the group of `{group[0].id}` is not cached and --only excludes it")
+            else:
+                deps = memory_from(k)
+                for j in deps:  # started before this one (the executor takes groups in order)
+                    finished[j].wait()
+                if any(not isinstance(results[j], list) for j in deps):
+                    raise RenderStopped(f"the group of `{group[0].id}` remembers a group that was not made")
+                remembered = [c for j in deps for c in results[j]][-MEMORY_SHOTS:]
+                made = stages.render_joint(engine, backend, group, joint_requests(job, backend, group), origin,
+                                           memory_backend=planned[k - 1][1] if deps else None,
+                                           memory_clips=remembered)
+            results[k] = made
+            task.advance(len(group))
+            return made
+        except BaseException as error:
+            results[k] = error
+            raise
+        finally:
+            finished[k].set()
+
+    clips: list[stages.ShotClip] = []
+    skipped: list[str] = []
+    failure: BaseException | None = None
+    for (group, _, _), result in zip(planned, engine.parallel(one, range(len(planned)))):
+        if isinstance(result, RenderStopped):
             skipped.extend(s.id for s in group)
-            break  # later groups depend on this one's memory
+        elif isinstance(result, BaseException):
+            failure = failure or result
         else:
-            frames = backend.joint_shots(joint_requests(job, backend, group), memory=memory)
-            group_clips = [stages.store_clip(engine, backend, spec, f, origin, allow=True)
-                           for spec, f in zip(group, frames)]
-        clips.extend(group_clips)
-        task.advance(len(group))
-        memory_key = [c.artifact.key for c in group_clips[-MEMORY_SHOTS:]]
-        memory = None if engine.dry_run else _summarize(backend, group, clips)
+            clips.extend(result)
+    if failure is not None:  # the other groups finished (and are cached) before this is raised
+        raise failure
     return clips, skipped
 
 

@@ -59,38 +59,53 @@ def run(job: Job) -> Output:
         require(job.backend(spec.profile), needs, f"transition (shot `{spec.id}`)")
 
     task = job.reporter.task("shots", sum(s.num_frames for s in plan.shots))
-    clips: list[stages.ShotClip] = []
-    skipped: list[str] = []
     # Shots whose cuts the model generates, as joint groups split at every seam that is not a
     # plain cut (a match cut's incoming shot is composed, below, so it starts no group).
     joint = [s for i, s in enumerate(plan.shots) if _cuts_generated(job, s) and not _after_match_cut(plan, i)]
     joint_groups = {g[0].index: g for g in holistic.groups(job, joint, lambda a, b: a.transition.type == "cut")}
     in_group = {s.index for g in joint_groups.values() for s in g}
-    for i, spec in enumerate(plan.shots):
+    owner = {s.index: g[0].index for g in joint_groups.values() for s in g}  # shot -> its group's first
+    made: dict[int, list[stages.ShotClip]] = {}  # by the index of a group's (or shot's) first shot
+    missed: dict[int, list[str]] = {}
+
+    def make(i: int) -> None:
+        """Shot i (or the joint group it starts), once what it is composed on is resolved."""
+        spec = plan.shots[i]
         backend = job.backend(spec.profile)
         if spec.index in joint_groups:
             group = joint_groups[spec.index]
-            made, missed = holistic.render_groups(job, [group], _Quiet())
-            clips.extend(made)
-            skipped.extend(missed)
+            clips_, missed_ = holistic.render_groups(job, [group], _Quiet())
+            made[i], missed[i] = clips_, missed_
             task.advance(sum(s.num_frames for s in group))
-            continue
-        if spec.index in in_group:
-            continue
+            return
         try:
-            if i and plan.shots[i - 1].transition.type == "match-cut":
-                previous = clips[-1] if clips and clips[-1].spec.index == spec.index - 1 else None
+            if _after_match_cut(plan, i):
+                before = made.get(owner.get(i - 1, i - 1), [])
+                previous = before[-1] if before and before[-1].spec.index == spec.index - 1 else None
                 if previous is None:  # --only skipped the shot this one is composed on
                     raise stages.RenderStopped(f"`{spec.id}` is composed on `{plan.shots[i - 1].id}`, not rendered yet")
                 # The incoming shot's first keyframe is composed on the outgoing shot's last frame.
                 anchor = stages.last_frame_artifact(engine, previous, allow=engine.allowed(spec.id))
                 first = stages.render_keyframe(engine, backend, spec, "first", zoom=1.0, anchor=anchor)
-                clips.append(stages.render_video(engine, backend, spec, mode="image", first=first,
-                                                 on_frame=task.advance))
+                made[i] = [stages.render_video(engine, backend, spec, mode="image", first=first,
+                                               on_frame=task.advance)]
             else:
-                clips.append(stages.render_video(engine, backend, spec, mode="text", on_frame=task.advance))
+                made[i] = [stages.render_video(engine, backend, spec, mode="text", on_frame=task.advance)]
         except stages.RenderStopped:
-            skipped.append(spec.id)
+            missed[i] = [spec.id]
+
+    # Every shot and joint group is independent of the others except a match cut's incoming
+    # shot, which is composed on the shot before it: they run at once on the executor's
+    # workers, in waves, each wave what the finished ones allow.
+    pending = [i for i, spec in enumerate(plan.shots) if spec.index in joint_groups or spec.index not in in_group]
+    while pending:
+        ready = [i for i in pending if not _after_match_cut(plan, i) or owner.get(i - 1, i - 1) not in pending]
+        failures = [r for r in engine.parallel(make, ready) if isinstance(r, BaseException)]
+        if failures:
+            raise failures[0]
+        pending = [i for i in pending if i not in ready]
+    clips = [c for i in sorted(made) for c in made[i]]
+    skipped = [sid for i in sorted(missed) for sid in missed[i]]
     task.done()
     if skipped:
         return Output(clips, None, {"skipped": skipped}, plan=plan)

@@ -596,6 +596,23 @@ class CallState:
 _PER_SHOT_ROPE: dict[str, tuple[Any, tuple[torch.Tensor, torch.Tensor]]] = {}
 
 
+#: The RoPE tables of the current forward gathered from their Ulysses shards (key, (cos, sin)).
+_FULL_ROPE: dict[str, tuple[Any, tuple[torch.Tensor, torch.Tensor]]] = {}
+
+
+def _full_rope(rotary_emb: tuple[torch.Tensor, torch.Tensor], ul: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """The whole RoPE table from this rank's shard of it (diffusers' CP plan splits the table
+    with the tokens), gathered once per forward: every block gets the same shard."""
+    cos, sin = rotary_emb
+    key = (cos.data_ptr(), sin.data_ptr(), tuple(cos.shape), cos.dtype)
+    hit = _FULL_ROPE.get("entry")
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    out = (ul.gather_tokens(cos, 1), ul.gather_tokens(sin, 1))
+    _FULL_ROPE["entry"] = (key, out)
+    return out
+
+
 class ShotAttnProcessor:
     """Drop-in replacement for diffusers' ``WanAttnProcessor`` on one attention module.
 
@@ -640,6 +657,14 @@ class ShotAttnProcessor:
         _PER_SHOT_ROPE["entry"] = (key, out)
         return out
 
+    def _ulysses(self, attn: Any) -> Any:
+        """The Ulysses exchange when the transformer runs context parallel (None otherwise)."""
+        if self._parallel_config is None:
+            return None
+        from .ulysses import ulysses_of
+
+        return ulysses_of(self._parallel_config, attn.heads)
+
     def __call__(
         self,
         attn: Any,
@@ -660,6 +685,15 @@ class ShotAttnProcessor:
         query = query.unflatten(2, (attn.heads, -1))
         key = key.unflatten(2, (attn.heads, -1))
         value = value.unflatten(2, (attn.heads, -1))
+        ul = self._ulysses(attn)
+        if ul is not None:
+            # Ulysses (ulysses.py): this rank's token shard -> every token of its heads, so the
+            # layout's masks and the per-shot RoPE index the whole joint sequence, unchanged.
+            if attention_mask is not None:
+                raise NotImplementedError("shot attention under Ulysses takes no attention mask")
+            query, key, value = ul.to_heads(query), ul.to_heads(key), ul.to_heads(value)
+            if rotary_emb is not None:
+                rotary_emb = _full_rope(rotary_emb, ul)
         if rotary_emb is not None:
             rotary_emb = self._rope(rotary_emb)
             query = _apply_rotary_emb(query, *rotary_emb)
@@ -670,11 +704,13 @@ class ShotAttnProcessor:
 
             out = dispatch_attention_fn(query, key, value, attn_mask=attention_mask, dropout_p=0.0,
                                         is_causal=False, backend=self._attention_backend,
-                                        parallel_config=self._parallel_config)
+                                        parallel_config=None if ul is not None else self._parallel_config)
         else:
             out = shot_sparse_attention(query, key, value, self.layout, mode=self.self_mode,
                                         attn_fn=_dispatch(self._attention_backend), impl=self.impl,
                                         max_kv_rows=self.max_kv_rows)
+        if ul is not None:
+            out = ul.to_tokens(out)
         out = out.flatten(2, 3).type_as(query)
         out = attn.to_out[0](out)
         return attn.to_out[1](out)
@@ -719,10 +755,17 @@ class ShotAttnProcessor:
                                                       parallel_config=None)
             hidden_states_img = hidden_states_img.flatten(2, 3).type_as(query)
 
-        if windowed:
+        ul = self._ulysses(attn)
+        if windowed and ul is not None:
+            # Which prompt a query reads depends on its shot: every token of this rank's heads
+            # (the text, whole on every rank, cut to the same heads), windowed, and back.
+            out = ul.to_tokens(window_cross_attention(ul.to_heads(query), ul.heads_slice(key), ul.heads_slice(value),
+                                                      lay, attn_fn=_dispatch(self._attention_backend),
+                                                      max_kv_rows=self.max_kv_rows))
+        elif windowed:
             out = window_cross_attention(query, key, value, lay, attn_fn=_dispatch(self._attention_backend),
                                          max_kv_rows=self.max_kv_rows)
-        else:
+        else:  # every query reads the same text: per token, so the shard needs no exchange
             out = dispatch_attention_fn(query, key, value, attn_mask=attention_mask, dropout_p=0.0,
                                         is_causal=False, backend=self._attention_backend, parallel_config=None)
         out = out.flatten(2, 3).type_as(query)
@@ -756,6 +799,7 @@ class ShotAttentionHandle:
         self._saved.clear()
         self.processors.clear()
         _PER_SHOT_ROPE.clear()
+        _FULL_ROPE.clear()
 
     @contextlib.contextmanager
     def negative(self, flag: bool = True) -> Iterator[None]:

@@ -1,7 +1,8 @@
 """The `multishot` command line. Thin: parse flags, call one function, print with rich.
 
-Exit codes: 0 success, 1 a failure while rendering, 2 invalid input (bad shot list, unknown
-paradigm or profile, missing model in offline mode).
+Exit codes (cli/output.py): 0 success, 1 a failure while rendering, 2 invalid input (any
+`multishot.errors.InvalidInput`: a bad shot list, an unknown paradigm or profile, a missing model
+in offline mode), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -19,18 +20,22 @@ from rich.table import Table
 from multishot import __version__
 from multishot.cli.output import (
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
     EXIT_INVALID,
     EXIT_OK,
+    InvalidInputGroup,
     clean,
     err,
     error_line,
     json_line,
     out,
+    invalid,
     print_problems,
     problem_json,
 )
 from multishot.cli.progress import RichReporter
 from multishot.cli.starter import STARTER
+from multishot.errors import InvalidInput
 from multishot.shotlist.errors import ShotListError
 
 app = typer.Typer(
@@ -45,6 +50,7 @@ app = typer.Typer(
     rich_markup_mode="markdown",
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=InvalidInputGroup,
 )
 profiles_app = typer.Typer(help="Model profiles: which models render which capability.", no_args_is_help=True)
 models_app = typer.Typer(help="Model weights in your Hugging Face cache.", no_args_is_help=True)
@@ -65,37 +71,11 @@ def main(version: bool = typer.Option(False, "--version", callback=_version, is_
 
 
 def _invalid(message: str) -> typer.Exit:
-    error_line(message)
-    return typer.Exit(EXIT_INVALID)
+    return invalid(message)
 
 
 def _print_problems(error: ShotListError, as_json: bool = False) -> None:
     print_problems(error, as_json=as_json)
-
-
-def _known_input_errors() -> tuple[type[BaseException], ...]:
-    from multishot.backends.base import CapabilityError
-    from multishot.paradigms import UnknownParadigm
-    from multishot.paradigms.base import OutputUnusable, UnknownShot
-
-    from multishot.backends.base import LoraUnusable
-    from multishot.graph.executors import ExecutorUnusable
-
-    errors: list[type[BaseException]] = [UnknownParadigm, UnknownShot, OutputUnusable, CapabilityError,
-                                         LoraUnusable, ExecutorUnusable]
-    try:
-        from multishot.backends.registry import ProfileError  # type: ignore[attr-defined]
-
-        errors.append(ProfileError)
-    except ImportError:
-        pass
-    try:
-        from multishot.backends.diffusers.loading import ModelNotAvailable  # type: ignore[attr-defined]
-
-        errors.append(ModelNotAvailable)
-    except ImportError:
-        pass
-    return tuple(errors)
 
 
 @app.command()
@@ -146,7 +126,6 @@ def render(
     )
     if draft and final:
         raise _invalid("--draft and --final exclude each other: draft first, then --final --only the shots you accept")
-    invalid = _known_input_errors()
     worst = EXIT_OK
     claimed: dict[Path, Path] = {}  # output folder -> the shot list of this batch writing it
     for file in files:
@@ -160,14 +139,14 @@ def render(
                                  "errors": [str(p) for p in error.problems],
                                  "problems": [problem_json(p) for p in error.problems]})
             continue
-        except invalid as error:
+        except InvalidInput as error:
             error_line(error)
             worst = max(worst, EXIT_INVALID)
             _json_line(as_json, {"source": str(file), "status": "invalid", "errors": [str(error)]})
             continue
         except KeyboardInterrupt:
             err.print("[yellow]interrupted[/]: everything rendered so far is cached; run the same command to resume.")
-            raise typer.Exit(130)
+            raise typer.Exit(EXIT_INTERRUPTED)
         except Exception as error:  # a failure while rendering: say what, keep the cache
             err.print(f"[bold red]render failed[/] for {clean(file)}: {type(error).__name__}: {clean(error)}", highlight=False)
             err.print("Everything rendered before the failure is kept; run the same command to resume.")
@@ -258,14 +237,8 @@ def plan(
 
     options = RenderOptions(paradigm=paradigm, profile=profile, out_root=out_dir, dry_run=True,
                             auto_transitions=auto_transitions, fast=fast)
-    try:
-        film_plan, par, name = prepare(file, options)
-        result = render_file(file, options)
-    except ShotListError as error:
-        _print_problems(error)
-        raise typer.Exit(EXIT_INVALID)
-    except _known_input_errors() as error:
-        raise _invalid(str(error))
+    film_plan, par, name = prepare(file, options)  # invalid input: InvalidInputGroup says it, exit 2
+    result = render_file(file, options)
     film_plan = result.plan or film_plan  # as the paradigm will render it (grammar, agent roles)
     out.print(f"[bold]{clean(film_plan.title)}[/] — paradigm [cyan]{clean(name)}[/]: {par.summary}", highlight=False)
     out.print("stage graph: " + " → ".join(par.stages))
@@ -336,10 +309,7 @@ def profiles_show(name: str = typer.Argument(..., help="Profile name (see `profi
     mask band, multishot = multishot's own training-free variant)."""
     from multishot.backends.registry import load_profile
 
-    try:
-        profile = load_profile(name)
-    except _known_input_errors() as error:
-        raise _invalid(str(error))
+    profile = load_profile(name)
     data = profile.model_dump(mode="json", exclude={"source_file"})
     for role in data.get("roles", {}).values():
         if role.get("joint") is None:
@@ -406,13 +376,10 @@ def profiles_calibrate(
     from multishot.backends.diffusers.profile import calibration_files
     from multishot.backends.registry import load_profile
 
-    try:
-        profile = load_profile(name)
-        if profile.backend != "diffusers":
-            raise _invalid(f"profile `{_safe(name)}` has no models to calibrate")
-        backend = DiffusersBackend(profile, fast=fast, calibrating=True)
-    except _known_input_errors() as error:
-        raise _invalid(_safe(str(error)))
+    profile = load_profile(name)
+    if profile.backend != "diffusers":
+        raise _invalid(f"profile `{_safe(name)}` has no models to calibrate")
+    backend = DiffusersBackend(profile, fast=fast, calibrating=True)
     roles = [cap for cap, r in backend.profile.roles.items() if r.speed.cache and r.speed.cache.kind == "magcache"]
     if not roles:
         raise _invalid(f"profile `{_safe(name)}` uses no MagCache{' in its fast settings' if fast else ''}; nothing to calibrate")
@@ -452,8 +419,6 @@ def models_download(profile: str = typer.Argument(..., help="Profile whose model
                        f"`multishot models download {profile}` can only check the cache, not fetch. Unset "
                        f"HF_HUB_OFFLINE (e.g. `env -u HF_HUB_OFFLINE multishot models download {profile}`) "
                        "on a machine with network access.")
-    except _known_input_errors() as error:
-        raise _invalid(str(error))
     for p in paths:
         out.print(f"  {clean(p)}", highlight=False)
     out.print(f"[green]ok[/]: {clean(profile)} is in the cache", highlight=False)

@@ -5,6 +5,8 @@ Adding a paradigm = one file with a `PARADIGM` and one line here.
 
 from __future__ import annotations
 
+from multishot.errors import InvalidInput
+
 import difflib
 import importlib
 from pathlib import Path
@@ -23,8 +25,8 @@ REGISTRY: dict[str, str] = {
 }
 
 
-class UnknownParadigm(ValueError):
-    pass
+class UnknownParadigm(InvalidInput, ValueError):
+    """`--paradigm` or `paradigm:` names no registered paradigm (exit 2)."""
 
 
 def names() -> list[str]:

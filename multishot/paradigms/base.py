@@ -6,6 +6,8 @@ single-file habit); everything reusable lives in graph/stages.py.
 
 from __future__ import annotations
 
+from multishot.errors import InvalidInput
+
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -43,11 +45,11 @@ class RenderOptions:
     ray: str | None = None        # executor: `auto` or a Ray address -> one Ray actor per GPU
 
 
-class UnknownShot(ValueError):
+class UnknownShot(InvalidInput, ValueError):
     """`--only` names a shot the film does not have (invalid input: exit code 2)."""
 
 
-class OutputUnusable(ValueError):
+class OutputUnusable(InvalidInput, ValueError):
     """The output folder cannot be written, or a batch would write two films into one folder
     (invalid input: exit code 2, said before any work)."""
 

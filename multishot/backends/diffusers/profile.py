@@ -12,6 +12,8 @@ code trusts these models and never re-parses dicts.
 
 from __future__ import annotations
 
+from multishot.errors import InvalidInput
+
 import difflib
 import hashlib
 import json
@@ -55,7 +57,7 @@ _CLASS = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 _PROFILE_SUFFIXES = (".yaml", ".yml")
 
 
-class ProfileError(ValueError):
+class ProfileError(InvalidInput, ValueError):
     """A profile file is missing or invalid; the message names the file and every bad field."""
 
 

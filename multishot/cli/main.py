@@ -33,6 +33,7 @@ from multishot.cli.output import (
     print_problems,
     problem_json,
 )
+from multishot.cli.paradigm_flags import paradigm_settings, with_paradigm_flags
 from multishot.cli.progress import RichReporter
 from multishot.cli.starter import STARTER
 from multishot.errors import InvalidInput
@@ -78,7 +79,6 @@ def _print_problems(error: ShotListError, as_json: bool = False) -> None:
     print_problems(error, as_json=as_json)
 
 
-@app.command()
 def render(
     files: list[Path] = typer.Argument(..., help="Shot-list YAML files; several render one after another."),
     paradigm: Optional[str] = typer.Option(None, "--paradigm", "-p",
@@ -90,14 +90,7 @@ def render(
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be rendered and what is cached; render nothing."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON summary line per film (for scripts)."),
     no_review: bool = typer.Option(False, "--no-review", help="Skip metrics.json, report.html, timeline.otio and the contact sheet."),
-    no_smooth: bool = typer.Option(False, "--no-smooth", help="Stitching: skip seam colour matching."),
-    blend_cuts: int = typer.Option(0, "--blend-cuts", min=0, max=12, help="Stitching: frames each side of a same-scene cut that lean toward the other shot."),
     auto_transitions: bool = typer.Option(False, "--auto-transitions", help="Choose transitions the shot list leaves unset by film grammar."),
-    stream: bool = typer.Option(False, "--stream", help="Holistic: generate shots one at a time, each conditioned on the previous ones."),
-    llm_base_url: Optional[str] = typer.Option(None, "--llm-base-url", help="Agent: an OpenAI-compatible endpoint; default is the offline rule-based planner."),
-    llm_model: Optional[str] = typer.Option(None, "--llm-model", help="Agent: the model name at that endpoint."),
-    agent_rounds: int = typer.Option(3, "--agent-rounds", min=0, max=20, help="Agent: most critique → revise rounds."),
-    max_joint_shots: int = typer.Option(13, "--max-joint-shots", min=1, max=64, help="Holistic: shots per joint generation before chunking."),
     fast: bool = typer.Option(False, "--fast", help="Run each profile with its `fast:` settings (step caches, fewer steps, distilled LoRAs); cached apart from full renders."),
     draft: bool = typer.Option(False, "--draft", help="Preview: every shot at its profile's draft settings (fewer steps, smaller, fast settings; same seeds and timing), into the same folder."),
     final: bool = typer.Option(False, "--final", help="After --draft: re-render the --only shots at full settings; the others stay drafts (the manifest and report say which)."),
@@ -105,13 +98,14 @@ def render(
     no_audio: bool = typer.Option(False, "--no-audio", help="No scratch dialogue voice (film.mp4 and shots/ stay silent)."),
     gpus: Optional[str] = typer.Option(None, "--gpus", help="Scale out: `all` or GPU indices like 0,1 -> one worker process per GPU; independent shots render at once."),
     ray: Optional[str] = typer.Option(None, "--ray", help="Scale out on a Ray cluster: `auto` or the head's address (also MULTISHOT_RAY_ADDRESS); one actor per GPU. Needs multishot[ray]."),
+    **paradigm_flags: Any,
 ) -> None:
     """Render one or more shot lists to renders/TITLE/film.mp4.
 
     Outputs per film: film.mp4, shots/ID.mp4, keyframes/ID_first.png and ID_last.png,
     manifest.json, metrics.json, timeline.otio, report.html, contact_sheet.png, and with dialogue
     film.srt and film.vtt (film.mp4 carries them as a subtitle track). Re-running reuses everything unchanged; a killed render resumes.
-    """
+    """  # each paradigm's own flags (--no-smooth, --stream, …) are added from its options: paradigm_flags.py
     from multishot.paradigms.base import RenderOptions
     from multishot.paradigms.runner import render_file
 
@@ -119,10 +113,9 @@ def render(
     options = RenderOptions(
         paradigm=paradigm, profile=profile, out_root=out_dir,
         only=frozenset(only) if only else None, force=force, dry_run=dry_run,
-        smooth=not no_smooth, blend_cuts=blend_cuts, auto_transitions=auto_transitions,
-        stream=stream, llm_base_url=llm_base_url, llm_model=llm_model, agent_rounds=agent_rounds,
-        max_joint_shots=max_joint_shots, review=not no_review, fast=fast, draft=draft, final=final,
+        auto_transitions=auto_transitions, review=not no_review, fast=fast, draft=draft, final=final,
         burn_subtitles=burn_subtitles, audio=not no_audio, gpus=gpus, ray=ray,
+        settings=paradigm_settings(paradigm_flags),
     )
     if draft and final:
         raise _invalid("--draft and --final exclude each other: draft first, then --final --only the shots you accept")
@@ -158,6 +151,10 @@ def render(
         else:
             _print_result(result)
     raise typer.Exit(worst)
+
+
+render.__signature__ = with_paradigm_flags(render)  # type: ignore[attr-defined]
+app.command()(render)
 
 
 def _one_opencv_thread() -> None:
@@ -241,7 +238,11 @@ def plan(
     result = render_file(file, options)
     film_plan = result.plan or film_plan  # as the paradigm will render it (grammar, agent roles)
     out.print(f"[bold]{clean(film_plan.title)}[/] — paradigm [cyan]{clean(name)}[/]: {par.summary}", highlight=False)
-    out.print("stage graph: " + " → ".join(par.stages))
+    # The graph is the paradigm's own declaration (paradigms/base.py Step), filtered to this film.
+    runs = [step for step in par.graph if step.runs(film_plan, options)]
+    idle = [step.stage for step in par.graph if step not in runs]
+    out.print("stage graph: " + " → ".join(clean(step.label()) for step in runs)
+              + (f"  [dim](not needed for this film: {clean(', '.join(idle))})[/]" if idle else ""), highlight=False)
     from multishot.backends.registry import get_backend
 
     for name_ in sorted({film_plan.default_profile, *(spec.profile for spec in film_plan.shots)}):

@@ -17,11 +17,11 @@ shot's first keyframe on this shot's last keyframe.
 from __future__ import annotations
 
 from multishot.backends.animatic.camera import movement_end_zoom
-from multishot.backends.base import Capability, require
+from multishot.backends.base import Capability
 from multishot.graph import stages
 from multishot.graph.engine import Artifact
-from multishot.paradigms.base import Job, Output, Paradigm
-from multishot.plan.film_plan import ShotSpec
+from multishot.paradigms.base import Job, Output, Paradigm, RenderOptions, Step, finish, has_bridges
+from multishot.plan.film_plan import FilmPlan, ShotSpec
 
 def keyframe_zooms(spec: ShotSpec) -> tuple[float, float]:
     """(start, end) framing of a shot relative to its size. The convention is the animatic's
@@ -33,11 +33,6 @@ def keyframe_zooms(spec: ShotSpec) -> tuple[float, float]:
 
 def run(job: Job) -> Output:
     plan, engine = job.plan, job.engine
-    for i, spec in enumerate(plan.shots):
-        needs = [Capability.TEXT_TO_IMAGE, Capability.FIRST_LAST_TO_VIDEO]
-        if i and plan.shots[i - 1].transition.type == "match-cut":  # composed by image-to-video
-            needs.append(Capability.IMAGE_TO_VIDEO)
-        require(job.backend(spec.profile), needs, f"keyframe (shot `{spec.id}`)")
 
     # 1. The character bank: one identity image per character that appears, made on first need.
     bank: dict[str, Artifact] = {}
@@ -104,11 +99,11 @@ def run(job: Job) -> Output:
         return Output(clips, None, {"skipped": skipped})
 
     # 4. Bridges where asked for, then the film.
-    bridges = stages.render_bridges(engine, job.backend, clips)
-    task = job.reporter.task("assemble", plan.total_frames)
-    film = stages.assemble_film(engine, plan, clips, bridges=bridges, on_frame=lambda n: task.advance())
-    task.done()
-    return Output(clips, film, {"keyframes": keys, "bank": bank})
+    return finish(job, clips, extra={"keyframes": keys, "bank": bank})
+
+
+def _has_cast(plan: FilmPlan, options: RenderOptions) -> bool:
+    return any(s.characters for s in plan.shots)
 
 
 def _raise_errors(results: list[object]) -> None:
@@ -121,8 +116,11 @@ def _raise_errors(results: list[object]) -> None:
 PARADIGM = Paradigm(
     name="keyframe",
     summary="character bank → first/last keyframe per shot → first-last infill → assemble",
-    stages=("plan", "identity (character bank)", "keyframe (first, last per shot)",
-            "video (first-last infill)", "bridge", "assemble"),
+    stages=(Step("plan"), Step(stages.IDENTITY.name, "character bank", when=_has_cast),
+            Step(stages.KEYFRAME.name, "first, last per shot; match-cut firsts composed on the last still"),
+            Step(stages.VIDEO.name, "first-last infill"), Step(stages.BRIDGE.name, when=has_bridges),
+            Step(stages.ASSEMBLE.name)),
     needs=frozenset({Capability.TEXT_TO_IMAGE, Capability.FIRST_LAST_TO_VIDEO}),
+    needs_after_match_cut=frozenset({Capability.IMAGE_TO_VIDEO}),  # the first keyframe is composed by it
     run=run,
 )

@@ -16,19 +16,18 @@ shot's first keyframe on this shot's last keyframe.
 
 from __future__ import annotations
 
-from multishot.backends.animatic.camera import movement_end_zoom
-from multishot.backends.base import Capability
+from multishot.backends.base import Backend, Capability
+from multishot.backends.framing import keyframe_zooms as framing
 from multishot.graph import stages
 from multishot.graph.engine import Artifact
 from multishot.paradigms.base import Job, Output, Paradigm, RenderOptions, Step, finish, has_bridges
 from multishot.plan.film_plan import FilmPlan, ShotSpec
 
-def keyframe_zooms(spec: ShotSpec) -> tuple[float, float]:
-    """(start, end) framing of a shot relative to its size. The convention is the animatic's
-    camera model (the reference previz): the first keyframe is the shot size itself and the last
-    is where the movement ends (a dolly-in ends tighter, a dolly-out wider), so the infill never
-    has to cross-fade between two different framings."""
-    return 1.0, movement_end_zoom(spec.shot.movement)
+def keyframe_zooms(spec: ShotSpec, backend: Backend | None = None) -> tuple[float, float]:
+    """(start, end) framing of a shot relative to its size, by the convention of the backend
+    that draws its keyframes (backends/framing.py): the first keyframe is the shot size itself,
+    the last is where the movement ends, so the infill never has to cross-fade between framings."""
+    return framing(backend, spec.shot.movement)
 
 
 def run(job: Job) -> Output:
@@ -51,7 +50,7 @@ def run(job: Job) -> Output:
         if (spec.id, which) in stills:
             return stills[(spec.id, which)]
         refs = {c.id: identity(c.id, allow) for c in spec.characters}
-        zoom_first, zoom_last = keyframe_zooms(spec)
+        zoom_first, zoom_last = keyframe_zooms(spec, job.backend(spec.profile))
         anchor = None
         if which == "first" and spec.index and plan.shots[spec.index - 1].transition.type == "match-cut":
             anchor = keyframe(plan.shots[spec.index - 1], "last", allow)

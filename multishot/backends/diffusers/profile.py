@@ -395,7 +395,8 @@ class Profile(_Strict):
     """A whole model profile (one YAML file)."""
 
     name: str
-    backend: Literal["diffusers", "animatic"] = "diffusers"
+    #: A backend of the registry (backends/registry.py `backend_names`: built-ins and plug-ins).
+    backend: str = "diffusers"
     licence: str
     notes: str = ""
     #: Only for backends without roles (animatic): what it declares it can do.
@@ -408,9 +409,17 @@ class Profile(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Profile:
-        if self.backend == "animatic":
+        if self.backend != "diffusers":
+            from multishot.backends.registry import backend_names
+
+            known = backend_names()
+            if self.backend not in known:
+                close = difflib.get_close_matches(self.backend, known, n=1)
+                hint = f"; did you mean `{close[0]}`?" if close else ""
+                raise ValueError(f"unknown backend `{self.backend}`{hint} Known: {', '.join(known)}")
             if self.roles:
-                raise ValueError("an animatic profile has no `roles` (it needs no weights)")
+                raise ValueError(f"a{'n' if self.backend[0] in 'aeiou' else ''} {self.backend} profile has no "
+                                 "`roles` (only diffusers profiles name models)")
             return self
         if not self.roles:
             raise ValueError("a diffusers profile needs at least one entry under `roles`")
@@ -493,6 +502,8 @@ class ProfileInfo:
     pinned: bool
     path: str
     notes: str = ""
+    #: Where the profile came from: `builtin`, `$MULTISHOT_PROFILE_PATH`, or a plug-in's distribution.
+    origin: str = "builtin"
 
 
 # --------------------------------------------------------------------------------------------
@@ -511,13 +522,26 @@ def profile_dirs() -> list[Path]:
     return [*extra, builtin_profile_dir()]
 
 
+def _plugin_dirs() -> list[tuple[Path, str]]:
+    from multishot.backends.registry import plugin_profile_dirs
+
+    return plugin_profile_dirs()
+
+
 def _profile_files() -> dict[str, Path]:
-    found: dict[str, Path] = {}
-    for d in profile_dirs():
+    return {name: path for name, (path, _) in _profile_origins().items()}
+
+
+def _profile_origins() -> dict[str, tuple[Path, str]]:
+    """name -> (file, origin): $MULTISHOT_PROFILE_PATH first, the shipped ones, then plug-ins'."""
+    extra = profile_dirs()[:-1]
+    found: dict[str, tuple[Path, str]] = {}
+    folders = [*((d, "$MULTISHOT_PROFILE_PATH") for d in extra), (builtin_profile_dir(), "builtin"), *_plugin_dirs()]
+    for d, origin in folders:
         if d.is_dir():
             for f in sorted(d.iterdir()):
                 if f.suffix in _PROFILE_SUFFIXES:
-                    found.setdefault(f.stem, f)
+                    found.setdefault(f.stem, (f, origin))
     return found
 
 
@@ -619,7 +643,9 @@ def profile_info(profile: Profile, capabilities: frozenset[Capability] | None = 
 def list_profiles() -> list[ProfileInfo]:
     """Every profile on the search path, by name. A broken file raises ProfileError (naming the
     file) rather than silently disappearing from the list."""
-    return [profile_info(_parse(path)) for _, path in sorted(_profile_files().items())]
+    from dataclasses import replace
+
+    return [replace(profile_info(_parse(path)), origin=origin) for _, (path, origin) in sorted(_profile_origins().items())]
 
 
 # --------------------------------------------------------------------------------------------

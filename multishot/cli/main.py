@@ -269,6 +269,29 @@ def plan(
     out.print(table)
 
 
+@app.command("paradigms")
+def paradigms_list(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """Show every paradigm, its flags and where it came from (`builtin` or a plug-in's distribution)."""
+    from multishot.paradigms import get_paradigm, names, origin
+    from multishot.paradigms.base import option_flags
+
+    rows = []
+    for name in names():
+        par = get_paradigm(name)
+        rows.append({"name": name, "from": origin(name), "summary": par.summary,
+                     "stages": [step.stage for step in par.graph],
+                     "flags": [f.flag.name for f in option_flags(name, par.options)]})
+    if as_json:
+        json_line({"paradigms": rows})
+        return
+    table = Table(title="paradigms (also agent+P for any P)")
+    for col in ("paradigm", "from", "flags", "stage graph"):
+        table.add_column(col, overflow="fold")
+    for row in rows:
+        table.add_row(row["name"], clean(row["from"]), " ".join(row["flags"]), " → ".join(row["stages"]))
+    out.print(table)
+
+
 @app.command()
 def init(file: Path = typer.Argument(Path("shotlist.yaml"), help="Where to write the starter shot list."),
          force: bool = typer.Option(False, "--force", help="Overwrite an existing file.")) -> None:
@@ -290,12 +313,13 @@ def profiles_list(as_json: bool = typer.Option(False, "--json", help="Machine-re
         sys.stdout.write(json.dumps([_info_dict(i) for i in infos], default=str) + "\n")
         return
     table = Table(title="model profiles")
-    for col in ("profile", "backend", "capabilities", "models", "licence"):
+    for col in ("profile", "backend", "capabilities", "models", "licence", "from"):
         table.add_column(col, overflow="fold")
     for info in infos:
         d = _info_dict(info)
-        table.add_row(str(d.get("name")), str(d.get("backend")), ", ".join(d.get("capabilities") or []),
-                      "\n".join(str(m) for m in (d.get("models") or [])), str(d.get("licence") or ""))
+        table.add_row(_safe(str(d.get("name"))), _safe(str(d.get("backend"))), ", ".join(d.get("capabilities") or []),
+                      _safe("\n".join(str(m) for m in (d.get("models") or []))), _safe(str(d.get("licence") or "")),
+                      _safe(str(d.get("origin") or "builtin")))
     out.print(table)
 
 

@@ -15,7 +15,8 @@ from multishot.backends.diffusers.profile import (
 from multishot.backends.registry import get_backend, list_profiles
 
 SHIPPED = {"animatic", "tiny", "wan-2.1-1.3b", "wan-2.1-14b", "wan-2.2-5b", "ltx-video", "holocine",
-           "holocine-sparse", "wan-2.1-1.3b-cinetrans", "tiny-cinetrans", "wan-2.1-14b-fast"}
+           "holocine-sparse", "wan-2.1-1.3b-cinetrans", "tiny-cinetrans", "wan-2.1-14b-fast",
+           "wan-2.1-1.3b-fast"}
 ALL = {c.value for c in Capability}
 
 
@@ -164,3 +165,18 @@ def test_registry_default_is_the_animatic() -> None:
         pytest.skip("the animatic backend is not in this tree yet")
     backend = get_backend()
     assert backend.name and Capability.TEXT_TO_VIDEO in backend.capabilities
+
+
+def test_shipped_roles_name_only_components_their_pipeline_takes() -> None:
+    """`component_dtypes` / `shared_components` naming a component the pipeline class does not
+    take fail at load (loading.py); with Hub weights that is only seen on a GPU machine, so the
+    shipped files are checked against diffusers' pipeline signatures here."""
+    import inspect
+
+    import diffusers
+
+    for name in SHIPPED - {"animatic"}:
+        for cap, role in load_profile(name).roles.items():
+            accepted = set(inspect.signature(getattr(diffusers, role.pipeline).__init__).parameters) - {"self"}
+            named = set(role.component_dtypes) | set(role.shared_components)
+            assert named <= accepted, f"{name}: roles.{cap.value} names {sorted(named - accepted)}"

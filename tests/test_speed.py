@@ -171,3 +171,28 @@ def test_attention_backend_is_set_through_diffusers_dispatch_and_keeps_the_frame
         monkeypatch.setenv("MULTISHOT_PROFILE_PATH", str(_profile(tmp_path, "ab2", steps=2, guidance=1.0,
                                                                   fast={"attention_backend": "no-such-kernel"})))
         DiffusersBackend("ab2", device="cpu", cache=PipelineCache(), fast=True).pipeline(Capability.TEXT_TO_VIDEO)
+
+
+def test_frames_leave_the_device_as_uint8_bit_identical_to_the_float_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The backend asks the pipeline for tensors and makes uint8 frames on the generating
+    device (backend._frames_of); the frames are bit for bit the ones the float "np" output +
+    `to_uint8` on the host gives, the path it replaced."""
+    import functools
+
+    backend = DiffusersBackend("tiny", device="cpu", cache=PipelineCache())
+    req = _request()
+    new = np.stack(backend.text_to_video(req))
+    cls = type(backend.pipeline(Capability.TEXT_TO_VIDEO).pipe)
+    original = cls.__call__
+    seen: list[str] = []
+
+    @functools.wraps(original)
+    def as_numpy(self: object, *args: object, **kwargs: object) -> object:
+        seen.append(str(kwargs["output_type"]))
+        return original(self, *args, **{**kwargs, "output_type": "np"})
+
+    monkeypatch.setattr(cls, "__call__", as_numpy)
+    old = np.stack(backend.text_to_video(req))
+    assert seen == ["pt"]
+    assert new.dtype == np.uint8 and len(np.unique(new)) > 16  # real frames, not a saturated constant
+    assert np.array_equal(new, old)

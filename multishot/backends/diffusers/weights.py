@@ -8,10 +8,12 @@ leaving random or base weights in place.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 StateDict = dict[str, Any]
+log = logging.getLogger(__name__)
 
 
 def wan_original_to_diffusers(state: StateDict) -> StateDict:
@@ -49,10 +51,24 @@ def lora_to_diffusers(state: StateDict, layout: str) -> StateDict:
     if layout not in ("cinetrans", "wan-original"):
         raise ValueError(f"unknown LoRA format `{layout}`")
     state = {k if k.startswith("diffusion_model.") else "diffusion_model." + k: v for k, v in state.items()}
+    _warn_dropped_diffs(state)
     from diffusers import WanPipeline
 
     out = WanPipeline.lora_state_dict(state)
     return out[0] if isinstance(out, tuple) else out
+
+
+def _warn_dropped_diffs(state: StateDict) -> None:
+    """ComfyUI's LoRA extraction (Kijai's CausVid / AccVid / lightx2v files) stores full
+    differences for parameters a low-rank pair cannot hold: ``.diff`` on norm scales and other
+    non-matrix weights, ``.diff_b`` on norm biases. diffusers' converter drops those (it treats
+    them as zeroed); ComfyUI adds them. When one is not zero, the loaded LoRA is not the whole
+    published change: say so once, with the count, rather than silently."""
+    dropped = [k for k, v in state.items()
+               if (k.endswith(".diff") or (k.endswith(".diff_b") and "norm" in k)) and bool((v != 0).any())]
+    if dropped:
+        log.warning("LoRA: %d non-zero full-weight differences (e.g. %r) are not applied by diffusers' "
+                    "converter; the rest of the LoRA is", len(dropped), dropped[0])
 
 
 def pickle_to_safetensors(src: str, dst: str) -> int:

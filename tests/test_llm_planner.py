@@ -302,10 +302,23 @@ def test_every_request_carries_a_schema_narrowed_to_it_and_max_tokens() -> None:
                                                  100 + 60 * 4, 300 + 180 * 4]
     writer = bodies[0]["response_format"]["json_schema"]["schema"]
     assert writer["properties"]["characters"]["required"] == ["mara"]   # the given character
-    assert writer["properties"]["scenes"]["items"]["properties"]["shots"]["maximum"] == 4
+    # the scenes are fixed to the logline reading's split (ids, shot counts adding up to 4), the
+    # id maps and scene fields closed to the reading's cast and places
+    split = RulePlanner().screenwriter(BRIEF)
+    fixed = writer["properties"]["scenes"]["prefixItems"]
+    assert [(s["properties"]["id"]["const"], s["properties"]["shots"]["const"]) for s in fixed] == \
+        [(sc.id, sc.shots) for sc in split.scenes]
+    assert sum(s["properties"]["shots"]["const"] for s in fixed) == 4
+    assert writer["properties"]["locations"]["additionalProperties"] is False
+    assert writer["properties"]["locations"]["required"] == list(split.locations)
+    assert fixed[0]["properties"]["location"]["enum"] == list(split.locations)
+    assert fixed[0]["properties"]["characters"]["maxItems"] == len(writer["properties"]["characters"]["required"])
+    assert fixed[0]["properties"]["beat"]["maxLength"] == 240       # no runaway string
+    assert "items" not in writer["properties"]["scenes"]            # llama.cpp rejects `items: false`
     # the director's schema: the treatment's scenes in order, each with its exact shot count,
     # only the treatment's characters
     scenes = bodies[2]["response_format"]["json_schema"]["schema"]["properties"]["scenes"]
+    assert "items" not in scenes and scenes["minItems"] == scenes["maxItems"] == 2
     assert [s["properties"]["scene"]["const"] for s in scenes["prefixItems"]] == ["cliffs", "lamp-room"]
     assert [(s["properties"]["shots"]["minItems"], s["properties"]["shots"]["maxItems"])
             for s in scenes["prefixItems"]] == [(2, 2), (2, 2)]

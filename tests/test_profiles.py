@@ -16,8 +16,8 @@ from multishot.backends.registry import get_backend, list_profiles
 
 SHIPPED = {"animatic", "tiny", "wan-2.1-1.3b", "wan-2.1-14b", "wan-2.2-5b", "ltx-video", "holocine",
            "holocine-sparse", "wan-2.1-1.3b-cinetrans", "tiny-cinetrans", "wan-2.1-14b-fast",
-           "wan-2.1-1.3b-fast"}
-ALL = {c.value for c in Capability}
+           "wan-2.1-1.3b-fast", "tiny-vace", "tiny-ip-adapter", "wan-2.1-vace-1.3b"}
+ALL = {c.value for c in Capability} - {"reference_to_video"}  # only VACE profiles have it
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -48,6 +48,8 @@ def test_shipped_profiles_are_package_data_and_all_parse() -> None:
     assert set(infos["ltx-video"].capabilities) == ALL - {"joint_shots"}
     assert infos["animatic"].backend == "animatic" and infos["animatic"].models == ()
     assert "joint_shots" in infos["holocine"].capabilities
+    assert set(infos["tiny-vace"].capabilities) == ALL - {"joint_shots"} | {"reference_to_video"}
+    assert set(infos["wan-2.1-vace-1.3b"].capabilities) == ALL | {"reference_to_video"}
     assert "NON-COMMERCIAL" in infos["holocine"].licence and "CC BY-NC-SA" in infos["holocine"].licence
     assert any("hlwang06/HoloCine" in m for m in infos["holocine"].models)
     assert all(i.licence for i in infos.values())
@@ -153,9 +155,9 @@ def test_registry_builds_a_diffusers_backend_without_loading_weights() -> None:
 
     before = (PIPELINES.pipeline_loads, PIPELINES.component_loads)
     backend = get_backend("tiny")
-    assert backend.name == "tiny" and backend.capabilities == frozenset(Capability)
+    assert backend.name == "tiny" and backend.capabilities == frozenset(Capability) - {Capability.REFERENCE_TO_VIDEO}
     assert (PIPELINES.pipeline_loads, PIPELINES.component_loads) == before
-    assert get_backend("wan-2.2-5b").capabilities == frozenset(Capability) - {Capability.FIRST_LAST_TO_VIDEO}
+    assert get_backend("wan-2.2-5b").capabilities == frozenset(Capability) - {Capability.FIRST_LAST_TO_VIDEO, Capability.REFERENCE_TO_VIDEO}
 
 
 def test_registry_default_is_the_animatic() -> None:

@@ -25,6 +25,8 @@ class Capability(str, Enum):
     IMAGE_TO_VIDEO = "image_to_video"
     FIRST_LAST_TO_VIDEO = "first_last_to_video"
     JOINT_SHOTS = "joint_shots"
+    #: A shot generated with every character's reference image as conditioning (Wan VACE).
+    REFERENCE_TO_VIDEO = "reference_to_video"
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,13 @@ class Backend(Protocol):
     def first_last_to_video(self, req: ShotRequest, first: Frame, last: Frame) -> Iterable[Frame]: ...
 
     def joint_shots(self, reqs: Sequence[ShotRequest], memory: Any = None) -> list[list[Frame]]: ...
+
+
+def reads_references(backend: Backend, cap: Capability) -> bool:
+    """Whether `backend` conditions calls of `cap` on `ShotRequest.references` (every
+    character's bank image: IP-Adapter stills, VACE shots). A backend says so with an optional
+    `reference_roles` set; paradigms then build the character bank and pass it."""
+    return cap in getattr(backend, "reference_roles", frozenset())
 
 
 def require(backend: Backend, needed: Iterable[Capability], why: str) -> None:

@@ -43,8 +43,13 @@ def direct(
     fps: Optional[int] = typer.Option(None, "--fps", min=1, max=120, help="Frames per second (default 16)."),
     seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Film seed (default 7)."),
     rounds: int = typer.Option(3, "--rounds", min=0, max=10, help="Most critique → revise rounds."),
+    llm: Optional[str] = typer.Option(
+        None, "--llm",
+        help="`local`: start a local GGUF model server (needs multishot[llm]; --llm-model PATH.gguf or a named model, default smollm2-135m), stopped afterwards. Or an OpenAI-compatible URL (as --llm-base-url)."),
     llm_base_url: Optional[str] = typer.Option(None, "--llm-base-url", help="An OpenAI-compatible endpoint; default is the offline rule-based planner."),
-    llm_model: Optional[str] = typer.Option(None, "--llm-model", help="The model name at that endpoint. Key: MULTISHOT_LLM_API_KEY or OPENAI_API_KEY."),
+    llm_model: Optional[str] = typer.Option(None, "--llm-model", help="The model name at that endpoint (with --llm local: a .gguf path or a named model). Key: MULTISHOT_LLM_API_KEY or OPENAI_API_KEY."),
+    llm_threads: Optional[int] = typer.Option(None, "--llm-threads", min=1, max=256, help="--llm local: CPU threads (default: the usable cores, at most 4)."),
+    llm_ctx: Optional[int] = typer.Option(None, "--llm-ctx", min=512, max=131072, help="--llm local: context tokens (default 8192)."),
     llm_timeout: Optional[float] = typer.Option(
         None, "--llm-timeout", min=1.0,
         help="Seconds a model request may take (default: 300 s for the first, then twice what the answer takes at the measured tokens/s)."),
@@ -56,7 +61,7 @@ def direct(
 ) -> None:
     """Write a complete shot list from a logline: screenwriter → director → cinematographer,
     then the continuity critic and a bounded revise loop. Offline and deterministic by default."""
-    from multishot.plan.agent import Brief, RulePlanner, direct as run_direct, film_to_yaml, make_planner
+    from multishot.plan.agent import Brief, RulePlanner, close_planner, direct as run_direct, film_to_yaml
     from multishot.shotlist.loader import load_film
 
     if output.exists() and not force:
@@ -70,9 +75,14 @@ def direct(
         for p in problems:
             err.print(f"[bold red]error:[/] {p}", highlight=False)
         raise typer.Exit(EXIT_INVALID)
-    planner = make_planner(llm_base_url, llm_model, timeout=llm_timeout, model_critic=llm_critic)
+    planner = _planner(llm or llm_base_url, llm_model, timeout=llm_timeout, model_critic=llm_critic,
+                       ctx=llm_ctx, threads=llm_threads)
     fallback = None if isinstance(planner, RulePlanner) else RulePlanner()
-    result = run_direct(brief, planner, rounds=rounds, fallback=fallback)
+    try:
+        _start(planner)
+        result = run_direct(brief, planner, rounds=rounds, fallback=fallback)
+    finally:  # the local server stops on every way out, Ctrl-C included
+        close_planner(planner)
     header = (f"written by `multishot direct` ({provenance_line(result)}) from the logline:\n"
               f"{' '.join(logline.split())}")
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -105,6 +115,37 @@ def direct(
     if result.findings:
         _print_findings(result.findings, str(output))
     out.print(f"next: multishot render {output} --paradigm agent+keyframe", highlight=False)
+
+
+def _planner(base_url: Optional[str], model: Optional[str], **options: object) -> "Planner":  # type: ignore[name-defined]  # noqa: F821
+    """make_planner, with a missing local server or model as a user error (exit 2)."""
+    from multishot.plan.agent import make_planner
+    from multishot.plan.agent.local_server import LocalModelError
+
+    try:
+        return make_planner(base_url, model, **options)  # type: ignore[arg-type]
+    except LocalModelError as error:
+        err.print(f"[bold red]error:[/] {error}", highlight=False)
+        raise typer.Exit(EXIT_INVALID)
+
+
+def _start(planner: object) -> None:
+    """Start the local model server before any role asks (a failure is an error, not a silent
+    fallback) and say what runs."""
+    from multishot.cli.output import clean
+    from multishot.plan.agent.local_server import LocalModelError
+
+    server = getattr(planner, "server", None)
+    if server is None:
+        return
+    try:
+        planner.start()  # type: ignore[attr-defined]
+    except LocalModelError as error:
+        err.print(f"[bold red]error:[/] {clean(str(error))}", highlight=False)
+        raise typer.Exit(EXIT_INVALID)
+    err.print(f"local model {clean(server.name)} ({server.path.stat().st_size / 1e6:.0f} MB) loaded in "
+              f"{server.load_seconds:.1f} s: {server.threads} thread(s), {server.ctx}-token context, 127.0.0.1",
+              highlight=False)
 
 
 def check(
@@ -169,7 +210,9 @@ def _print_usage(usage: dict[str, dict[str, int]]) -> None:
     if not any(u.get("total_tokens") for u in usage.values()):
         return
     parts = [f"{role} {u['calls']} calls / {u['total_tokens']} tokens"
-             + (f" / {u['seconds']:.1f} s" if u.get("seconds") else "") for role, u in usage.items() if u.get("calls")]
+             + (f" / {u['seconds']:.1f} s" if u.get("seconds") else "")
+             + (f" ({u['completion_tokens'] / u['seconds']:.1f} tok/s)" if u.get("seconds") and u.get("completion_tokens") else "")
+             for role, u in usage.items() if u.get("calls")]
     out.print("usage: " + "; ".join(parts), highlight=False)
 
 

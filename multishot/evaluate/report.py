@@ -92,6 +92,8 @@ class ShotView:
     #: `draft` / `final` after `render --draft` / `--final`; None for an ordinary render.
     quality: str | None = None
     dialogue: tuple[tuple[str, str], ...] = field(default=())
+    #: The shot's characters with the relative path of each one's bank image (None: no bank).
+    cast: tuple[tuple[str, str | None], ...] = field(default=())
 
     @property
     def duration_s(self) -> float:
@@ -104,6 +106,11 @@ class ShotView:
 
 def keyframe_path(out_dir: Path, shot_id: str, which: str) -> Path:
     return Path(out_dir) / "keyframes" / f"{shot_id}_{which}.png"
+
+
+def bank_path(out_dir: Path, character_id: str) -> Path:
+    """A character's bank image as `stages.publish` writes it."""
+    return Path(out_dir) / "characters" / f"{character_id}.png"
 
 
 def seam_views(manifest: Mapping[str, Any], metrics: Mapping[str, Any] | None) -> list[SeamView]:
@@ -165,6 +172,8 @@ def shot_views(out_dir: Path, manifest: Mapping[str, Any],
             last=_rel(last, out_dir) if last.is_file() else None,
             seam_out=seams.get(sid) if i + 1 < len(shots) else None,
             flicker=flicker.get(sid), notes=notes, quality=(manifest.get("quality") or {}).get(sid),
+            cast=tuple((str(c), _rel(bank_path(out_dir, str(c)), out_dir) if bank_path(out_dir, str(c)).is_file()
+                        else None) for c in shot.get("characters") or []),
         ))
     return views
 
@@ -229,6 +238,12 @@ dt { color: var(--dim); } dd { margin: 0; }
 button.play { background:none; border:1px solid var(--line); color:var(--ink); border-radius:4px;
   padding:1px 8px; cursor:pointer; font-size:12px; }
 .sheet img { max-width:100%; border-radius:6px; }
+.cast { display:flex; flex-wrap:wrap; gap:6px; margin:0 0 8px; }
+.cast figure { margin:0; width:64px; } .cast img { width:64px; height:64px; object-fit:cover; border-radius:4px; }
+.cast figcaption { font-size:11px; color:var(--dim); overflow:hidden; text-overflow:ellipsis; }
+.bank { display:flex; flex-wrap:wrap; gap:16px; }
+.bank figure { margin:0; width:160px; } .bank img { width:160px; border-radius:6px; background:#000; }
+.bank figcaption { font-size:12px; } .bank a { color: var(--accent); }
 details summary { cursor: pointer; color: var(--dim); }
 """
 
@@ -319,6 +334,31 @@ def _figure(rel: str | None, label: str, shot_id: str) -> str:
             f"<figcaption>{label}</figcaption></figure>")
 
 
+def _cast(v: ShotView) -> str:
+    """The bank images of the shot's characters, beside its keyframes."""
+    figs = [f"<figure><img src='{_e(_url(rel))}' alt='{_e(cid)} bank image'><figcaption>{_e(cid)}</figcaption></figure>"
+            for cid, rel in v.cast if rel is not None]
+    return f"<div class='cast' title='character bank'>{''.join(figs)}</div>" if figs else ""
+
+
+def _bank_section(views: Sequence[ShotView]) -> str:
+    """Every character's bank image with the shots that use it (links to their cards)."""
+    uses: dict[str, list[str]] = {}
+    images: dict[str, str] = {}
+    for v in views:
+        for cid, rel in v.cast:
+            if rel is not None:
+                images[cid] = rel
+                uses.setdefault(cid, []).append(v.id)
+    if not images:
+        return ""
+    figs = "".join(
+        f"<figure id='character-{_e(cid)}'><img src='{_e(_url(images[cid]))}' alt='{_e(cid)} bank image'>"
+        f"<figcaption><b>{_e(cid)}</b> · in " + ", ".join(f"<a href='#shot-{_e(s)}'>{_e(s)}</a>" for s in uses[cid])
+        + "</figcaption></figure>" for cid in sorted(images))
+    return f"<h2>Character bank</h2><section class='bank'>{figs}</section>"
+
+
 def _card(v: ShotView, fps: int) -> str:
     t = v.transition
     camera = " · ".join(x for x in (v.size, v.angle, v.movement) if x) or "–"
@@ -353,6 +393,7 @@ def _card(v: ShotView, fps: int) -> str:
     {f"<span class='quality {_e(v.quality)}'>{_e(v.quality)}</span>" if v.quality else ""}
     <button class="play" type="button" data-seek="{v.start_s:.4f}">▶ {v.start_s:.2f}s</button></h3>
   <div class="frames">{_figure(v.first, 'first', v.id)}{_figure(v.last, 'last', v.id)}</div>
+  {_cast(v)}
   <div class="prompt">{_e(v.prompt)}</div>
   <dl>
     <dt>scene</dt><dd>{_e(v.scene)}</dd>{said}
@@ -439,6 +480,7 @@ def render_report(out_dir: Path, manifest: Mapping[str, Any], metrics: Mapping[s
   {player}
   {_bar(views, seams, total)}
   {_metrics_section(metrics, seams)}
+  {_bank_section(views)}
   <h2>Shots</h2>
   <section class="cards">{''.join(_card(v, fps) for v in views)}</section>
   {f"<h2>Contact sheet</h2><div class='sheet'><img src='{CONTACT_SHEET_NAME}' alt='all keyframes'></div>" if sheet else ''}

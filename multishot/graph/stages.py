@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 from PIL import Image
 
-from multishot.backends.base import Backend, Capability, Frame, ShotRequest
+from multishot.backends.base import Backend, Capability, Frame, ShotRequest, reads_references
 from multishot.graph.engine import Artifact, Engine, RenderStopped, Stage
 from multishot.graph.executors.base import call
 from multishot.plan.film_plan import FilmPlan, ShotSpec
@@ -195,7 +195,8 @@ def make_keyframe(tmp: Path, backend: Backend, spec: ShotSpec, zoom: float, seed
     refs = references
     req = _with_references(spec.request(num_frames=1, zoom=zoom, seed=seed, prompt=prompt), refs)
     lead = refs.get(spec.characters[0].id) if spec.characters and refs else None
-    if anchor is None and lead is not None and Capability.IMAGE_TO_VIDEO in backend.capabilities:
+    native = reads_references(backend, Capability.TEXT_TO_IMAGE)  # IP-Adapter: every character
+    if anchor is None and lead is not None and not native and Capability.IMAGE_TO_VIDEO in backend.capabilities:
         # Character bank → keyframe: grow the keyframe out of the lead character's identity
         # image by image-to-video under the keyframe's prompt and take the last frame. The
         # video model's temporal consistency carries the identity into the new framing; the
@@ -491,12 +492,15 @@ def shot_with_sound(engine: Engine, clips: Sequence[ShotClip], voice: Artifact) 
 
 
 def publish(engine: Engine, plan: FilmPlan, clips: list[ShotClip], film: Artifact | None,
-            sounds: dict[str, Artifact] | None = None) -> dict[str, Path]:
+            sounds: dict[str, Artifact] | None = None, bank: dict[str, Artifact] | None = None) -> dict[str, Path]:
     """User-facing outputs: film.mp4, shots/<id>.mp4 (with their dialogue when `sounds` has
-    them), keyframes/<id>_first.png and _last.png, film.srt and film.vtt."""
+    them), keyframes/<id>_first.png and _last.png, characters/<id>.png (the character bank,
+    when the paradigm made one), film.srt and film.vtt."""
     from multishot.graph.engine import Artifact as A
 
     out: dict[str, Path] = {}
+    for cid, image in sorted((bank or {}).items()):
+        out[f"character:{cid}"] = engine.publish(image, Path("characters") / f"{cid}.png")
     sounds = sounds or {}
     for clip in clips:
         a = clip.artifact

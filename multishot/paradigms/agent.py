@@ -22,7 +22,7 @@ from typing import Any
 from multishot.graph.engine import Stage
 from multishot.paradigms import stitching
 from multishot.paradigms.base import Job, Output, Paradigm, Step, check_needs, check_only, option
-from multishot.plan.agent import AgentResult, RulePlanner, film_to_yaml, make_planner, review
+from multishot.plan.agent import AgentResult, RulePlanner, close_planner, film_to_yaml, make_planner, review
 from multishot.plan.film_plan import FilmPlan, build_plan
 
 AGENT = Stage("agent", 1, ".json", "roles revise the shot list: revised film, transcript, findings, usage")
@@ -31,8 +31,9 @@ AGENT_SHOTLIST = Stage("agent-shotlist", 1, ".yaml", "the revised shot list, as 
 
 @dataclass(frozen=True)
 class AgentOptions:
-    llm_base_url: str | None = option(None, "--llm-base-url", "Agent: an OpenAI-compatible endpoint; default is "
-                                      "the offline rule-based planner.")
+    llm_base_url: str | None = option(None, "--llm-base-url", "Agent: an OpenAI-compatible endpoint, or `local` "
+                                      "(a local GGUF model server, multishot[llm]); default is the offline "
+                                      "rule-based planner.")
     llm_model: str | None = option(None, "--llm-model", "Agent: the model name at that endpoint.")
     agent_rounds: int = option(3, "--agent-rounds", "Agent: most critique → revise rounds.", min=0, max=20)
 
@@ -51,13 +52,16 @@ def revise_plan(job: Job) -> tuple[FilmPlan, AgentResult]:
         tmp.write_text(json.dumps(result.to_json(), indent=1, ensure_ascii=False), encoding="utf-8")
         return {"planner": planner.name, "rounds": result.rounds, "findings": len(result.findings)}
 
-    artifact = job.engine.run(AGENT, "film:agent", inputs, make)
-    if made:
-        result = made[0]
-    elif artifact.path.exists():
-        result = AgentResult.from_json(json.loads(artifact.path.read_text(encoding="utf-8")))
-    else:  # a dry run: plan in memory, write nothing
-        result = review(film, planner, rounds=rounds, fallback=fallback)
+    try:  # `--llm-base-url local` starts its server on the first request (a cache hit: never)
+        artifact = job.engine.run(AGENT, "film:agent", inputs, make)
+        if made:
+            result = made[0]
+        elif artifact.path.exists():
+            result = AgentResult.from_json(json.loads(artifact.path.read_text(encoding="utf-8")))
+        else:  # a dry run: plan in memory, write nothing
+            result = review(film, planner, rounds=rounds, fallback=fallback)
+    finally:
+        close_planner(planner)
 
     def write_shotlist(tmp: Path) -> None:
         header = f"revised by the agent roles ({result.describe()}) from {job.plan.source.name}"

@@ -16,7 +16,7 @@ shot's first keyframe on this shot's last keyframe.
 
 from __future__ import annotations
 
-from multishot.backends.base import Backend, Capability
+from multishot.backends.base import Backend, Capability, reads_references
 from multishot.backends.framing import keyframe_zooms as framing
 from multishot.graph import stages
 from multishot.graph.engine import Artifact
@@ -88,8 +88,12 @@ def run(job: Job) -> Output:
     def infill(spec: ShotSpec) -> stages.ShotClip:
         if spec.id not in keys:
             raise stages.RenderStopped(f"the keyframes of `{spec.id}` are not rendered yet")
-        return stages.render_video(engine, job.backend(spec.profile), spec, mode="first_last",
-                                   first=keys[spec.id][0], last=keys[spec.id][1], on_frame=task.advance)
+        backend = job.backend(spec.profile)
+        # identity.video: reference (VACE): every character's bank image conditions the infill.
+        refs = ({c.id: bank[c.id] for c in spec.characters if c.id in bank}
+                if reads_references(backend, Capability.FIRST_LAST_TO_VIDEO) else None)
+        return stages.render_video(engine, backend, spec, mode="first_last", first=keys[spec.id][0],
+                                   last=keys[spec.id][1], references=refs, on_frame=task.advance)
 
     task = job.reporter.task("infill", sum(s.num_frames for s in plan.shots))
     clips, skipped = stages.per_shot(plan.shots, infill, engine)

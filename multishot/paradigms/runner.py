@@ -352,7 +352,9 @@ def _render_in(path: Path, options: RenderOptions, reporter: Reporter, pool: Bac
         if output.plan is not None:  # the paradigm revised the plan (grammar, agent roles)
             manifest.header.update(output.plan.summary())
         if not options.dry_run:  # the status says `complete` only once the files are in place
-            outputs = stages.publish(engine, plan, output.clips, output.film, sounds)
+            bank = output.extra.get("bank")
+            outputs = stages.publish(engine, plan, output.clips, output.film, sounds,
+                                     bank=bank if isinstance(bank, dict) else None)
             manifest.header["outputs"] = {k: str(v.relative_to(out_dir)) for k, v in outputs.items()}
         status = "planned" if options.dry_run else ("complete" if output.film is not None else "partial")
     except KeyboardInterrupt:  # Ctrl-C / SIGINT: the CLI exits 130

@@ -97,6 +97,8 @@ class DiffusersBackend:
         if not calibrating:
             self._check_speed()
         self.capabilities: frozenset[Capability] = frozenset(self.profile.roles)
+        #: The capabilities whose calls read `ShotRequest.references` (base.reads_references).
+        self.reference_roles: frozenset[Capability] = self._reference_roles()
         self.device = device or default_device()
         self.cache = cache if cache is not None else PIPELINES
         #: Called as on_step(step, total) after every denoising step (progress bars, benchmarks).
@@ -189,13 +191,35 @@ class DiffusersBackend:
         return self._single(Capability.TEXT_TO_IMAGE, req)[0]
 
     def text_to_video(self, req: ShotRequest) -> list[Frame]:
+        if self._by_reference(Capability.TEXT_TO_VIDEO, req):
+            return self._single(Capability.REFERENCE_TO_VIDEO, req)
         return self._single(Capability.TEXT_TO_VIDEO, req)
 
     def image_to_video(self, req: ShotRequest, first: Frame) -> list[Frame]:
         return self._single(Capability.IMAGE_TO_VIDEO, req, first=first)
 
     def first_last_to_video(self, req: ShotRequest, first: Frame, last: Frame) -> list[Frame]:
+        if self._by_reference(Capability.FIRST_LAST_TO_VIDEO, req):
+            return self._single(Capability.REFERENCE_TO_VIDEO, req, first=first, last=last)
         return self._single(Capability.FIRST_LAST_TO_VIDEO, req, first=first, last=last)
+
+    def reference_to_video(self, req: ShotRequest, first: Frame | None = None,
+                           last: Frame | None = None) -> list[Frame]:
+        """A shot conditioned on every reference in `req.references` (Wan VACE, vace.py), with
+        optional first and last keyframes pinned."""
+        return self._single(Capability.REFERENCE_TO_VIDEO, req, first=first, last=last)
+
+    def _reference_roles(self) -> frozenset[Capability]:
+        ident, caps = self.profile.identity, set()
+        if ident.video == "reference":
+            caps |= {Capability.TEXT_TO_VIDEO, Capability.FIRST_LAST_TO_VIDEO}
+        if ident.keyframes == "ip_adapter":
+            caps.add(Capability.TEXT_TO_IMAGE)
+        return frozenset(caps & set(self.capabilities))
+
+    def _by_reference(self, cap: Capability, req: ShotRequest) -> bool:
+        """identity.video: reference sends a shot that has references to the VACE role."""
+        return cap in self.reference_roles and bool(req.references)
 
     def joint_shots(self, reqs: Sequence[ShotRequest], memory: Any = None) -> list[list[Frame]]:
         """All shots in one joint generation (joint.py); shots must share one frame size. The
@@ -333,8 +357,20 @@ class DiffusersBackend:
             if role.guidance_2 is not None:
                 kwargs["guidance_scale_2"] = role.guidance_2
             kwargs.update(role.call)
-            if first is not None:
+            cast = [c.id for c in req.layout.characters]
+            if cap is Capability.REFERENCE_TO_VIDEO:
+                from . import vace
+
+                kwargs.update(vace.call_inputs(req.references, cast, gw, gh, n_gen, first, last))
+            elif first is not None:
                 kwargs.update(self._conditioning(cap, role, first, last, gw, gh, n_gen))
+            if cap is Capability.TEXT_TO_IMAGE and "ip_adapter_image" in accepted:
+                from . import ip_adapter
+
+                spec = self.profile.identity.ip_adapter if cap in self.reference_roles else None
+                if spec is not None:
+                    ip_adapter.ensure_loaded(pipe, spec, self.profile.base_dir, self.name)
+                kwargs.update(ip_adapter.call_inputs(pipe, spec, req.references, cast, role.guidance))
             if self.on_step is not None and "callback_on_step_end" in accepted:
                 on_step, total = self.on_step, role.steps
 

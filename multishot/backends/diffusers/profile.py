@@ -391,6 +391,34 @@ class ConsistentSpec(_Strict):
     sample_ratio: float = Field(default=0.5, gt=0.0, le=1.0)
 
 
+#: Pipelines that take every character's reference image for a shot (`reference_images=`).
+REFERENCE_CONDITIONED: frozenset[str] = frozenset({"WanVACEPipeline"})
+#: Image pipelines whose diffusers class has `load_ip_adapter` (IP-Adapter, arXiv 2308.06721).
+IP_ADAPTER_PIPELINES: frozenset[str] = frozenset({
+    "StableDiffusionPipeline", "StableDiffusionXLPipeline", "FluxPipeline"})
+
+
+class IPAdapterSpec(Source):
+    """An IP-Adapter for the text_to_image role (`identity.ip_adapter`), laid out as diffusers'
+    `load_ip_adapter` reads it (h94/IP-Adapter: `sdxl_models/ip-adapter_sdxl.safetensors` and
+    `sdxl_models/image_encoder`). Hub files are fetched at the pinned revision first and loaded
+    from that local folder, so the image encoder is pinned too."""
+
+    subfolder: str = "models"
+    weight_name: str
+    #: Folder of the CLIP image encoder, inside `subfolder` (a bare name) or from the root.
+    image_encoder_folder: str = "image_encoder"
+    #: How strongly the reference images steer the stills (diffusers' `set_ip_adapter_scale`).
+    scale: float = Field(default=0.6, ge=0.0)
+
+    @field_validator("weight_name")
+    @classmethod
+    def _safetensors(cls, v: str) -> str:
+        if not v.endswith(".safetensors"):
+            raise ValueError(f"only .safetensors IP-Adapter weights are loaded, got {v!r}")
+        return v
+
+
 class IdentitySpec(_Strict):
     """How the characters' reference images condition generation (issue 15). `keyframes`: how a
     scene's keyframe stills are made; `video`: how each shot's generation reads the references
@@ -400,6 +428,8 @@ class IdentitySpec(_Strict):
     keyframes: Literal["independent", "consistent", "ip_adapter"] = "independent"
     video: Literal["first_frame", "reference"] = "first_frame"
     consistent: ConsistentSpec = Field(default_factory=ConsistentSpec)
+    #: The adapter `keyframes: ip_adapter` loads into the text_to_image role's pipeline.
+    ip_adapter: IPAdapterSpec | None = None
 
 
 class Profile(_Strict):
@@ -455,6 +485,24 @@ class Profile(_Strict):
             if other is not cap and self.roles[other].memory != role.memory:
                 raise ValueError(f"roles.{cap.value}.memory: shares one pipeline with roles.{other.value}, "
                                  f"so both must list the same memory strategies")
+        return self
+
+    @model_validator(mode="after")
+    def _identity_roles(self) -> Profile:
+        """`identity:` names mechanisms; the roles must be able to run them."""
+        ident = self.identity
+        if ident.video == "reference":
+            role = self.roles.get(Capability.REFERENCE_TO_VIDEO)
+            if role is None or role.pipeline not in REFERENCE_CONDITIONED:
+                raise ValueError("identity.video: reference needs a roles.reference_to_video with pipeline "
+                                 f"{', '.join(sorted(REFERENCE_CONDITIONED))}")
+        if ident.keyframes == "ip_adapter":
+            role = self.roles.get(Capability.TEXT_TO_IMAGE)
+            if ident.ip_adapter is None:
+                raise ValueError("identity.keyframes: ip_adapter needs identity.ip_adapter (the adapter's weights)")
+            if role is None or role.pipeline not in IP_ADAPTER_PIPELINES:
+                raise ValueError("identity.keyframes: ip_adapter needs a roles.text_to_image with pipeline "
+                                 f"{', '.join(sorted(IP_ADAPTER_PIPELINES))}")
         return self
 
     @property
@@ -556,6 +604,8 @@ def profile_info(profile: Profile, capabilities: frozenset[Capability] | None = 
     for role in profile.roles.values():
         sources += [role, *role.shared_components.values()]
         models += [w.label() for w in (*role.weights_override, *role.loras)]
+    if profile.identity.ip_adapter is not None:
+        sources.append(profile.identity.ip_adapter)
     pinned = all(s.pinned for s in sources) and all(w.pinned for r in profile.roles.values()
                                                      for w in (*r.weights_override, *r.loras))
     for s in sources:
@@ -640,4 +690,6 @@ def profile_identity(profile: Profile) -> dict[str, Any]:
         if r.speed.cache is not None and r.speed.cache.kind == "magcache":
             roles[cap.value]["mag_ratios"] = list(r.mag_ratios or ())
     ident = {"profile": profile.name, "backend": profile.backend, "roles": roles}
+    if profile.identity != IdentitySpec():  # left out when default, so older keys are kept
+        ident["identity"] = profile.identity.model_dump(mode="json")
     return json.loads(json.dumps(ident, sort_keys=True))

@@ -36,7 +36,10 @@ from pathlib import Path
 from typing import Any
 
 TINY_VERSION = 1
-MODEL_NAMES = ("wan_t2v", "wan_i2v", "wan_flf2v")
+WAN_NAMES = ("wan_t2v", "wan_i2v", "wan_flf2v")
+#: The identity models (VACE, SD + IP-Adapter) are built by tiny_identity.py, each group on
+#: first use only, so the Wan models' folders and bytes are what they always were.
+MODEL_NAMES = (*WAN_NAMES, "wan_vace", "sd_ip", "sd_ip_adapter")
 
 _WORDS = """a an the and or of in on at to by with from into over under through across behind
 man woman boy girl child old young keeper mother father friend stranger he she they her his it
@@ -144,19 +147,26 @@ def ensure_built(folder: Path) -> Path:
     if root.name != expected or name not in MODEL_NAMES:
         raise ValueError(f"{folder} is not a tiny model folder this multishot can build "
                          f"(expected .../{expected}/{{{','.join(MODEL_NAMES)}}})")
-    missing = [n for n in MODEL_NAMES if not (root / n / "model_index.json").is_file()]
+    from . import tiny_identity
+
+    group = WAN_NAMES if name in WAN_NAMES else tiny_identity.GROUPS[name]
+    missing = [n for n in group if not tiny_identity.is_built(root / n)]
     if not missing:
         return folder
     root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".build-{os.getpid()}-", dir=root))
     try:
-        pipes = build_pipelines()
+        if name in WAN_NAMES:
+            pipes = build_pipelines()
+            for n in missing:
+                pipes[n].save_pretrained(tmp / n, safe_serialization=True)
+        else:
+            tiny_identity.build(name, tmp)
         for n in missing:
-            pipes[n].save_pretrained(tmp / n, safe_serialization=True)
             try:
                 os.rename(tmp / n, root / n)
             except OSError:
-                if not (root / n / "model_index.json").is_file():  # not a concurrent build: real error
+                if not tiny_identity.is_built(root / n):  # not a concurrent build: real error
                     raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -17,7 +17,7 @@ import json
 import os
 import re
 import time
-from typing import Any, Callable, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -32,10 +32,13 @@ from multishot.plan.agent.schemas import (camera_schema, director_schema, max_to
 from multishot.plan.agent.screenwriter import Brief, Treatment, character_id, treatment_problems
 from multishot.shotlist.schema import ANGLES, MOVEMENTS, SIZES, Film
 
+if TYPE_CHECKING:
+    from multishot.plan.agent.local_server import LocalServer
+
 T = TypeVar("T")
 #: Bump when the prompts change: it enters the agent artifact's key, so cached plans made with
 #: older prompts are redone.
-PROMPT_VERSION = 2
+PROMPT_VERSION = 3
 DEFAULT_MODEL = "gpt-4o-mini"
 REPLY_LIMIT = 6000  # characters of each reply kept in the transcript
 MAX_NOTES = 5       # the model critic's notes a round (each one costs a revision's attention)
@@ -48,7 +51,8 @@ SYSTEM = {
     "screenwriter": f"""You are the screenwriter of a short film. From a logline, write the treatment:
 the cast, the places, and the scenes in story order (setup, turn, resolution), each scene with a
 one-sentence beat. Descriptions are visual (clothes with colours, hair, build): they are inserted
-verbatim into every image prompt. Characters given in the request keep their ids and descriptions.
+verbatim into every image prompt. Characters given in the request keep their ids and descriptions;
+use the request's character_ids, location_ids and scenes (ids and shot counts) as given.
 {_IDS} The scenes' `shots` must add up to exactly the requested number; `duration` is seconds.
 {_JSON_ONLY} Shape:
 {{"title": str, "style": str, "characters": {{id: description}}, "locations": {{id: description}},
@@ -170,20 +174,24 @@ class LLMPlanner:
 
     def __init__(self, base_url: str, model: str | None = None, *, api_key: str | None = None,
                  repairs: int = 2, timeout: float | None = None, client: Any = None,
-                 formats: Sequence[str] = FORMATS, model_critic: bool = False) -> None:
-        from openai import OpenAI
-
-        self.base_url = base_url
-        self.model = model or os.environ.get("MULTISHOT_LLM_MODEL") or DEFAULT_MODEL
+                 formats: Sequence[str] = FORMATS, model_critic: bool = False,
+                 server: "LocalServer | None" = None) -> None:
+        #: The local model server this planner starts on its first request and stops in close()
+        #: (`--llm local`); its base URL (a free port) is known only once it runs, so the
+        #: identity says `local` and the model file instead.
+        self.server = server
+        self.base_url = "local" if server is not None else base_url
+        self.endpoint = base_url
+        self.model = (server.name if server is not None else None) or model \
+            or os.environ.get("MULTISHOT_LLM_MODEL") or DEFAULT_MODEL
         self.repairs = repairs
         #: None: adaptive (FIRST_TIMEOUT, then from the measured tokens per second).
         self.timeout = timeout
         self.formats = tuple(formats)
         #: Whether the critic role asks the model for notes beyond the gates (a call a round).
         self.model_critic = model_critic
-        # Retries are the repair loop's job; transport retries would only multiply waiting.
-        self.client = client or OpenAI(base_url=base_url, api_key=api_key or api_key_from_env(),
-                                       timeout=timeout or FIRST_TIMEOUT, max_retries=0)
+        self._api_key = api_key or api_key_from_env()
+        self.client = client if client is not None or server is not None else self._client(base_url)
         self.usage = Usage()
         self.transcript = Transcript()
         self.rules = RulePlanner()
@@ -195,13 +203,44 @@ class LLMPlanner:
         self.provenance: dict[str, Any] = {}
         self.last_source = "model"
 
+    def _client(self, base_url: str) -> Any:
+        from openai import OpenAI
+
+        # Retries are the repair loop's job; transport retries would only multiply waiting.
+        return OpenAI(base_url=base_url, api_key=self._api_key, timeout=self.timeout or FIRST_TIMEOUT,
+                      max_retries=0)
+
+    def start(self) -> None:
+        """Start the local model server (when there is one and it is not running): raises
+        LocalModelError with what to install when it cannot."""
+        if self.server is not None and self.client is None:
+            self.endpoint = self.server.start()
+            self.client = self._client(self.endpoint)
+            self.transcript.add("planner", "local-server", model=self.model, load_seconds=self.server.load_seconds,
+                                threads=self.server.threads, ctx=self.server.ctx)
+
+    def close(self) -> None:
+        """Stop the local model server, if this planner started one (a no-op otherwise)."""
+        if self.server is not None:
+            self.server.stop()
+            self.client = None
+
+    def __enter__(self) -> "LLMPlanner":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def identity(self) -> dict[str, Any]:
-        return {"planner": "llm", "base_url": self.base_url, "model": self.model,
-                "prompts": PROMPT_VERSION, "repairs": self.repairs, "model_critic": self.model_critic}
+        out = {"planner": "llm", "base_url": self.base_url, "model": self.model,
+               "prompts": PROMPT_VERSION, "repairs": self.repairs, "model_critic": self.model_critic}
+        if self.server is not None:
+            out["server"] = self.server.identity()
+        return out
 
     @property
     def response_format_mode(self) -> str | None:
-        return DETECTED.get((self.base_url, self.model))
+        return DETECTED.get((self.endpoint, self.model))
 
     # -- one request, in the best response format the endpoint takes ---------------------------
 
@@ -219,7 +258,7 @@ class LLMPlanner:
                 max_tokens: int, temperature: float) -> Any:
         from openai import APIStatusError
 
-        key = (self.base_url, self.model)
+        key = (self.endpoint, self.model)
         known = DETECTED.get(key)
         modes = [known] if known else [m for m in self.formats if m not in self.rejected] or ["prompt"]
         for i, mode in enumerate(modes):
@@ -241,7 +280,7 @@ class LLMPlanner:
                 continue
             if not known:
                 DETECTED[key] = mode
-                self.transcript.add(role, "format", detected=mode, endpoint=self.base_url, model=self.model)
+                self.transcript.add(role, "format", detected=mode, endpoint=self.endpoint, model=self.model)
             elapsed = time.monotonic() - started
             self.last_seconds = round(elapsed, 3)
             done = int(getattr(getattr(response, "usage", None), "completion_tokens", 0) or 0)
@@ -260,8 +299,16 @@ class LLMPlanner:
         nobody listens on is given up for the run."""
         from openai import APIConnectionError, APITimeoutError
 
+        from multishot.plan.agent.local_server import LocalModelError
+
         usage = self.usage.role(usage_role or role)
         if self.unreachable:
+            return None
+        try:
+            self.start()
+        except LocalModelError as error:  # the server did not come up: every role falls back
+            self.unreachable = str(error)
+            self.transcript.add(role, "error", attempt=0, error=str(error)[:500])
             return None
         base: list[dict[str, str]] = [{"role": "system", "content": system},
                                       {"role": "user", "content": json.dumps(payload, ensure_ascii=False)}]
@@ -321,12 +368,20 @@ class LLMPlanner:
     # -- the roles ------------------------------------------------------------------------------
 
     def screenwriter(self, brief: Brief) -> Treatment:
+        # The ids come from reading the logline (the rule screenwriter's cast and places): the
+        # model writes the descriptions, the title and the scenes, in maps closed to those ids.
+        reading = self.rules.screenwriter(brief)
+        cast, places = list(reading.characters), list(reading.locations)
         payload = {"logline": brief.logline, "shots": brief.shots, "duration_seconds": brief.seconds,
                    "characters": {character_id(n): d for n, d in brief.characters},
+                   "character_ids": cast, "location_ids": places,
+                   "scenes": [{"id": sc.id, "shots": sc.shots} for sc in reading.scenes],
                    "title": brief.title, "style": brief.style}
         treatment = self.ask("screenwriter", SYSTEM["screenwriter"], payload,
                              lambda d: parse_contract(Treatment, d, lambda t: treatment_problems(t, brief)),
-                             schema=screenwriter_schema(brief), max_tokens=max_tokens("screenwriter", brief.shots))
+                             schema=screenwriter_schema(brief, cast, places,
+                                                        [(sc.id, sc.shots) for sc in reading.scenes]),
+                             max_tokens=max_tokens("screenwriter", brief.shots))
         if treatment is None:
             return self._fallback("screenwriter", lambda: self.rules.screenwriter(brief))
         self._from_model("screenwriter")

@@ -18,7 +18,7 @@ the client gave up).
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Sequence, Any
 
 from pydantic import BaseModel
 
@@ -62,7 +62,8 @@ def inline(model: type[BaseModel]) -> Schema:
 
 def _ids(ids: list[str]) -> Schema:
     """A list of ids from a known set (an empty set allows only the empty list)."""
-    return {"type": "array", "items": {"enum": ids}} if ids else {"type": "array", "maxItems": 0}
+    # maxItems: an unbounded list let SmolLM2-135M repeat `"keeper"` until max_tokens.
+    return {"type": "array", "items": {"enum": ids}, "maxItems": len(ids)} if ids else {"type": "array", "maxItems": 0}
 
 
 def _lines(ids: list[str]) -> Schema:
@@ -70,30 +71,69 @@ def _lines(ids: list[str]) -> Schema:
     return {"type": "object", "properties": {c: {"type": "string"} for c in ids}, "additionalProperties": False}
 
 
+#: The longest free-text field a constrained answer may write. A small model at temperature 0
+#: repeats a sentence until max_tokens cuts the reply into invalid JSON (SmolLM2-135M wrote one
+#: character description for 640 tokens); a bound closes the string and the object instead.
+MAX_TEXT = 240
+
+
 def _tidy(schema: Schema) -> Schema:
-    """Drop the titles pydantic adds (tokens in every prompt that carries the schema)."""
+    """Drop the titles pydantic adds (tokens in every prompt that carries the schema) and bound
+    every free string (MAX_TEXT)."""
     if isinstance(schema, dict):
-        return {k: _tidy(v) for k, v in schema.items() if k != "title" or not isinstance(v, str)}
+        out = {k: _tidy(v) for k, v in schema.items() if k != "title" or not isinstance(v, str)}
+        if out.get("type") == "string" and "enum" not in out and "const" not in out:
+            out["maxLength"] = min(int(out.get("maxLength", MAX_TEXT)), MAX_TEXT)
+        return out
     if isinstance(schema, list):
         return [_tidy(v) for v in schema]
     return schema
 
 
-def screenwriter_schema(brief: Brief) -> Schema:
+def screenwriter_schema(brief: Brief, cast: Sequence[str] = (), places: Sequence[str] = (),
+                        split: Sequence[tuple[str, int]] = ()) -> Schema:
+    """The treatment; with `cast`/`places` (the ids the logline reading found) the id maps are
+    closed to exactly those keys and the scenes may name only them. Open maps (id → description)
+    are a trap for a small model: llama.cpp's converter honours neither `maxProperties` nor
+    `propertyNames`, and SmolLM2-135M filled `characters` with `"Lighthouse_38": …` keys until
+    max_tokens cut the reply off. With `split` ((scene id, shots) of the logline reading) the
+    scenes are fixed in number, ids and shot counts — the one constraint a schema cannot say
+    otherwise is "the shots add up to N", which a 135M model missed in every reply."""
     from multishot.plan.agent.screenwriter import character_id
 
     s = inline(Treatment)
     props = s["properties"]
     props.pop("names", None)   # optional sugar; the model is not asked for it
     given = [character_id(n) for n, _ in brief.characters]
-    props["characters"] = {"type": "object", "additionalProperties": {"type": "string"},
-                           "properties": {c: {"type": "string"} for c in given}, "required": given}
-    props["locations"] = {"type": "object", "additionalProperties": {"type": "string"}, "minProperties": 1}
+    people = list(dict.fromkeys([*given, *cast]))
+    if cast:
+        props["characters"] = {"type": "object", "additionalProperties": False, "required": people,
+                               "properties": {c: {"type": "string"} for c in people}}
+    else:
+        props["characters"] = {"type": "object", "additionalProperties": {"type": "string"},
+                               "properties": {c: {"type": "string"} for c in given}, "required": given}
+    if places:
+        props["locations"] = {"type": "object", "additionalProperties": False, "required": list(places),
+                              "properties": {p: {"type": "string"} for p in places}}
+    else:
+        props["locations"] = {"type": "object", "additionalProperties": {"type": "string"}, "minProperties": 1}
     scene = props["scenes"]["items"]
     scene["properties"]["time"] = {"enum": TIMES}
+    if places:
+        scene["properties"]["location"] = {"enum": list(places)}
+    if cast:
+        scene["properties"]["characters"] = _ids(people)
     scene["properties"]["shots"] = {"type": "integer", "minimum": 1, "maximum": brief.shots}
     scene["required"] = ["id", "location", "time", "beat", "characters", "shots", "duration"]
     props["scenes"].update(minItems=1, maxItems=min(brief.shots, 6))
+    if split:
+        fixed = []
+        for scene_id, shots in split:
+            one = copy.deepcopy(scene)
+            one["properties"]["id"] = {"const": scene_id}
+            one["properties"]["shots"] = {"const": shots}
+            fixed.append(one)
+        props["scenes"] = {"type": "array", "prefixItems": fixed, "minItems": len(fixed), "maxItems": len(fixed)}
     s["required"] = ["title", "characters", "locations", "scenes"]
     s.pop("additionalProperties", None)
     s["additionalProperties"] = False
@@ -115,8 +155,9 @@ def director_schema(treatment: Treatment) -> Schema:
                                       "shots": {"type": "array", "items": intent,
                                                 "minItems": beat.shots, "maxItems": beat.shots}}})
     n = len(scenes)
-    s["properties"]["scenes"] = {"type": "array", "prefixItems": scenes, "items": False,
-                                 "minItems": n, "maxItems": n}
+    # No `items: false` after the prefix: llama.cpp's converter rejects it with HTTP 400 ("schema
+    # must be an object"); minItems = maxItems = the prefix length close the array as well.
+    s["properties"]["scenes"] = {"type": "array", "prefixItems": scenes, "minItems": n, "maxItems": n}
     return _tidy(s)
 
 
@@ -131,7 +172,7 @@ def camera_schema(breakdown: Breakdown) -> Schema:
         one["properties"]["id"] = {"const": intent.id}
         items.append(one)
     n = len(items)
-    s["properties"]["shots"] = {"type": "array", "prefixItems": items, "items": False, "minItems": n, "maxItems": n}
+    s["properties"]["shots"] = {"type": "array", "prefixItems": items, "minItems": n, "maxItems": n}
     return _tidy(s)
 
 

@@ -11,7 +11,7 @@ import yaml
 from conftest import ROOT, small_film, write_film
 from test_cli import cli
 
-ANIMATIC = ROOT / "multishot" / "backends" / "diffusers" / "profiles" / "animatic.yaml"
+ANIMATIC = ROOT / "multishot" / "backends" / "profiles" / "animatic.yaml"
 
 
 def two_shots(**top: object) -> dict:

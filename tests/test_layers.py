@@ -20,15 +20,42 @@ def layer_of(module: str) -> str | None:
     return parts[1] if parts[1] in ORDER else None
 
 
+def absolute(path: Path, node: ast.ImportFrom) -> str:
+    """The module a (possibly relative) `from … import` in `path` names: `from .weights import X`
+    in multishot/backends/diffusers/profile.py is multishot.backends.diffusers.weights."""
+    if node.level == 0:
+        return node.module or ""
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    package = parts[:-1]  # a module's package; for __init__.py the package itself
+    base = package[: len(package) - (node.level - 1)]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
 def imports(path: Path) -> list[tuple[int, str]]:
     tree = ast.parse(path.read_text())
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found += [(node.lineno, alias.name) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.append((node.lineno, node.module))
+        elif isinstance(node, ast.ImportFrom):
+            found.append((node.lineno, absolute(path, node)))
     return found
+
+
+def test_relative_imports_are_resolved_and_checked(tmp_path: Path) -> None:
+    """Relative imports count like absolute ones (they were skipped before: backends/ has ~50)."""
+    relative = [(path, node) for path in PACKAGE.rglob("*.py") for node in ast.walk(ast.parse(path.read_text()))
+                if isinstance(node, ast.ImportFrom) and node.level > 0]
+    assert relative, "no relative import left to check"
+    for path, node in relative:
+        assert layer_of(absolute(path, node)) in ORDER, (path, node.lineno)  # resolved into a layer
+    init = PACKAGE / "backends" / "diffusers" / "__init__.py"
+    assert absolute(init, ast.ImportFrom(module="profile", names=[], level=1)) == "multishot.backends.diffusers.profile"
+    assert absolute(PACKAGE / "backends" / "diffusers" / "joint.py",
+                    ast.ImportFrom(module="base", names=[], level=2)) == "multishot.backends.base"
+    # An upward relative import is caught: a backends module reaching into paradigms.
+    bad = PACKAGE / "backends" / "x.py"
+    assert layer_of(absolute(bad, ast.ImportFrom(module="paradigms.base", names=[], level=2))) == "paradigms"
 
 
 def test_every_module_belongs_to_a_layer() -> None:

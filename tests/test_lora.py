@@ -22,7 +22,7 @@ WAN_NAMES = {"q": "to_q", "k": "to_k", "v": "to_v", "o": "to_out.0"}
 
 
 def _profile(tmp_path: Path, lora: Path, scale: float, fuse: bool = False) -> str:
-    text = (ROOT / "multishot" / "backends" / "diffusers" / "profiles" / "tiny-cinetrans.yaml").read_text()
+    text = (ROOT / "multishot" / "backends" / "profiles" / "tiny-cinetrans.yaml").read_text()
     text = text.replace("name: tiny-cinetrans", "name: tiny-lora")
     text = text.replace("    joint: {layout: continuous, text: cinetrans",
                         f"    loras: [{{path: {lora}, format: cinetrans, scale: {scale}, fuse: {str(fuse).lower()}}}]\n"

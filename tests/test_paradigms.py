@@ -231,7 +231,7 @@ def test_a_transition_the_profile_cannot_make_is_refused_before_any_work(
     from multishot.backends.base import CapabilityError
     from multishot.paradigms.runner import BackendPool
 
-    tiny = (ROOT / "multishot" / "backends" / "diffusers" / "profiles" / "tiny.yaml").read_text()
+    tiny = (ROOT / "multishot" / "backends" / "profiles" / "tiny.yaml").read_text()
     drop = "  image_to_video:" if transition == "match-cut" else "  first_last_to_video:"
     cut = tiny.index(drop)
     rest = tiny[cut + len(drop):]
@@ -328,7 +328,7 @@ def test_holistic_chunks_by_the_profiles_token_budget(tmp_path: Path, film_file:
     """A profile's `max_joint_tokens` splits a scene into chunks (with room kept for memory)."""
     import yaml as _yaml
 
-    tiny = _yaml.safe_load((ROOT / "multishot/backends/diffusers/profiles/tiny.yaml").read_text())
+    tiny = _yaml.safe_load((ROOT / "multishot/backends/profiles/tiny.yaml").read_text())
     tiny["name"] = "tiny-budget"
     tiny["roles"]["joint_shots"] = {**tiny["roles"]["joint_shots"], "max_joint_tokens": 90}
     (tmp_path / "profiles").mkdir()

@@ -39,7 +39,7 @@ GOOD_ROLE = """
 
 
 def test_shipped_profiles_are_package_data_and_all_parse() -> None:
-    shipped = {p.stem for p in Path(str(files("multishot.backends.diffusers") / "profiles")).glob("*.yaml")}
+    shipped = {p.stem for p in Path(str(files("multishot.backends") / "profiles")).glob("*.yaml")}
     assert shipped == SHIPPED
     infos = {i.name: i for i in list_profiles()}
     assert set(infos) >= SHIPPED

@@ -19,7 +19,7 @@ from multishot.backends.diffusers.backend import DiffusersBackend
 from multishot.backends.diffusers.loading import PipelineCache
 from multishot.backends.diffusers.profile import ProfileError, load_profile
 
-TINY = ROOT / "multishot" / "backends" / "diffusers" / "profiles" / "tiny.yaml"
+TINY = ROOT / "multishot" / "backends" / "profiles" / "tiny.yaml"
 
 
 def _request(seed: int = 3) -> ShotRequest:

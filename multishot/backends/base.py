@@ -8,6 +8,8 @@ metrics never care which backend made them.
 
 from __future__ import annotations
 
+from multishot.errors import InvalidInput
+
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Iterable, Protocol, Sequence, runtime_checkable
@@ -67,7 +69,7 @@ class ShotLayout:
     dialogue: tuple[tuple[str, str], ...] = ()
 
 
-class LoraUnusable(ValueError):
+class LoraUnusable(InvalidInput, ValueError):
     """A LoRA the shot list names cannot be used with its model (invalid input: exit 2,
     said before any shot is generated)."""
 
@@ -126,7 +128,7 @@ class ShotRequest:
         }
 
 
-class CapabilityError(RuntimeError):
+class CapabilityError(InvalidInput, RuntimeError):
     """A paradigm needs something the chosen backend or profile cannot do."""
 
 

@@ -1,13 +1,18 @@
 """From a profile name to a backend object: the one place that knows every backend.
 
-A new backend is one folder under `backends/` and one entry in `_FACTORIES`. Profiles are YAML
-files (backends/diffusers/profiles/, plus $MULTISHOT_PROFILE_PATH); a profile names its backend.
+A built-in backend is one folder under `backends/` and one entry in `_FACTORIES`; another
+package adds one through the `multishot.backends` entry-point group (multishot/plugins.py), as a
+`BackendKind`: its name (what a profile's `backend:` says), how to make it from a profile, and
+the folder of profiles it ships. Profiles are YAML files (the shipped ones, $MULTISHOT_PROFILE_PATH,
+and the plug-ins' folders); a profile names its backend.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 from multishot.backends.base import Backend, Capability
 from multishot.backends.diffusers.loading import ModelNotAvailable, download_profile
@@ -46,6 +51,44 @@ _FACTORIES: dict[str, Callable[[Profile], Backend]] = {
 }
 
 
+@dataclass(frozen=True)
+class BackendKind:
+    """A backend from a plug-in: `create` makes it from a loaded profile (whose `backend:` is
+    `name`; such a profile lists its `capabilities`, as the animatic's does) and `profile_dir`,
+    when given, is a folder of profiles it ships (searched after the built-in ones)."""
+
+    name: str
+    create: Callable[[Profile], Backend]
+    profile_dir: Path | None = None
+
+
+def _plugins() -> dict[str, tuple[BackendKind, str]]:
+    from multishot.plugins import BACKENDS, discovered
+
+    out = {}
+    for plugin in discovered(BACKENDS):
+        if plugin.name not in _FACTORIES:
+            kind = plugin.load(BackendKind)
+            out[kind.name] = (kind, plugin.origin)
+    return out
+
+
+def backend_names() -> list[str]:
+    """Every backend a profile may name: the built-ins, then the plug-ins."""
+    return [*_FACTORIES, *_plugins()]
+
+
+def plugin_profile_dirs() -> list[tuple[Path, str]]:
+    """The plug-ins' profile folders, with the distribution each came from."""
+    return [(kind.profile_dir, origin) for kind, origin in _plugins().values() if kind.profile_dir is not None]
+
+
+def _factory(name: str) -> Callable[[Profile], Backend]:
+    if name in _FACTORIES:
+        return _FACTORIES[name]
+    return _plugins()[name][0].create
+
+
 def get_backend(profile: str | os.PathLike[str] | Profile | None = None, *, fast: bool = False,
                 draft: bool = False) -> Backend:
     """The backend for a profile name, profile file or loaded profile (default: animatic);
@@ -57,7 +100,7 @@ def get_backend(profile: str | os.PathLike[str] | Profile | None = None, *, fast
         p = p.draft_variant()
     elif fast:
         p = p.fast_variant()
-    return _FACTORIES[p.backend](p)
+    return _factory(p.backend)(p)
 
 
 def _declared_capabilities(profile: Profile) -> frozenset[Capability]:
@@ -66,7 +109,7 @@ def _declared_capabilities(profile: Profile) -> frozenset[Capability]:
     if profile.backend == "diffusers":
         return profile.capability_set
     try:
-        return frozenset(_FACTORIES[profile.backend](profile).capabilities)
+        return frozenset(_factory(profile.backend)(profile).capabilities)
     except ImportError:
         return profile.capability_set
 
@@ -76,6 +119,9 @@ def list_profiles() -> list[ProfileInfo]:
     out = []
     for info in _list_profile_files():
         if info.backend != "diffusers":
-            info = profile_info(load_profile(info.path), _declared_capabilities(load_profile(info.path)))
+            from dataclasses import replace
+
+            info = replace(profile_info(load_profile(info.path), _declared_capabilities(load_profile(info.path))),
+                           origin=info.origin)
         out.append(info)
     return out

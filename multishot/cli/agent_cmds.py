@@ -12,12 +12,9 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-EXIT_OK, EXIT_INVALID = 0, 2
-out = Console()
-err = Console(stderr=True)
+from multishot.cli.output import EXIT_FAILED, EXIT_INVALID, EXIT_OK, err, out
 
 
 def parse_characters(value: str) -> list[tuple[str, str]]:
@@ -96,7 +93,7 @@ def direct(
     except Exception as error:  # pragma: no cover - a bug, not a user error
         tmp.unlink(missing_ok=True)
         err.print(f"[bold red]internal error:[/] the written shot list does not load: {error}")
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_FAILED)
     tmp.replace(output)
     if transcript is not None:
         transcript.write_text(json.dumps(result.to_json(), indent=1, ensure_ascii=False), encoding="utf-8")

@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 from rich.markup import escape
 
-from multishot.cli.output import EXIT_INVALID, err, out, print_problems
+from multishot.cli.output import EXIT_FAILED, EXIT_INVALID, err, out, print_problems
 from multishot.cli.render_folder import film_dir, invalid
 from multishot.post.render_folder import RenderFolder
 
@@ -63,7 +63,7 @@ def eval_command(
         out.print(metrics_table(metrics))
     if metrics.frames_problem:  # a damaged film: the numbers are written, the exit says it
         err.print(f"[bold red]error:[/] {escape(metrics.frames_problem)}", highlight=False)
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_FAILED)
 
 
 def register(app: typer.Typer) -> None:

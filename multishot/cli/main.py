@@ -1,7 +1,8 @@
 """The `multishot` command line. Thin: parse flags, call one function, print with rich.
 
-Exit codes: 0 success, 1 a failure while rendering, 2 invalid input (bad shot list, unknown
-paradigm or profile, missing model in offline mode).
+Exit codes (cli/output.py): 0 success, 1 a failure while rendering, 2 invalid input (any
+`multishot.errors.InvalidInput`: a bad shot list, an unknown paradigm or profile, a missing model
+in offline mode), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -19,18 +20,23 @@ from rich.table import Table
 from multishot import __version__
 from multishot.cli.output import (
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
     EXIT_INVALID,
     EXIT_OK,
+    InvalidInputGroup,
     clean,
     err,
     error_line,
     json_line,
     out,
+    invalid,
     print_problems,
     problem_json,
 )
+from multishot.cli.paradigm_flags import paradigm_settings, with_paradigm_flags
 from multishot.cli.progress import RichReporter
 from multishot.cli.starter import STARTER
+from multishot.errors import InvalidInput
 from multishot.shotlist.errors import ShotListError
 
 app = typer.Typer(
@@ -45,6 +51,7 @@ app = typer.Typer(
     rich_markup_mode="markdown",
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=InvalidInputGroup,
 )
 profiles_app = typer.Typer(help="Model profiles: which models render which capability.", no_args_is_help=True)
 models_app = typer.Typer(help="Model weights in your Hugging Face cache.", no_args_is_help=True)
@@ -65,40 +72,13 @@ def main(version: bool = typer.Option(False, "--version", callback=_version, is_
 
 
 def _invalid(message: str) -> typer.Exit:
-    error_line(message)
-    return typer.Exit(EXIT_INVALID)
+    return invalid(message)
 
 
 def _print_problems(error: ShotListError, as_json: bool = False) -> None:
     print_problems(error, as_json=as_json)
 
 
-def _known_input_errors() -> tuple[type[BaseException], ...]:
-    from multishot.backends.base import CapabilityError
-    from multishot.paradigms import UnknownParadigm
-    from multishot.paradigms.base import OutputUnusable, UnknownShot
-
-    from multishot.backends.base import LoraUnusable
-    from multishot.graph.executors import ExecutorUnusable
-
-    errors: list[type[BaseException]] = [UnknownParadigm, UnknownShot, OutputUnusable, CapabilityError,
-                                         LoraUnusable, ExecutorUnusable]
-    try:
-        from multishot.backends.registry import ProfileError  # type: ignore[attr-defined]
-
-        errors.append(ProfileError)
-    except ImportError:
-        pass
-    try:
-        from multishot.backends.diffusers.loading import ModelNotAvailable  # type: ignore[attr-defined]
-
-        errors.append(ModelNotAvailable)
-    except ImportError:
-        pass
-    return tuple(errors)
-
-
-@app.command()
 def render(
     files: list[Path] = typer.Argument(..., help="Shot-list YAML files; several render one after another."),
     paradigm: Optional[str] = typer.Option(None, "--paradigm", "-p",
@@ -110,14 +90,7 @@ def render(
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be rendered and what is cached; render nothing."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON summary line per film (for scripts)."),
     no_review: bool = typer.Option(False, "--no-review", help="Skip metrics.json, report.html, timeline.otio and the contact sheet."),
-    no_smooth: bool = typer.Option(False, "--no-smooth", help="Stitching: skip seam colour matching."),
-    blend_cuts: int = typer.Option(0, "--blend-cuts", min=0, max=12, help="Stitching: frames each side of a same-scene cut that lean toward the other shot."),
     auto_transitions: bool = typer.Option(False, "--auto-transitions", help="Choose transitions the shot list leaves unset by film grammar."),
-    stream: bool = typer.Option(False, "--stream", help="Holistic: generate shots one at a time, each conditioned on the previous ones."),
-    llm_base_url: Optional[str] = typer.Option(None, "--llm-base-url", help="Agent: an OpenAI-compatible endpoint, or `local` (a local GGUF model server, multishot[llm]); default is the offline rule-based planner."),
-    llm_model: Optional[str] = typer.Option(None, "--llm-model", help="Agent: the model name at that endpoint."),
-    agent_rounds: int = typer.Option(3, "--agent-rounds", min=0, max=20, help="Agent: most critique → revise rounds."),
-    max_joint_shots: int = typer.Option(13, "--max-joint-shots", min=1, max=64, help="Holistic: shots per joint generation before chunking."),
     fast: bool = typer.Option(False, "--fast", help="Run each profile with its `fast:` settings (step caches, fewer steps, distilled LoRAs); cached apart from full renders."),
     draft: bool = typer.Option(False, "--draft", help="Preview: every shot at its profile's draft settings (fewer steps, smaller, fast settings; same seeds and timing), into the same folder."),
     final: bool = typer.Option(False, "--final", help="After --draft: re-render the --only shots at full settings; the others stay drafts (the manifest and report say which)."),
@@ -125,13 +98,14 @@ def render(
     no_audio: bool = typer.Option(False, "--no-audio", help="No scratch dialogue voice (film.mp4 and shots/ stay silent)."),
     gpus: Optional[str] = typer.Option(None, "--gpus", help="Scale out: `all` or GPU indices like 0,1 -> one worker process per GPU; independent shots render at once."),
     ray: Optional[str] = typer.Option(None, "--ray", help="Scale out on a Ray cluster: `auto` or the head's address (also MULTISHOT_RAY_ADDRESS); one actor per GPU. Needs multishot[ray]."),
+    **paradigm_flags: Any,
 ) -> None:
     """Render one or more shot lists to renders/TITLE/film.mp4.
 
     Outputs per film: film.mp4, shots/ID.mp4, keyframes/ID_first.png and ID_last.png,
     manifest.json, metrics.json, timeline.otio, report.html, contact_sheet.png, and with dialogue
     film.srt and film.vtt (film.mp4 carries them as a subtitle track). Re-running reuses everything unchanged; a killed render resumes.
-    """
+    """  # each paradigm's own flags (--no-smooth, --stream, …) are added from its options: paradigm_flags.py
     from multishot.paradigms.base import RenderOptions
     from multishot.paradigms.runner import render_file
 
@@ -139,14 +113,12 @@ def render(
     options = RenderOptions(
         paradigm=paradigm, profile=profile, out_root=out_dir,
         only=frozenset(only) if only else None, force=force, dry_run=dry_run,
-        smooth=not no_smooth, blend_cuts=blend_cuts, auto_transitions=auto_transitions,
-        stream=stream, llm_base_url=llm_base_url, llm_model=llm_model, agent_rounds=agent_rounds,
-        max_joint_shots=max_joint_shots, review=not no_review, fast=fast, draft=draft, final=final,
+        auto_transitions=auto_transitions, review=not no_review, fast=fast, draft=draft, final=final,
         burn_subtitles=burn_subtitles, audio=not no_audio, gpus=gpus, ray=ray,
+        settings=paradigm_settings(paradigm_flags),
     )
     if draft and final:
         raise _invalid("--draft and --final exclude each other: draft first, then --final --only the shots you accept")
-    invalid = _known_input_errors()
     worst = EXIT_OK
     claimed: dict[Path, Path] = {}  # output folder -> the shot list of this batch writing it
     for file in files:
@@ -160,14 +132,14 @@ def render(
                                  "errors": [str(p) for p in error.problems],
                                  "problems": [problem_json(p) for p in error.problems]})
             continue
-        except invalid as error:
+        except InvalidInput as error:
             error_line(error)
             worst = max(worst, EXIT_INVALID)
             _json_line(as_json, {"source": str(file), "status": "invalid", "errors": [str(error)]})
             continue
         except KeyboardInterrupt:
             err.print("[yellow]interrupted[/]: everything rendered so far is cached; run the same command to resume.")
-            raise typer.Exit(130)
+            raise typer.Exit(EXIT_INTERRUPTED)
         except Exception as error:  # a failure while rendering: say what, keep the cache
             err.print(f"[bold red]render failed[/] for {clean(file)}: {type(error).__name__}: {clean(error)}", highlight=False)
             err.print("Everything rendered before the failure is kept; run the same command to resume.")
@@ -179,6 +151,10 @@ def render(
         else:
             _print_result(result)
     raise typer.Exit(worst)
+
+
+render.__signature__ = with_paradigm_flags(render)  # type: ignore[attr-defined]
+app.command()(render)
 
 
 def _one_opencv_thread() -> None:
@@ -258,17 +234,15 @@ def plan(
 
     options = RenderOptions(paradigm=paradigm, profile=profile, out_root=out_dir, dry_run=True,
                             auto_transitions=auto_transitions, fast=fast)
-    try:
-        film_plan, par, name = prepare(file, options)
-        result = render_file(file, options)
-    except ShotListError as error:
-        _print_problems(error)
-        raise typer.Exit(EXIT_INVALID)
-    except _known_input_errors() as error:
-        raise _invalid(str(error))
+    film_plan, par, name = prepare(file, options)  # invalid input: InvalidInputGroup says it, exit 2
+    result = render_file(file, options)
     film_plan = result.plan or film_plan  # as the paradigm will render it (grammar, agent roles)
     out.print(f"[bold]{clean(film_plan.title)}[/] — paradigm [cyan]{clean(name)}[/]: {par.summary}", highlight=False)
-    out.print("stage graph: " + " → ".join(par.stages))
+    # The graph is the paradigm's own declaration (paradigms/base.py Step), filtered to this film.
+    runs = [step for step in par.graph if step.runs(film_plan, options)]
+    idle = [step.stage for step in par.graph if step not in runs]
+    out.print("stage graph: " + " → ".join(clean(step.label()) for step in runs)
+              + (f"  [dim](not needed for this film: {clean(', '.join(idle))})[/]" if idle else ""), highlight=False)
     from multishot.backends.registry import get_backend
 
     for name_ in sorted({film_plan.default_profile, *(spec.profile for spec in film_plan.shots)}):
@@ -295,6 +269,29 @@ def plan(
     out.print(table)
 
 
+@app.command("paradigms")
+def paradigms_list(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """Show every paradigm, its flags and where it came from (`builtin` or a plug-in's distribution)."""
+    from multishot.paradigms import get_paradigm, names, origin
+    from multishot.paradigms.base import option_flags
+
+    rows = []
+    for name in names():
+        par = get_paradigm(name)
+        rows.append({"name": name, "from": origin(name), "summary": par.summary,
+                     "stages": [step.stage for step in par.graph],
+                     "flags": [f.flag.name for f in option_flags(name, par.options)]})
+    if as_json:
+        json_line({"paradigms": rows})
+        return
+    table = Table(title="paradigms (also agent+P for any P)")
+    for col in ("paradigm", "from", "flags", "stage graph"):
+        table.add_column(col, overflow="fold")
+    for row in rows:
+        table.add_row(row["name"], clean(row["from"]), " ".join(row["flags"]), " → ".join(row["stages"]))
+    out.print(table)
+
+
 @app.command()
 def init(file: Path = typer.Argument(Path("shotlist.yaml"), help="Where to write the starter shot list."),
          force: bool = typer.Option(False, "--force", help="Overwrite an existing file.")) -> None:
@@ -316,12 +313,13 @@ def profiles_list(as_json: bool = typer.Option(False, "--json", help="Machine-re
         sys.stdout.write(json.dumps([_info_dict(i) for i in infos], default=str) + "\n")
         return
     table = Table(title="model profiles")
-    for col in ("profile", "backend", "capabilities", "models", "licence"):
+    for col in ("profile", "backend", "capabilities", "models", "licence", "from"):
         table.add_column(col, overflow="fold")
     for info in infos:
         d = _info_dict(info)
-        table.add_row(str(d.get("name")), str(d.get("backend")), ", ".join(d.get("capabilities") or []),
-                      "\n".join(str(m) for m in (d.get("models") or [])), str(d.get("licence") or ""))
+        table.add_row(_safe(str(d.get("name"))), _safe(str(d.get("backend"))), ", ".join(d.get("capabilities") or []),
+                      _safe("\n".join(str(m) for m in (d.get("models") or []))), _safe(str(d.get("licence") or "")),
+                      _safe(str(d.get("origin") or "builtin")))
     out.print(table)
 
 
@@ -336,10 +334,7 @@ def profiles_show(name: str = typer.Argument(..., help="Profile name (see `profi
     mask band, multishot = multishot's own training-free variant)."""
     from multishot.backends.registry import load_profile
 
-    try:
-        profile = load_profile(name)
-    except _known_input_errors() as error:
-        raise _invalid(str(error))
+    profile = load_profile(name)
     data = profile.model_dump(mode="json", exclude={"source_file"})
     for role in data.get("roles", {}).values():
         if role.get("joint") is None:
@@ -406,13 +401,10 @@ def profiles_calibrate(
     from multishot.backends.diffusers.profile import calibration_files
     from multishot.backends.registry import load_profile
 
-    try:
-        profile = load_profile(name)
-        if profile.backend != "diffusers":
-            raise _invalid(f"profile `{_safe(name)}` has no models to calibrate")
-        backend = DiffusersBackend(profile, fast=fast, calibrating=True)
-    except _known_input_errors() as error:
-        raise _invalid(_safe(str(error)))
+    profile = load_profile(name)
+    if profile.backend != "diffusers":
+        raise _invalid(f"profile `{_safe(name)}` has no models to calibrate")
+    backend = DiffusersBackend(profile, fast=fast, calibrating=True)
     roles = [cap for cap, r in backend.profile.roles.items() if r.speed.cache and r.speed.cache.kind == "magcache"]
     if not roles:
         raise _invalid(f"profile `{_safe(name)}` uses no MagCache{' in its fast settings' if fast else ''}; nothing to calibrate")
@@ -452,8 +444,6 @@ def models_download(profile: str = typer.Argument(..., help="Profile whose model
                        f"`multishot models download {profile}` can only check the cache, not fetch. Unset "
                        f"HF_HUB_OFFLINE (e.g. `env -u HF_HUB_OFFLINE multishot models download {profile}`) "
                        "on a machine with network access.")
-    except _known_input_errors() as error:
-        raise _invalid(str(error))
     for p in paths:
         out.print(f"  {clean(p)}", highlight=False)
     out.print(f"[green]ok[/]: {clean(profile)} is in the cache", highlight=False)

@@ -1,4 +1,7 @@
-"""The one place that owns how the CLI prints: consoles, exit codes, problems, user text.
+"""The one place that owns how the CLI prints: consoles, exit codes, problems, user text, and
+what an `InvalidInput` becomes (one message, exit code 2), for every command at once.
+
+Exit codes (README): 0 success, 1 a failure while rendering, 2 invalid input, 130 interrupted.
 
 Two promises (issue 17 items 6 and 11):
 - Nothing from a user's file reaches the terminal raw. Text that came from a shot list, a
@@ -15,12 +18,18 @@ import json
 import sys
 from typing import Any
 
+import click
+import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperGroup
 
+from multishot.errors import InvalidInput
 from multishot.shotlist.errors import Problem, ShotListError, printable
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+#: Ctrl-C / SIGINT: the shell's convention (128 + SIGINT).
+EXIT_INTERRUPTED = 130
 
 
 def _console(stderr: bool) -> Console:
@@ -94,3 +103,25 @@ def finding_lines(findings: list[Any], source: str) -> bool:
                                    f"`{f.shot_id}`: {f.message}") + "\n")
     sys.stdout.flush()
     return True
+
+
+def invalid(error: InvalidInput | str, *, as_json: bool = False, source: object = None) -> typer.Exit:
+    """Say what is wrong with the input and return the exit (code 2) to raise: a shot list's
+    problems all at once (as JSON with `--json`), anything else as one `error:` line."""
+    if isinstance(error, ShotListError):
+        print_problems(error, as_json=as_json, source=source)
+    else:
+        error_line(error)
+    return typer.Exit(EXIT_INVALID)
+
+
+class InvalidInputGroup(TyperGroup):
+    """The command group that turns every `InvalidInput` a command lets escape into its message
+    and exit code 2: the one place the CLI catches invalid input (commands that print JSON or
+    go on with the next file of a batch catch it themselves, with the same `invalid`)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except InvalidInput as error:
+            raise invalid(error) from None

@@ -16,15 +16,10 @@ from typing import Any
 import typer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from multishot.cli.output import EXIT_INVALID, error_line
+from multishot.cli.output import invalid
 from multishot.post.render_folder import RenderFolder
 from multishot.shotlist.errors import format_path
 from multishot.shotlist.schema import ID_PATTERN
-
-
-def invalid(message: str) -> typer.Exit:
-    error_line(message)
-    return typer.Exit(EXIT_INVALID)
 
 
 class _Loose(BaseModel):

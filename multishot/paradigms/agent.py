@@ -15,13 +15,13 @@ shot list are published as agent/transcript.json and agent/shotlist.yaml.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from multishot.graph.engine import Stage
 from multishot.paradigms import stitching
-from multishot.paradigms.base import Job, Output, Paradigm, check_only
+from multishot.paradigms.base import Job, Output, Paradigm, Step, check_needs, check_only, option
 from multishot.plan.agent import AgentResult, RulePlanner, close_planner, film_to_yaml, make_planner, review
 from multishot.plan.film_plan import FilmPlan, build_plan
 
@@ -29,11 +29,20 @@ AGENT = Stage("agent", 1, ".json", "roles revise the shot list: revised film, tr
 AGENT_SHOTLIST = Stage("agent-shotlist", 1, ".yaml", "the revised shot list, as a shot-list file")
 
 
+@dataclass(frozen=True)
+class AgentOptions:
+    llm_base_url: str | None = option(None, "--llm-base-url", "Agent: an OpenAI-compatible endpoint, or `local` "
+                                      "(a local GGUF model server, multishot[llm]); default is the offline "
+                                      "rule-based planner.")
+    llm_model: str | None = option(None, "--llm-model", "Agent: the model name at that endpoint.")
+    agent_rounds: int = option(3, "--agent-rounds", "Agent: most critique → revise rounds.", min=0, max=20)
+
+
 def revise_plan(job: Job) -> tuple[FilmPlan, AgentResult]:
-    options = job.options
-    planner = make_planner(options.llm_base_url, options.llm_model)
+    options, own = job.options, job.options.of(AgentOptions)
+    planner = make_planner(own.llm_base_url, own.llm_model)
     fallback = None if isinstance(planner, RulePlanner) else RulePlanner()
-    film, rounds = job.plan.film, max(0, options.agent_rounds)
+    film, rounds = job.plan.film, max(0, own.agent_rounds)
     inputs = {"film": film.model_dump(mode="json"), "planner": planner.identity(), "rounds": rounds}
     made: list[AgentResult] = []
 
@@ -86,7 +95,10 @@ def compose(inner: Paradigm) -> Paradigm:
 
     def run(job: Job) -> Output:
         plan, result = revise_plan(job)
+        if inner.replan is not None:
+            plan = inner.replan(plan)
         check_only(job.options.only, plan)
+        check_needs(inner, plan, job.backend)  # the roles may have added shots and seams
         output = inner.run(replace(job, plan=plan))
         if output.plan is None:
             output.plan = plan
@@ -97,9 +109,12 @@ def compose(inner: Paradigm) -> Paradigm:
     return Paradigm(
         name=f"agent+{inner.name}",
         summary=f"roles revise the shot list (director, cinematographer, continuity critic), then {inner.name}: {inner.summary}",
-        stages=("agent (roles + continuity gates, bounded critique → revise)",) + inner.stages,
+        stages=(Step(AGENT.name, "roles + continuity gates, bounded critique → revise",
+                     more=(AGENT_SHOTLIST.name,)),) + inner.stages,
         needs=inner.needs, run=run,
         chainable=False,  # the roles run once, in front: agent+agent would only repeat them
+        options=AgentOptions,
+        needs_after_match_cut=inner.needs_after_match_cut, needs_on=inner.needs_on, replan=inner.replan,
     )
 
 

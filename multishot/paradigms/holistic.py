@@ -20,17 +20,28 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from multishot.backends.base import Backend, Capability, require
+from multishot.backends.base import Backend, Capability
 from multishot.graph import stages
 from multishot.graph.engine import RenderStopped
-from multishot.paradigms.base import Job, Output, Paradigm
+from multishot.paradigms.base import Job, Output, Paradigm, Step, finish, has_bridges, option
 from multishot.plan.film_plan import ShotSpec
 from multishot.plan.prompts import holocine_captions
 from multishot.backends.chunks import plan_chunks
 
 MEMORY_SHOTS = 2  # how many of the previous group's last shots a group remembers
+
+
+@dataclass(frozen=True)
+class HolisticOptions:
+    """Also read by the transition paradigm, whose cinetrans groups are made by `groups`."""
+
+    stream: bool = option(False, "--stream", "Holistic: generate shots one at a time, each conditioned on the "
+                          "previous ones.")
+    max_joint_shots: int = option(13, "--max-joint-shots", "Holistic: shots per joint generation before chunking.",
+                                  min=1, max=64)
 
 
 def groups(job: Job, shots: list[ShotSpec] | None = None,
@@ -40,7 +51,8 @@ def groups(job: Job, shots: list[ShotSpec] | None = None,
     (14 shots → 7 + 7, never 13 + 1: a lone shot would lose the joint context). Streaming:
     every shot alone."""
     shots = job.plan.shots if shots is None else shots
-    if job.options.stream:
+    options = job.options.of(HolisticOptions)
+    if options.stream:
         return [[spec] for spec in shots]
     runs: list[list[ShotSpec]] = []
     for spec in shots:
@@ -57,7 +69,7 @@ def groups(job: Job, shots: list[ShotSpec] | None = None,
         if measure is not None:
             budget, tokens, per_frame = measure([s.request() for s in run_])
         reserve = MEMORY_SHOTS * per_frame  # memory: one summary latent frame per remembered shot
-        for chunk in plan_chunks(len(run_), max(1, job.options.max_joint_shots), budget,
+        for chunk in plan_chunks(len(run_), max(1, options.max_joint_shots), budget,
                                  tokens or 1, reserve_tokens=reserve):
             out.append([run_[i] for i in chunk])
     return out
@@ -91,7 +103,7 @@ def render_groups(job: Job, shot_groups: list[list[ShotSpec]], task: Any) -> tup
     for group in shot_groups:
         backend = job.backend(group[0].profile)
         origin = {"group": [s.id for s in group], "group_specs": [s.cache_fields() for s in group],
-                  "memory": memory_key, "stream": job.options.stream}
+                  "memory": memory_key, "stream": job.options.of(HolisticOptions).stream}
         planned.append((group, backend, origin))
         memory_key = [stages.joint_key(backend, s, origin) for s in group[-MEMORY_SHOTS:]]
     finished = [threading.Event() for _ in planned]
@@ -154,13 +166,7 @@ def render_groups(job: Job, shot_groups: list[list[ShotSpec]], task: Any) -> tup
 
 
 def run(job: Job) -> Output:
-    plan, engine = job.plan, job.engine
-    for spec in plan.shots:
-        needs = [Capability.JOINT_SHOTS]
-        if spec.transition.type == "bridge":
-            needs.append(Capability.FIRST_LAST_TO_VIDEO)
-        require(job.backend(spec.profile), needs, f"holistic (shot `{spec.id}`)")
-
+    plan = job.plan
     task = job.reporter.task("joint", len(plan.shots))
     clips, skipped = render_groups(job, groups(job), task)
     task.done()
@@ -169,20 +175,18 @@ def run(job: Job) -> Output:
 
     # Bridges are generated between the joint clips; a match-cut stays a hard cut here (the joint
     # model already sees both shots; the transition paradigm composes match cuts explicitly).
-    bridges = stages.render_bridges(engine, job.backend, clips)
-    task = job.reporter.task("assemble", plan.total_frames)
-    film = stages.assemble_film(engine, plan, clips, bridges=bridges, on_frame=lambda n: task.advance())
-    task.done()
-    return Output(clips, film)
+    return finish(job, clips)
 
 
 PARADIGM = Paradigm(
     name="holistic",
     summary="all shots of a scene in one joint generation (sparse inter-shot attention), chunked with memory",
-    stages=("plan", "group (scene, ≤13 shots; --stream: one shot)", "video (joint generation, split per shot)",
-            "memory (summary frames → next group)", "assemble"),
+    stages=(Step("plan", "group: a scene, ≤ --max-joint-shots shots; --stream: one shot"),
+            Step(stages.VIDEO.name, "joint generation, split per shot; summary frames → the next group's memory"),
+            Step(stages.BRIDGE.name, when=has_bridges), Step(stages.ASSEMBLE.name)),
     needs=frozenset({Capability.JOINT_SHOTS}),
     run=run,
+    options=HolisticOptions,
 )
 
 __all__ = ["PARADIGM", "RenderStopped", "groups"]

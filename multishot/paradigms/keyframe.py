@@ -21,30 +21,24 @@ characters' bank images (paradigms/keyframe_identity.py).
 
 from __future__ import annotations
 
-from multishot.backends.animatic.camera import movement_end_zoom
-from multishot.backends.base import Capability, reads_references, require
+from multishot.backends.base import Backend, Capability, reads_references
+from multishot.backends.framing import keyframe_zooms as framing
 from multishot.graph import scene_keyframes, stages
 from multishot.graph.engine import Artifact
-from multishot.paradigms.base import Job, Output, Paradigm
+from multishot.paradigms.base import Job, Output, Paradigm, RenderOptions, Step, finish, has_bridges
 from multishot.paradigms.keyframe_identity import composes_end, consistent_scenes, end_move
-from multishot.plan.film_plan import ShotSpec
+from multishot.plan.film_plan import FilmPlan, ShotSpec
 from multishot.plan.keyframe_prompts import keyframe_prompt
 
-def keyframe_zooms(spec: ShotSpec) -> tuple[float, float]:
-    """(start, end) framing of a shot relative to its size. The convention is the animatic's
-    camera model (the reference previz): the first keyframe is the shot size itself and the last
-    is where the movement ends (a dolly-in ends tighter, a dolly-out wider), so the infill never
-    has to cross-fade between two different framings."""
-    return 1.0, movement_end_zoom(spec.shot.movement)
+def keyframe_zooms(spec: ShotSpec, backend: Backend | None = None) -> tuple[float, float]:
+    """(start, end) framing of a shot relative to its size, by the convention of the backend
+    that draws its keyframes (backends/framing.py): the first keyframe is the shot size itself,
+    the last is where the movement ends, so the infill never has to cross-fade between framings."""
+    return framing(backend, spec.shot.movement)
 
 
 def run(job: Job) -> Output:
     plan, engine = job.plan, job.engine
-    for i, spec in enumerate(plan.shots):
-        needs = [Capability.TEXT_TO_IMAGE, Capability.FIRST_LAST_TO_VIDEO]
-        if i and plan.shots[i - 1].transition.type == "match-cut":  # composed by image-to-video
-            needs.append(Capability.IMAGE_TO_VIDEO)
-        require(job.backend(spec.profile), needs, f"keyframe (shot `{spec.id}`)")
 
     # 1. The character bank: one identity image per character that appears, made on first need.
     bank: dict[str, Artifact] = {}
@@ -63,7 +57,7 @@ def run(job: Job) -> Output:
         if (spec.id, which) in stills:
             return stills[(spec.id, which)]
         refs = {c.id: identity(c.id, allow) for c in spec.characters}
-        zoom_first, zoom_last = keyframe_zooms(spec)
+        zoom_first, zoom_last = keyframe_zooms(spec, job.backend(spec.profile))
         anchor = None
         if which == "first" and spec.index and plan.shots[spec.index - 1].transition.type == "match-cut":
             anchor = keyframe(plan.shots[spec.index - 1], "last", allow)
@@ -101,7 +95,7 @@ def run(job: Job) -> Output:
     # Consistent keyframes: each scene's free stills as one batch, before the per-still stages
     # (which then find them made).
     for scene_id, backend, items in consistent_scenes(free, lambda s: job.backend(s.profile),
-                                                      lambda s, w: keyframe_zooms(s)[0 if w == "first" else 1]):
+                                                      lambda s, w: keyframe_zooms(s, job.backend(s.profile))[0 if w == "first" else 1]):
         ids = {spec.id for spec, *_ in items}
         allow = any(engine.allowed(i) for i in ids)
         refs = {c.id: identity(c.id, allow) for spec, *_ in items for c in spec.characters}
@@ -136,11 +130,11 @@ def run(job: Job) -> Output:
         return Output(clips, None, {"skipped": skipped})
 
     # 4. Bridges where asked for, then the film.
-    bridges = stages.render_bridges(engine, job.backend, clips)
-    task = job.reporter.task("assemble", plan.total_frames)
-    film = stages.assemble_film(engine, plan, clips, bridges=bridges, on_frame=lambda n: task.advance())
-    task.done()
-    return Output(clips, film, {"keyframes": keys, "bank": bank})
+    return finish(job, clips, extra={"keyframes": keys, "bank": bank})
+
+
+def _has_cast(plan: FilmPlan, options: RenderOptions) -> bool:
+    return any(s.characters for s in plan.shots)
 
 
 def _raise_errors(results: list[object]) -> None:
@@ -153,8 +147,12 @@ def _raise_errors(results: list[object]) -> None:
 PARADIGM = Paradigm(
     name="keyframe",
     summary="character bank → first/last keyframe per shot → first-last infill → assemble",
-    stages=("plan", "identity (character bank)", "keyframe (first, last per shot)",
-            "video (first-last infill)", "bridge", "assemble"),
+    stages=(Step("plan"), Step(stages.IDENTITY.name, "character bank", when=_has_cast),
+            Step(stages.KEYFRAME.name, "first, last per shot; match-cut firsts composed on the last still",
+                 more=(scene_keyframes.SCENE_KEYFRAMES.name,)),  # a scene's stills together (identity.keyframes: consistent)
+            Step(stages.VIDEO.name, "first-last infill"), Step(stages.BRIDGE.name, when=has_bridges),
+            Step(stages.ASSEMBLE.name)),
     needs=frozenset({Capability.TEXT_TO_IMAGE, Capability.FIRST_LAST_TO_VIDEO}),
+    needs_after_match_cut=frozenset({Capability.IMAGE_TO_VIDEO}),  # the first keyframe is composed by it
     run=run,
 )

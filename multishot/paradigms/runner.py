@@ -24,7 +24,7 @@ from multishot.graph.manifest import Manifest
 from multishot.graph.progress import Reporter, SilentReporter
 from multishot.graph.render_lock import Interrupted, hold_render_folder
 from multishot.paradigms import get_paradigm, load_checked_film
-from multishot.paradigms.base import Job, Output, OutputUnusable, Paradigm, RenderOptions, check_only
+from multishot.paradigms.base import Job, Output, OutputUnusable, Paradigm, RenderOptions, check_needs, check_only
 from multishot.plan.film_plan import FilmPlan, build_plan
 from multishot.shotlist.errors import Problem, ShotListError
 from multishot.shotlist.loader import load_film
@@ -153,6 +153,8 @@ def prepare(path: Path, options: RenderOptions) -> tuple[FilmPlan, Paradigm, str
         from multishot.plan.grammar import apply_grammar
 
         plan = apply_grammar(plan)
+    if paradigm.replan is not None:  # as the paradigm will render it (film-grammar transitions)
+        plan = paradigm.replan(plan)
     if paradigm.chainable:  # the agent roles may add shots: they check --only on their revision
         check_only(options.only, plan)
     return plan, paradigm, name
@@ -337,6 +339,7 @@ def _render_in(path: Path, options: RenderOptions, reporter: Reporter, pool: Bac
     output: Output | None = None
     outputs: dict[str, Path] = {}
     try:
+        check_needs(paradigm, plan, pool)  # once, before any work: a missing capability names the shot
         output = paradigm.run(job)
         if output.film is not None and not options.dry_run:  # dialogue -> subtitles, voice
             final = output.plan or plan

@@ -11,19 +11,24 @@ profile, so one film can mix models.
 
 from __future__ import annotations
 
-from multishot.backends.base import Capability, reads_references, require
+from dataclasses import dataclass
+
+from multishot.backends.base import Capability, reads_references
 from multishot.graph import stages
-from multishot.paradigms.base import Job, Output, Paradigm
-from multishot.plan.film_plan import ShotSpec
+from multishot.paradigms.base import Job, Output, Paradigm, RenderOptions, Step, finish, has_bridges, option
+from multishot.plan.film_plan import FilmPlan, ShotSpec
+
+
+@dataclass(frozen=True)
+class StitchingOptions:
+    smooth: bool = option(True, "--no-smooth", "Stitching: skip seam colour matching.", negate=True)
+    blend_cuts: int = option(0, "--blend-cuts", "Stitching: frames each side of a same-scene cut that lean toward "
+                             "the other shot.", min=0, max=12)
 
 
 def run(job: Job) -> Output:
     plan, engine = job.plan, job.engine
-    for spec in plan.shots:
-        needs = [Capability.TEXT_TO_VIDEO]
-        if spec.transition.type == "bridge":  # generated from this shot's profile, after every shot
-            needs.append(Capability.FIRST_LAST_TO_VIDEO)
-        require(job.backend(spec.profile), needs, f"stitching (shot `{spec.id}`)")
+    options = job.options.of(StitchingOptions)
 
     # identity.video: reference (VACE): a character bank, every shot given its characters' images.
     cast = sorted({c.id for s in plan.shots if reads_references(job.backend(s.profile), Capability.TEXT_TO_VIDEO)
@@ -44,24 +49,34 @@ def run(job: Job) -> Output:
         return Output(clips, None, {"skipped": skipped})
 
     smoothing = {}
-    if job.options.smooth:
+    if options.smooth:
         for i, (a, b) in enumerate(zip(clips, clips[1:])):
             if a.spec.scene_id == b.spec.scene_id and a.spec.transition.type != "match-cut":
                 smoothing[i] = stages.smooth_seam(engine, a, b)
 
-    bridges = stages.render_bridges(engine, job.backend, clips)
+    return finish(job, clips, extra={"bank": bank} if bank else {}, smoothing=smoothing,
+                  blend_cuts=options.blend_cuts)
 
-    task = job.reporter.task("assemble", plan.total_frames)
-    film = stages.assemble_film(engine, plan, clips, smoothing=smoothing, bridges=bridges,
-                                blend_cuts=job.options.blend_cuts, on_frame=lambda n: task.advance())
-    task.done()
-    return Output(clips, film, {"bank": bank} if bank else {})
+
+def _reads_references(plan: FilmPlan, options: RenderOptions) -> bool:
+    """Only known with the backends (identity.video: reference); the step is listed when any
+    shot has characters, and runs where the shot's profile reads references."""
+    return any(s.characters for s in plan.shots)
+
+
+def _smooths(plan: FilmPlan, options: RenderOptions) -> bool:
+    return options.of(StitchingOptions).smooth and len(plan.shots) > 1
 
 
 PARADIGM = Paradigm(
     name="stitching",
     summary="each shot generated separately (text-to-video), seams colour-matched, then assembled",
-    stages=("plan", "video (per shot, text-to-video)", "smooth (seam colour match)", "bridge (bridge transitions)", "assemble"),
+    stages=(Step("plan"), Step(stages.IDENTITY.name, "character bank, on a profile whose video reads references",
+                               when=_reads_references),
+            Step(stages.VIDEO.name, "per shot, text-to-video"),
+            Step(stages.SMOOTH.name, "seam colour match", when=_smooths),
+            Step(stages.BRIDGE.name, "bridge transitions", when=has_bridges), Step(stages.ASSEMBLE.name)),
     needs=frozenset({Capability.TEXT_TO_VIDEO}),
     run=run,
+    options=StitchingOptions,
 )

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from multishot.backends.base import Capability, require
+from multishot.backends.base import Backend, Capability
 from multishot.graph import stages
 from multishot.paradigms import holistic
-from multishot.paradigms.base import Job, Output, Paradigm
+from multishot.paradigms.base import Job, Output, Paradigm, Step, finish, has_bridges
 from multishot.plan.film_plan import FilmPlan, ShotSpec
 from multishot.plan.grammar import apply_grammar
 
@@ -37,9 +37,23 @@ class _Quiet:
         pass
 
 
-def _cuts_generated(job: Job, spec: ShotSpec) -> bool:
-    mode = getattr(job.backend(spec.profile), "joint_mode", lambda: None)()
+def _generates_cuts(backend: Backend) -> bool:
+    mode = getattr(backend, "joint_mode", lambda: None)()
     return bool(mode) and mode.get("self_attention") == "cinetrans"
+
+
+def _cuts_generated(job: Job, spec: ShotSpec) -> bool:
+    return _generates_cuts(job.backend(spec.profile))
+
+
+def _needs_on(backend: Backend) -> frozenset[Capability]:
+    """A cinetrans profile generates each run of cut-joined shots jointly; any other renders
+    each shot by text-to-video."""
+    return frozenset({Capability.JOINT_SHOTS if _generates_cuts(backend) else Capability.TEXT_TO_VIDEO})
+
+
+def _has_match_cuts(plan: FilmPlan, options: object) -> bool:
+    return any(s.transition.type == "match-cut" for s in plan.shots[:-1])
 
 
 def _after_match_cut(plan: FilmPlan, i: int) -> bool:
@@ -50,13 +64,6 @@ def run(job: Job) -> Output:
     plan = apply_grammar(job.plan)
     job = replace(job, plan=plan)
     engine = job.engine
-    for i, spec in enumerate(plan.shots):
-        needs = [Capability.JOINT_SHOTS if _cuts_generated(job, spec) else Capability.TEXT_TO_VIDEO]
-        if spec.transition.type == "bridge":
-            needs.append(Capability.FIRST_LAST_TO_VIDEO)
-        if i and plan.shots[i - 1].transition.type == "match-cut":
-            needs.append(Capability.IMAGE_TO_VIDEO)
-        require(job.backend(spec.profile), needs, f"transition (shot `{spec.id}`)")
 
     task = job.reporter.task("shots", sum(s.num_frames for s in plan.shots))
     # Shots whose cuts the model generates, as joint groups split at every seam that is not a
@@ -110,18 +117,22 @@ def run(job: Job) -> Output:
     if skipped:
         return Output(clips, None, {"skipped": skipped}, plan=plan)
 
-    bridges = stages.render_bridges(engine, job.backend, clips)
-    task = job.reporter.task("assemble", plan.total_frames)
-    film = stages.assemble_film(engine, plan, clips, bridges=bridges, on_frame=lambda n: task.advance())
-    task.done()
-    return Output(clips, film, plan=plan)
+    return finish(job, clips, plan=plan)
 
 
 PARADIGM = Paradigm(
     name="transition",
     summary="transitions chosen by film grammar, match cuts composed, bridges generated, then assembled",
-    stages=("plan (film-grammar transitions, pacing)", "video (per shot; image-to-video after a match-cut)",
-            "bridge (first-last generated segments)", "assemble"),
-    needs=frozenset({Capability.TEXT_TO_VIDEO}),  # or joint_shots on a cinetrans profile (checked in run)
+    stages=(Step("plan", "film-grammar transitions, pacing"),
+            Step(stages.VIDEO.name, "per shot, or per cut-joined group on a cinetrans profile; "
+                 "image-to-video after a match-cut"),
+            Step(stages.STILL.name, "a match-cut's outgoing last frame", when=_has_match_cuts),
+            Step(stages.KEYFRAME.name, "a match-cut's incoming first frame, composed on that still",
+                 when=_has_match_cuts),
+            Step(stages.BRIDGE.name, "first-last generated segments", when=has_bridges), Step(stages.ASSEMBLE.name)),
+    needs=frozenset({Capability.TEXT_TO_VIDEO}),
+    needs_on=_needs_on,
+    needs_after_match_cut=frozenset({Capability.IMAGE_TO_VIDEO}),
+    replan=apply_grammar,
     run=run,
 )

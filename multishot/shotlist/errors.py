@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from multishot.errors import InvalidInput
+
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,12 +39,14 @@ class Problem:
         return printable(f"{where}:{field} {self.message}")
 
 
-class ShotListError(Exception):
+class ShotListError(InvalidInput):
     """One or more problems in one shot-list file. The CLI prints them all and exits 2."""
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = sorted(problems, key=lambda p: (p.line or 0, p.path))
-        super().__init__("\n".join(str(p) for p in self.problems))
+        first = self.problems[0] if self.problems else None
+        super().__init__("\n".join(str(p) for p in self.problems), file=first.file if first else None,
+                         line=first.line if first else None, field=first.path if first else None)
 
 
 def format_path(loc: tuple[str | int, ...]) -> str:

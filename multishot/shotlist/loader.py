@@ -36,6 +36,9 @@ ParadigmCheck = Callable[[str], "str | None"]
 def load_film(path: str | Path, *, check_paradigm: ParadigmCheck | None = None) -> Film:
     """Parse and validate a shot-list file; raise ShotListError listing every problem.
     `check_paradigm` also checks `paradigm:` (the CLI's validate and render pass it)."""
+    from multishot.plugins import load_transitions
+
+    load_transitions()  # a plug-in's transition names are shot-list vocabulary too
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from multishot.backends.framing import END_SCALE, movement_end_zoom
+
 from .seeds import rng
 from .staging import norm
 
@@ -21,16 +23,11 @@ MOVEMENTS = ("static", "pan-left", "pan-right", "tilt-up", "tilt-down", "dolly-i
              "truck-left", "truck-right", "crane-up", "crane-down", "zoom-in", "zoom-out", "orbit",
              "handheld")
 
-#: Scale reached by the figures at the end of a scaling move (keyframes use it as layout.zoom).
-_END_SCALE = {"dolly-in": 1.35, "dolly-out": 1 / 1.35, "zoom-in": 1.6, "zoom-out": 1 / 1.6}
+#: Scale reached by the figures at the end of a scaling move: the keyframe convention of
+#: backends/framing.py, which this camera model defines.
+_END_SCALE = END_SCALE
 #: During a dolly the background scales as (figure scale) ** this: it is farther away.
 _DOLLY_DEPTH = 0.35
-
-
-def movement_end_zoom(movement: str | None) -> float:
-    """The framing zoom of a shot's last frame relative to its first (1.0 for non-scaling moves),
-    so a keyframe planner can ask `text_to_image` for the end still at that `layout.zoom`."""
-    return _END_SCALE.get(norm(movement, "static"), 1.0)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ models that declare the same VAE or text encoder (`shared_components`) hold one 
 
 from __future__ import annotations
 
+from multishot.errors import InvalidInput
+
 import importlib
 import inspect
 import json
@@ -39,7 +41,7 @@ ALLOWED_LIBRARIES = ("diffusers", "transformers")
 _COMPONENT_FILES = ("*.json", "*.safetensors", "*.model", "*.txt", "*.tiktoken")
 
 
-class ModelNotAvailable(RuntimeError):
+class ModelNotAvailable(InvalidInput, RuntimeError):
     """A model's files are not on this machine and cannot be fetched now. The message is one
     paragraph for the user (the CLI prints it without a traceback)."""
 

@@ -2,8 +2,9 @@
 
 A profile names, per role (a `Capability`), the diffusers pipeline class, where its weights come
 from (a Hub repo at a pinned revision, or a local folder), the dtype, default resolution, frames,
-steps, guidance, scheduler shift and a memory-strategy ladder. Profiles ship as package data in
-`profiles/`; users may add their own folders through ``$MULTISHOT_PROFILE_PATH``.
+steps, guidance, scheduler shift and a memory-strategy ladder. Finding, reading and listing
+profile files is backend-neutral and lives in backends/profile.py (re-exported here); the
+shipped files are in backends/profiles/. This module is the diffusers backend's profile model.
 
 This module is pure data (pydantic + YAML) and imports neither torch nor diffusers, so
 `multishot profiles list` stays instant. Validation happens once, here: loading and generation
@@ -17,14 +18,31 @@ import hashlib
 import json
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from multishot.backends.base import Capability
+from multishot.backends.profile import (  # the backend-neutral machinery, re-exported for old imports
+    PROFILE_SUFFIXES,
+    ProfileError,
+    ProfileInfo,
+    builtin_profile_dir,
+    cache_root,
+    find_profile,
+    format_errors,
+    profile_dirs,
+    profile_files,
+    profile_origins,
+    read_profile_data,
+    resolve_local_path,
+)
+
+_PROFILE_SUFFIXES = PROFILE_SUFFIXES
+_profile_files = profile_files
+_format_errors = format_errors
+
 
 #: Memory strategies, fastest (most GPU memory) first. A role lists the ones it may use, in this
 #: order; on CUDA out-of-memory the backend moves one step down its list (see memory.py).
@@ -52,11 +70,6 @@ JOINT_PIPELINES: frozenset[str] = frozenset({"WanPipeline"})
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
 _REPO = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _CLASS = re.compile(r"^[A-Z][A-Za-z0-9]*$")
-_PROFILE_SUFFIXES = (".yaml", ".yml")
-
-
-class ProfileError(ValueError):
-    """A profile file is missing or invalid; the message names the file and every bad field."""
 
 
 class _Strict(BaseModel):
@@ -451,7 +464,8 @@ class Profile(_Strict):
     """A whole model profile (one YAML file)."""
 
     name: str
-    backend: Literal["diffusers", "animatic"] = "diffusers"
+    #: A backend of the registry (backends/registry.py `backend_names`: built-ins and plug-ins).
+    backend: str = "diffusers"
     licence: str
     notes: str = ""
     #: Only for backends without roles (animatic): what it declares it can do.
@@ -464,9 +478,17 @@ class Profile(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Profile:
-        if self.backend == "animatic":
+        if self.backend != "diffusers":
+            from multishot.backends.registry import backend_names
+
+            known = backend_names()
+            if self.backend not in known:
+                close = difflib.get_close_matches(self.backend, known, n=1)
+                hint = f"; did you mean `{close[0]}`?" if close else ""
+                raise ValueError(f"unknown backend `{self.backend}`{hint} Known: {', '.join(known)}")
             if self.roles:
-                raise ValueError("an animatic profile has no `roles` (it needs no weights)")
+                raise ValueError(f"a{'n' if self.backend[0] in 'aeiou' else ''} {self.backend} profile has no "
+                                 "`roles` (only diffusers profiles name models)")
             return self
         if not self.roles:
             raise ValueError("a diffusers profile needs at least one entry under `roles`")
@@ -555,72 +577,17 @@ class Profile(_Strict):
         return Path(self.source_file).parent if self.source_file else Path.cwd()
 
 
-@dataclass(frozen=True)
-class ProfileInfo:
-    """One line of `multishot profiles list`."""
-
-    name: str
-    backend: str
-    capabilities: tuple[str, ...]
-    models: tuple[str, ...]
-    licence: str
-    pinned: bool
-    path: str
-    notes: str = ""
-
-
 # --------------------------------------------------------------------------------------------
 # Finding and reading profile files
 # --------------------------------------------------------------------------------------------
 
 
-def builtin_profile_dir() -> Path:
-    return Path(__file__).with_name("profiles")
-
-
-def profile_dirs() -> list[Path]:
-    """Search path: $MULTISHOT_PROFILE_PATH folders (os.pathsep-separated) first, so a user can
-    shadow a shipped profile, then the profiles shipped with the package."""
-    extra = [Path(p).expanduser() for p in os.environ.get("MULTISHOT_PROFILE_PATH", "").split(os.pathsep) if p]
-    return [*extra, builtin_profile_dir()]
-
-
-def _profile_files() -> dict[str, Path]:
-    found: dict[str, Path] = {}
-    for d in profile_dirs():
-        if d.is_dir():
-            for f in sorted(d.iterdir()):
-                if f.suffix in _PROFILE_SUFFIXES:
-                    found.setdefault(f.stem, f)
-    return found
-
-
-def _format_errors(path: Path, err: ValidationError) -> str:
-    lines = []
-    for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith(("function-after", "tagged-union")))
-        msg = e["msg"].removeprefix("Value error, ")
-        lines.append(f"  {loc or '(top level)'}: {msg}")
-    return f"invalid profile {path}:\n" + "\n".join(lines)
-
-
 def _parse(path: Path) -> Profile:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ProfileError(f"invalid profile {path}: not valid YAML ({exc})") from None
-    if not isinstance(data, dict):
-        raise ProfileError(f"invalid profile {path}: expected a mapping at the top level")
-    data.setdefault("name", path.stem)
-    if data["name"] != path.stem:
-        raise ProfileError(f"invalid profile {path}:\n  name: {data['name']!r} does not match the file name "
-                           f"{path.stem!r}")
-    data.pop("x-defaults", None)  # a conventional place for YAML anchors
-    data["source_file"] = str(path.resolve())
+    data = read_profile_data(path)
     try:
         profile = Profile.model_validate(data)
     except ValidationError as exc:
-        raise ProfileError(_format_errors(path, exc)) from None
+        raise ProfileError(format_errors(path, exc)) from None
     return _with_calibration(profile).with_speed_applied()
 
 
@@ -655,19 +622,7 @@ def _with_calibration(profile: Profile) -> Profile:
 
 def load_profile(name_or_path: str | os.PathLike[str]) -> Profile:
     """A profile by name (searched in `profile_dirs()`) or by path to a .yaml file."""
-    text = os.fspath(name_or_path)
-    p = Path(text).expanduser()
-    if p.suffix in _PROFILE_SUFFIXES or os.sep in text or "/" in text:
-        if not p.is_file():
-            raise ProfileError(f"profile file {p} does not exist")
-        return _parse(p)
-    files = _profile_files()
-    if text not in files:
-        close = difflib.get_close_matches(text, list(files), n=1)
-        hint = f"; did you mean `{close[0]}`?" if close else ""
-        raise ProfileError(f"unknown profile `{text}`{hint} Known profiles: {', '.join(sorted(files))}. "
-                           "Run `multishot profiles list` for details.")
-    return _parse(files[text])
+    return _parse(find_profile(name_or_path))
 
 
 def profile_info(profile: Profile, capabilities: frozenset[Capability] | None = None) -> ProfileInfo:
@@ -695,7 +650,9 @@ def profile_info(profile: Profile, capabilities: frozenset[Capability] | None = 
 def list_profiles() -> list[ProfileInfo]:
     """Every profile on the search path, by name. A broken file raises ProfileError (naming the
     file) rather than silently disappearing from the list."""
-    return [profile_info(_parse(path)) for _, path in sorted(_profile_files().items())]
+    from dataclasses import replace
+
+    return [replace(profile_info(_parse(path)), origin=origin) for _, (path, origin) in sorted(profile_origins().items())]
 
 
 # --------------------------------------------------------------------------------------------
@@ -764,21 +721,3 @@ def profile_identity(profile: Profile) -> dict[str, Any]:
     if profile.identity != IdentitySpec():  # left out when default, so older keys are kept
         ident["identity"] = profile.identity.model_dump(mode="json")
     return json.loads(json.dumps(ident, sort_keys=True))
-
-
-# --------------------------------------------------------------------------------------------
-# Paths
-# --------------------------------------------------------------------------------------------
-
-
-def cache_root() -> Path:
-    """multishot's own cache: $MULTISHOT_CACHE, else ~/.cache/multishot (read at call time so
-    tests and workers can point it elsewhere)."""
-    env = os.environ.get("MULTISHOT_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "multishot"
-
-
-def resolve_local_path(template: str, base: Path) -> Path:
-    """Expand ``{cache}`` and ``~``; a relative path is relative to the profile file's folder."""
-    p = Path(template.replace("{cache}", str(cache_root()))).expanduser()
-    return p if p.is_absolute() else (base / p)

@@ -12,6 +12,8 @@ their place (the same code path; `CUDA_VISIBLE_DEVICES` is set to "" so torch se
 
 from __future__ import annotations
 
+from multishot.errors import InvalidInput
+
 import os
 import queue
 import signal
@@ -27,7 +29,7 @@ from multishot.graph.executors.worker import receive, send
 FAKE_GPUS_ENV = "MULTISHOT_TEST_FAKE_GPUS"
 
 
-class ExecutorUnusable(ValueError):
+class ExecutorUnusable(InvalidInput, ValueError):
     """--gpus / --ray asks for something this machine cannot give (invalid input: exit 2)."""
 
 

@@ -57,3 +57,24 @@ def _isolated_caches(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyte
     monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
     if "MULTISHOT_CACHE" not in os.environ:
         monkeypatch.setenv("MULTISHOT_CACHE", str(tmp_path_factory.getbasetemp() / "multishot-cache"))
+
+
+@pytest.fixture(scope="session")
+def tiny_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model cache with the tiny random Wan pipelines built once for the session
+    (backends/diffusers/tiny.py), for the tests that drive the real diffusers code."""
+    from multishot.backends.diffusers import tiny
+
+    root = tmp_path_factory.mktemp("multishot-cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MULTISHOT_CACHE", str(root))
+        tiny.ensure_built(root / "models" / f"tiny-v{tiny.TINY_VERSION}" / "wan_t2v")
+        yield root
+
+
+@pytest.fixture(scope="module")
+def shared_cache():
+    """One pipeline cache per test module, so a module loads each tiny pipeline once."""
+    from multishot.backends.diffusers.loading import PipelineCache
+
+    return PipelineCache()

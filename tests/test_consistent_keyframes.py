@@ -26,20 +26,6 @@ MARA = CharacterInShot("mara", "a woman in a yellow oilskin raincoat")
 TOMAS = CharacterInShot("tomas", "a boy in a red knit cap")
 
 
-@pytest.fixture(scope="module")
-def tiny_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("multishot-cache")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MULTISHOT_CACHE", str(root))
-        tiny.ensure_built(root / "models" / f"tiny-v{tiny.TINY_VERSION}" / "wan_t2v")
-        yield root
-
-
-@pytest.fixture(scope="module")
-def shared_cache() -> PipelineCache:
-    return PipelineCache()
-
-
 def make_backend(tiny_cache: Path, cache: PipelineCache, monkeypatch: pytest.MonkeyPatch, **consistent: Any) -> DiffusersBackend:
     monkeypatch.setenv("MULTISHOT_CACHE", str(tiny_cache))
     profile = load_profile("tiny-consistent")

@@ -24,20 +24,6 @@ from multishot.backends.diffusers.loading import (
 from multishot.backends.diffusers.profile import load_profile, profile_identity
 
 
-@pytest.fixture(scope="session")
-def tiny_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("multishot-cache")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MULTISHOT_CACHE", str(root))
-        tiny.ensure_built(root / "models" / f"tiny-v{tiny.TINY_VERSION}" / "wan_t2v")
-        yield root
-
-
-@pytest.fixture(scope="module")
-def shared_cache() -> PipelineCache:
-    return PipelineCache()
-
-
 @pytest.fixture
 def backend(tiny_cache: Path, shared_cache: PipelineCache, monkeypatch: pytest.MonkeyPatch) -> DiffusersBackend:
     monkeypatch.setenv("MULTISHOT_CACHE", str(tiny_cache))

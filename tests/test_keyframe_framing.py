@@ -13,7 +13,7 @@ from PIL import Image
 
 from conftest import small_film, write_film
 from multishot.post.reframe import Move, reframe
-from test_consistent_keyframes import consistent_render, make_backend, req, shared_cache, tiny_cache  # noqa: F401
+from test_consistent_keyframes import consistent_render, make_backend, req
 
 
 def test_reframe_dolly_in_is_the_centre_enlarged_and_a_truck_slides_the_world() -> None:

@@ -41,7 +41,7 @@ from typing import Any, Callable, Iterator, Literal, Sequence
 
 import torch
 
-from .shot_attention import _apply_rotary_emb, _dispatch, _qkv
+from .shot_attention import _apply_rotary_emb, _dispatch, _heads
 
 Impl = Literal["gather", "mask"]
 
@@ -188,12 +188,7 @@ class ConsistentAttnProcessor:
                  rotary_emb: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
         if encoder_hidden_states is not None:
             raise ValueError("ConsistentAttnProcessor serves self-attention (attn1) only")
-        query, key, value = _qkv(attn, hidden_states, None)
-        query = attn.norm_q(query)
-        key = attn.norm_k(key)
-        query = query.unflatten(2, (attn.heads, -1))
-        key = key.unflatten(2, (attn.heads, -1))
-        value = value.unflatten(2, (attn.heads, -1))
+        query, key, value = _heads(attn, hidden_states, None)
         if rotary_emb is not None:
             query = _apply_rotary_emb(query, *rotary_emb)
             key = _apply_rotary_emb(key, *rotary_emb)

@@ -560,6 +560,14 @@ def _qkv(attn: Any, hidden_states: torch.Tensor, encoder_hidden_states: torch.Te
     return _get_qkv_projections(attn, hidden_states, encoder_hidden_states)
 
 
+def _heads(attn: Any, hidden_states: torch.Tensor, encoder_hidden_states: torch.Tensor | None):
+    """Q, K, V as diffusers' Wan attention has them before the kernel: projected, Q and K
+    RMS-normed, split into (batch, tokens, heads, head_dim)."""
+    query, key, value = _qkv(attn, hidden_states, encoder_hidden_states)
+    query, key = attn.norm_q(query), attn.norm_k(key)
+    return tuple(t.unflatten(2, (attn.heads, -1)) for t in (query, key, value))
+
+
 def _added_kv(attn: Any, encoder_hidden_states_img: torch.Tensor):
     try:
         from diffusers.models.transformers.transformer_wan import _get_added_kv_projections
@@ -679,12 +687,7 @@ class ShotAttnProcessor:
 
     def _self_attention(self, attn: Any, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None,
                         rotary_emb: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
-        query, key, value = _qkv(attn, hidden_states, None)
-        query = attn.norm_q(query)
-        key = attn.norm_k(key)
-        query = query.unflatten(2, (attn.heads, -1))
-        key = key.unflatten(2, (attn.heads, -1))
-        value = value.unflatten(2, (attn.heads, -1))
+        query, key, value = _heads(attn, hidden_states, None)
         ul = self._ulysses(attn)
         if ul is not None:
             # Ulysses (ulysses.py): this rank's token shard -> every token of its heads, so the
@@ -735,12 +738,7 @@ class ShotAttnProcessor:
                 f"cross-attention context has {T} text tokens; the joint layout expects {lay.text_total} "
                 f"(its prompts) or {lay.text_tokens} (one prompt shared by all shots, e.g. the negative)")
 
-        query, key, value = _qkv(attn, hidden_states, encoder_hidden_states)
-        query = attn.norm_q(query)
-        key = attn.norm_k(key)
-        query = query.unflatten(2, (attn.heads, -1))
-        key = key.unflatten(2, (attn.heads, -1))
-        value = value.unflatten(2, (attn.heads, -1))
+        query, key, value = _heads(attn, hidden_states, encoder_hidden_states)
 
         from diffusers.models.attention_dispatch import dispatch_attention_fn
 

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from multishot.backends import registry
-from multishot.backends.base import Capability, implemented, unimplemented
+from multishot.backends.base import Capability, implemented, implements_what_it_declares, unimplemented
 from multishot.backends.registry import backend_names, get_backend, list_profiles
 
 PROFILES = sorted(i.name for i in list_profiles())
@@ -51,8 +50,10 @@ class _Half:
         return []
 
 
-def test_a_backend_declaring_a_missing_method_is_refused_when_made(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert unimplemented(_Half()) == [Capability.REFERENCE_TO_VIDEO]  # type: ignore[arg-type]
-    monkeypatch.setitem(registry._FACTORIES, "animatic", lambda profile: _Half())
-    with pytest.raises(RuntimeError, match="declares reference_to_video .* but has no method reference_to_video"):
-        get_backend("animatic")
+def test_a_backend_declaring_a_missing_method_is_refused() -> None:
+    half = _Half()
+    assert unimplemented(half) == [Capability.REFERENCE_TO_VIDEO]  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match="profile `half` declares reference_to_video but the backend has no "
+                                           "method reference_to_video"):
+        implements_what_it_declares(half, "profile `half`")  # type: ignore[arg-type]
+    assert implements_what_it_declares(get_backend("tiny"), "tiny") is not None

@@ -169,6 +169,18 @@ def unimplemented(backend: Backend) -> list[Capability]:
     return [c for c in Capability if c in backend.capabilities and c not in have]
 
 
+def implements_what_it_declares(backend: Backend, what: str) -> Backend:
+    """`backend`, once every capability it declares has its method: a paradigm checks
+    capabilities before any work, so one declared without its method would pass that check and
+    fail mid-render. The registry checks every backend it makes (built-ins are held to it by a
+    test; a plug-in, or a profile listing capabilities for it, that breaks it is refused)."""
+    missing = ", ".join(c.value for c in unimplemented(backend))
+    if missing:
+        raise RuntimeError(f"{what} declares {missing} but the backend has no method {missing}: "
+                           "remove it from the profile's `capabilities` or implement it")
+    return backend
+
+
 def reads_references(backend: Backend, cap: Capability) -> bool:
     """Whether `backend` conditions calls of `cap` on `ShotRequest.references` (every
     character's bank image: IP-Adapter stills, VACE shots). A backend says so with an optional

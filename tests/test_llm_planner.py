@@ -138,9 +138,10 @@ def test_direct_over_http_repairs_bad_answers_and_revises(monkeypatch: pytest.Mo
     # per-role calls and tokens, as the manifest records them
     usage = result.usage
     assert (usage["screenwriter"]["calls"], usage["screenwriter"]["repairs"]) == (2, 1)
-    assert (usage["director"]["calls"], usage["director"]["repairs"]) == (3, 1)
+    assert (usage["director"]["calls"], usage["director"]["repairs"]) == (2, 1)
     assert (usage["cinematographer"]["calls"], usage["cinematographer"]["repairs"]) == (1, 0)
-    for role, indices in (("screenwriter", [0, 1]), ("director", [2, 3, 5]), ("cinematographer", [4])):
+    assert (usage["revise"]["calls"], usage["revise"]["repairs"]) == (1, 0)   # its own role, not the director's
+    for role, indices in (("screenwriter", [0, 1]), ("director", [2, 3]), ("cinematographer", [4]), ("revise", [5])):
         assert (usage[role]["prompt_tokens"], usage[role]["completion_tokens"]) == tokens(responses, indices)
     assert all(usage[r]["fallbacks"] == 0 for r in ("screenwriter", "director", "cinematographer"))
     replies = [e for e in result.transcript if e["event"] == "reply"]
@@ -239,7 +240,7 @@ def test_review_repairs_an_invalid_shot_list_answer(tmp_path: Path) -> None:
     film = result.film
     assert [s.id for _, s in film.shots()] == ["opening", "ada-rides", "square-wide", "clock"]
     assert film.scenes[0].shots[1].movement == "truck-right"  # the model's camera filled what was unset
-    assert result.findings == [] and result.usage["director"]["repairs"] == 1
+    assert result.findings == [] and result.usage["revise"]["repairs"] == 1
 
 
 def test_agent_paradigm_over_http_renders_and_caches(tmp_path: Path) -> None:
@@ -258,8 +259,8 @@ def test_agent_paradigm_over_http_renders_and_caches(tmp_path: Path) -> None:
     assert first.status == second.status == "complete" and first.film is not None
     assert len(server.requests) == 3  # the second render reused the cached revision: no calls
     usage = events[0]["usage"]
-    assert usage["cinematographer"]["calls"] == 1 and usage["director"]["calls"] == 2
-    assert (usage["director"]["prompt_tokens"], usage["director"]["completion_tokens"]) == tokens(responses, [1, 2])
+    assert usage["cinematographer"]["calls"] == 1 and usage["revise"]["calls"] == 2
+    assert (usage["revise"]["prompt_tokens"], usage["revise"]["completion_tokens"]) == tokens(responses, [1, 2])
     assert events[0]["planner"]["model"] == MODEL and events[0]["cached"] is False
     again = [e for e in json.loads(second.manifest.read_text())["events"] if e["kind"] == "agent"]
     assert again[0]["cached"] is True and second.misses == 0
@@ -293,13 +294,33 @@ def _formats(server: ReplayServer) -> list[str | None]:
     return [(r["body"].get("response_format") or {}).get("type") for r in server.requests]
 
 
+def _free_string_bounds(schema: Any) -> list[int]:
+    """maxLength of every free string (no enum, const or pattern) in a schema."""
+    if isinstance(schema, dict):
+        own = [schema["maxLength"]] if schema.get("type") == "string" and "maxLength" in schema and not (
+            {"enum", "const", "pattern"} & set(schema)) else []
+        return own + [n for v in schema.values() for n in _free_string_bounds(v)]
+    if isinstance(schema, list):
+        return [n for v in schema for n in _free_string_bounds(v)]
+    return []
+
+
 def test_every_request_carries_a_schema_narrowed_to_it_and_max_tokens() -> None:
     with ReplayServer(fixture("direct_repair")) as server:
         result = direct(BRIEF, LLMPlanner(server.base_url, MODEL, timeout=10), rounds=3, fallback=RulePlanner())
     bodies = [r["body"] for r in server.requests]
     assert _formats(server) == ["json_schema"] * 6
-    assert [b["max_tokens"] for b in bodies] == [400 + 60 * 4, 400 + 60 * 4, 200 + 120 * 4, 200 + 120 * 4,
-                                                 100 + 60 * 4, 300 + 180 * 4]
+    # max_tokens is the longest answer each request's schema allows (its free strings shortened
+    # to fit the role's budget), so no schema-valid answer is ever cut off
+    from multishot.plan.agent.schemas import MIN_TEXT, max_tokens, worst_case_tokens
+    sent = [(b.get("response_format") or {}).get("json_schema", {}).get("schema") for b in bodies]
+    assert [b["max_tokens"] for b in bodies] == [worst_case_tokens(x) for x in sent]
+    budgets = [max_tokens(r, 4) for r in ("screenwriter", "screenwriter", "director", "director",
+                                          "cinematographer")] + [max_tokens("revise", 2)]
+    for schema, body, cap in zip(sent, bodies, budgets):
+        # within the role's budget, or over it only with every free string at the shortest bound
+        strings = _free_string_bounds(schema)
+        assert body["max_tokens"] <= cap or set(strings) <= {MIN_TEXT, 16}, (body["max_tokens"], cap, strings)
     writer = bodies[0]["response_format"]["json_schema"]["schema"]
     assert writer["properties"]["characters"]["required"] == ["mara"]   # the given character
     # the scenes are fixed to the logline reading's split (ids, shot counts adding up to 4), the
@@ -313,7 +334,7 @@ def test_every_request_carries_a_schema_narrowed_to_it_and_max_tokens() -> None:
     assert writer["properties"]["locations"]["required"] == list(split.locations)
     assert fixed[0]["properties"]["location"]["enum"] == list(split.locations)
     assert fixed[0]["properties"]["characters"]["maxItems"] == len(writer["properties"]["characters"]["required"])
-    assert fixed[0]["properties"]["beat"]["maxLength"] == 240       # no runaway string
+    assert MIN_TEXT <= fixed[0]["properties"]["beat"]["maxLength"] <= 240   # no runaway string
     assert "items" not in writer["properties"]["scenes"]            # llama.cpp rejects `items: false`
     # the director's schema: the treatment's scenes in order, each with its exact shot count,
     # only the treatment's characters
@@ -327,8 +348,17 @@ def test_every_request_carries_a_schema_narrowed_to_it_and_max_tokens() -> None:
     # the cinematographer's: one camera per shot id of the (repaired) breakdown, in order
     cams = bodies[4]["response_format"]["json_schema"]["schema"]["properties"]["shots"]["prefixItems"]
     assert [c["properties"]["id"]["const"] for c in cams] == ["cliff-wide", "find-letter", "room", "gift"]
-    revise = bodies[5]["response_format"]["json_schema"]["schema"]
-    assert revise["properties"]["scenes"]["items"]["properties"]["id"]["enum"] == ["cliffs", "lamp-room"]
+    # the revision: exactly the scene with a finding (`gift` is in `lamp-room`), its shots as
+    # patches of the revisable fields, no more than one shot added
+    revise = bodies[5]["response_format"]["json_schema"]["schema"]["properties"]["scenes"]
+    assert [sc["properties"]["id"]["const"] for sc in revise["prefixItems"]] == ["lamp-room"]
+    assert revise["minItems"] == revise["maxItems"] == 1
+    shots = revise["prefixItems"][0]["properties"]["shots"]
+    assert (shots["minItems"], shots["maxItems"]) == (2, 3)
+    assert set(shots["items"]["properties"]) <= {"id", "size", "angle", "movement", "duration", "action",
+                                                  "lighting", "characters", "dialogue", "screen_direction",
+                                                  "transition"}
+    assert json.loads(bodies[5]["messages"][1]["content"])["revise_scenes"] == ["lamp-room"]
     # detected once and recorded
     assert [e.get("detected") for e in result.transcript if e["event"] == "format"] == ["json_schema"]
     assert result.provenance == {"screenwriter": "model", "director": "model", "cinematographer": "model",
@@ -361,7 +391,7 @@ def test_a_repair_quotes_a_trimmed_reply_at_a_higher_temperature() -> None:
     assert len(repair["messages"]) == 4   # system, request, the trimmed reply, the problems
     quoted = repair["messages"][2]["content"]
     assert quoted.endswith("…[trimmed]") and len(quoted) < 1600 < len(runaway)
-    assert "cut off at 640 tokens" in repair["messages"][3]["content"]
+    assert f"cut off at {first['max_tokens']} tokens" in repair["messages"][3]["content"]
     # the director's repair restarts from its request too (no growing conversation)
     assert len(server.requests[3]["body"]["messages"]) == 4
     assert result.provenance["screenwriter"] == "model"

@@ -53,9 +53,12 @@ def direct(
     llm_timeout: Optional[float] = typer.Option(
         None, "--llm-timeout", min=1.0,
         help="Seconds a model request may take (default: 300 s for the first, then twice what the answer takes at the measured tokens/s)."),
-    llm_critic: bool = typer.Option(
-        True, "--llm-critic/--no-llm-critic",
-        help="With a model: the critic also asks it for notes beyond the gates (one call a round, warnings)."),
+    llm_critic: Optional[bool] = typer.Option(
+        None, "--llm-critic/--no-llm-critic",
+        help="With a model: the critic also asks it for notes beyond the gates (one call a round, warnings; asked again only after a round with a usable note). Default: on, off for the default local model (smollm2-135m)."),
+    llm_revise: Optional[bool] = typer.Option(
+        None, "--llm-revise/--no-llm-revise",
+        help="With a model: it revises the shot list after the critic's findings (else the gates' own fixes do). Default: on, off for the default local model (smollm2-135m)."),
     transcript: Optional[Path] = typer.Option(None, "--transcript", help="Also write the roles' transcript (JSON) here."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
 ) -> None:
@@ -76,10 +79,11 @@ def direct(
             err.print(f"[bold red]error:[/] {p}", highlight=False)
         raise typer.Exit(EXIT_INVALID)
     planner = _planner(llm or llm_base_url, llm_model, timeout=llm_timeout, model_critic=llm_critic,
-                       ctx=llm_ctx, threads=llm_threads)
+                       model_revise=llm_revise, ctx=llm_ctx, threads=llm_threads)
     fallback = None if isinstance(planner, RulePlanner) else RulePlanner()
     try:
         _start(planner)
+        _say_choices(planner, rounds, critic_flag=llm_critic, revise_flag=llm_revise)
         result = run_direct(brief, planner, rounds=rounds, fallback=fallback)
     finally:  # the local server stops on every way out, Ctrl-C included
         close_planner(planner)
@@ -148,6 +152,31 @@ def _start(planner: object) -> None:
               highlight=False)
 
 
+def _say_choices(planner: object, rounds: int, *, critic_flag: Optional[bool], revise_flag: Optional[bool]) -> None:
+    """Say who answers the critic's findings and whether the model critic runs, and why: the
+    defaults depend on the model (llm.SMALL_MODELS), so a run must say which were taken."""
+    from multishot.cli.output import clean
+
+    choice = getattr(planner, "choice", None)
+    if choice is None or rounds == 0:
+        return
+    revise = "the model" if planner.model_revise else "the gates' own fixes (the rule planner's reviser)"  # type: ignore[attr-defined]
+    from multishot.plan.agent.schemas import max_tokens
+
+    critic = (f"on (one request a round for at most {rounds} round(s), answers of at most "
+              f"{max_tokens('critic', 5)} tokens; not asked again after a round without a usable note)"
+              if planner.model_critic else "off")  # type: ignore[attr-defined]
+    given = [name for name, flag in (("--llm-revise", revise_flag), ("--llm-critic", critic_flag)) if flag is not None]
+    defaulted = revise_flag is None or critic_flag is None
+    why = ""
+    if defaulted and choice.why:
+        why = (f"; default for {clean(str(planner.model))}: {clean(choice.why)} "  # type: ignore[attr-defined]
+               f"(--llm-revise / --llm-critic ask the model anyway)")
+    elif given:
+        why = f" ({', '.join(given)} as given)"
+    err.print(f"findings answered by {revise}; model critic {critic}{why}", highlight=False)
+
+
 def check(
     file: Path = typer.Argument(..., help="A shot-list YAML file."),
     budget: Optional[float] = typer.Option(None, "--budget", min=0.1, help="Duration budget in seconds to check against."),
@@ -209,10 +238,11 @@ def provenance_line(result: "AgentResult") -> str:  # type: ignore[name-defined]
 def _print_usage(usage: dict[str, dict[str, int]]) -> None:
     if not any(u.get("total_tokens") for u in usage.values()):
         return
+    # Roles that asked the model (the gates' runs and the rules' answers cost no tokens).
     parts = [f"{role} {u['calls']} calls / {u['total_tokens']} tokens"
              + (f" / {u['seconds']:.1f} s" if u.get("seconds") else "")
              + (f" ({u['completion_tokens'] / u['seconds']:.1f} tok/s)" if u.get("seconds") and u.get("completion_tokens") else "")
-             for role, u in usage.items() if u.get("calls")]
+             for role, u in usage.items() if u.get("calls") and (u.get("total_tokens") or u.get("errors"))]
     out.print("usage: " + "; ".join(parts), highlight=False)
 
 

@@ -22,11 +22,14 @@ LOCAL = "local"
 
 def make_planner(base_url: str | None = None, model: str | None = None, *,
                  api_key: str | None = None, timeout: float | None = None,
-                 model_critic: bool = False, ctx: int | None = None, threads: int | None = None) -> Planner:
+                 model_critic: bool | None = False, model_revise: bool | None = None,
+                 ctx: int | None = None, threads: int | None = None) -> Planner:
     """The rule planner (offline, the default), or the LLM planner when an endpoint is given.
     The LLM planner's key comes from MULTISHOT_LLM_API_KEY or OPENAI_API_KEY when not passed;
     `timeout` (seconds a request) None adapts to the measured speed; `model_critic`: the critic
-    also asks the model for notes beyond the gates (one call a round).
+    also asks the model for notes beyond the gates (one call a round); `model_revise`: the model
+    answers the critic's findings (else the gates' own fixes do). None: the model's default
+    (llm.SMALL_MODELS: both off for the default local model, on otherwise).
 
     `base_url="local"`: a local GGUF model served on 127.0.0.1 (`model` a .gguf path or a named
     model, default smollm2-135m; `ctx` tokens of context, `threads` CPU threads); it starts on
@@ -40,8 +43,10 @@ def make_planner(base_url: str | None = None, model: str | None = None, *,
         from multishot.plan.agent.local_server import DEFAULT_CTX, LocalServer
 
         server = LocalServer(model, ctx=ctx or DEFAULT_CTX, threads=threads)
-        return LLMPlanner("local", api_key=api_key, timeout=timeout, model_critic=model_critic, server=server)
-    return LLMPlanner(base_url, model, api_key=api_key, timeout=timeout, model_critic=model_critic)
+        return LLMPlanner("local", api_key=api_key, timeout=timeout, model_critic=model_critic,
+                          model_revise=model_revise, server=server)
+    return LLMPlanner(base_url, model, api_key=api_key, timeout=timeout, model_critic=model_critic,
+                      model_revise=model_revise)
 
 
 def close_planner(planner: Planner) -> None:

@@ -17,6 +17,7 @@ import json
 import os
 import re
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
@@ -27,8 +28,8 @@ from multishot.plan.agent.critic import RULES, Finding, GateOptions
 from multishot.plan.agent.director import PURPOSE_INFO, Breakdown, breakdown_problems
 from multishot.plan.agent.revision import merge_revision
 from multishot.plan.agent.rules import RulePlanner
-from multishot.plan.agent.schemas import (camera_schema, director_schema, max_tokens, revise_schema,
-                                          screenwriter_schema)
+from multishot.plan.agent.schemas import (bounded, camera_schema, critic_schema, director_schema, max_tokens,
+                                          revise_scenes, revise_schema, screenwriter_schema)
 from multishot.plan.agent.screenwriter import Brief, Treatment, character_id, treatment_problems
 from multishot.shotlist.schema import ANGLES, MOVEMENTS, SIZES, Film
 
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 #: Bump when the prompts change: it enters the agent artifact's key, so cached plans made with
 #: older prompts are redone.
-PROMPT_VERSION = 3
+PROMPT_VERSION = 4
 DEFAULT_MODEL = "gpt-4o-mini"
 REPLY_LIMIT = 6000  # characters of each reply kept in the transcript
 MAX_NOTES = 5       # the model critic's notes a round (each one costs a revision's attention)
@@ -86,10 +87,10 @@ enters, fix a screen direction, change a shot size, adjust durations). Do not ch
 or location descriptions. The rules the critic applies:
 {_GRAMMAR}
 Shot fields: id, size ({" | ".join(SIZES)}), angle, movement, duration (seconds), action,
-lighting, characters, relation, dialogue, transition, screen_direction (left | right).
-Send only the scenes you change, each with all its shots in order; a shot's fields you leave out
-keep their values, a shot you leave out of a scene you send is removed. Keep the number of shots
-unless a finding needs another. Never remove a screen direction or other recorded value.
+lighting, characters, dialogue, transition, screen_direction (left | right).
+Send exactly the scenes in `revise_scenes` (the ones with findings), each with all its shots in
+order (at most one new shot a scene); write only the fields you change — a shot's fields you
+leave out keep their values. Never remove a screen direction or other recorded value.
 {_JSON_ONLY} Shape: {{"scenes": [{{"id": scene id, "shots": [{{"id": shot id, changed fields…}}]}}]}}""",
 }
 
@@ -149,6 +150,8 @@ REJECTS_FORMAT = {400, 404, 415, 422, 500, 501}
 REPAIR_REPLY_CHARS = 1500   # how much of a bad reply a repair request quotes back
 REPAIR_TEMPERATURE = 0.4    # added per repair: a deterministic model repeats its mistake at 0
 FIRST_TIMEOUT = 300.0       # seconds for the first request when no --llm-timeout is given
+#: llama.cpp sampler settings sent to the local server (fields its /v1/chat/completions reads).
+LOCAL_SAMPLING: dict[str, Any] = {}
 
 
 def response_format(mode: str, role: str, schema: dict[str, Any]) -> dict[str, Any] | None:
@@ -169,13 +172,42 @@ def trimmed(content: str) -> str:
     return text if len(text) <= REPAIR_REPLY_CHARS else text[:REPAIR_REPLY_CHARS] + " …[trimmed]"
 
 
+@dataclass(frozen=True)
+class ModelChoice:
+    """Whether a model revises the film after the critic's findings and adds its own notes, by
+    default, and why — for models measured too small to do either usefully."""
+
+    revise: bool
+    critic: bool
+    why: str = ""
+
+
+#: Defaults measured per named local model (docs/notes/issue-18c.md). SmolLM2-135M writes a
+#: usable treatment, breakdown and camera plan under a schema, but not a revision: on the
+#: "Done when" logline 8 of its 9 revise answers ran to max_tokens (rewriting every field of
+#: every shot, inventing shot ids) and were refused — 1235 s of a 24.6-minute run — and its
+#: critic notes restated the logline. So by default the gates' own deterministic fixes (the rule
+#: planner's reviser) answer the findings and the model critic is off; --llm-revise and
+#: --llm-critic ask the model anyway. Any other model or endpoint: both on.
+SMALL_MODELS: dict[str, ModelChoice] = {
+    "smollm2-135m": ModelChoice(revise=False, critic=False, why=(
+        "SmolLM2-135M's revisions ran to max_tokens and were refused, and its critic notes "
+        "restated the logline, in the measured runs")),
+}
+
+
+def model_choice(name: str | None) -> ModelChoice:
+    return SMALL_MODELS.get(name or "", ModelChoice(revise=True, critic=True))
+
+
 class LLMPlanner:
     name = "llm"
 
     def __init__(self, base_url: str, model: str | None = None, *, api_key: str | None = None,
                  repairs: int = 2, timeout: float | None = None, client: Any = None,
-                 formats: Sequence[str] = FORMATS, model_critic: bool = False,
-                 server: "LocalServer | None" = None) -> None:
+                 formats: Sequence[str] = FORMATS, model_critic: bool | None = False,
+                 model_revise: bool | None = None, server: "LocalServer | None" = None,
+                 sampling: dict[str, Any] | None = None) -> None:
         #: The local model server this planner starts on its first request and stops in close()
         #: (`--llm local`); its base URL (a free port) is known only once it runs, so the
         #: identity says `local` and the model file instead.
@@ -188,8 +220,18 @@ class LLMPlanner:
         #: None: adaptive (FIRST_TIMEOUT, then from the measured tokens per second).
         self.timeout = timeout
         self.formats = tuple(formats)
-        #: Whether the critic role asks the model for notes beyond the gates (a call a round).
-        self.model_critic = model_critic
+        #: What this model does by default (SMALL_MODELS), and what was chosen: None = the default.
+        self.choice = model_choice(self.model)
+        #: Whether the critic role asks the model for notes beyond the gates (a call a round,
+        #: until a round whose notes were all dropped).
+        self.model_critic = self.choice.critic if model_critic is None else model_critic
+        #: Whether the model answers the findings (else the gates' own fixes: the rule planner's
+        #: reviser, by choice, not as a fallback).
+        self.model_revise = self.choice.revise if model_revise is None else model_revise
+        self.critic_stopped = False
+        #: Extra request fields the server honours (llama.cpp's sampler settings for the local
+        #: server: LOCAL_SAMPLING); none for other endpoints (OpenAI refuses unknown fields).
+        self.sampling = dict(sampling if sampling is not None else (LOCAL_SAMPLING if server is not None else {}))
         self._api_key = api_key or api_key_from_env()
         self.client = client if client is not None or server is not None else self._client(base_url)
         self.usage = Usage()
@@ -233,7 +275,10 @@ class LLMPlanner:
 
     def identity(self) -> dict[str, Any]:
         out = {"planner": "llm", "base_url": self.base_url, "model": self.model,
-               "prompts": PROMPT_VERSION, "repairs": self.repairs, "model_critic": self.model_critic}
+               "prompts": PROMPT_VERSION, "repairs": self.repairs, "model_critic": self.model_critic,
+               "model_revise": self.model_revise}
+        if self.sampling:
+            out["sampling"] = self.sampling
         if self.server is not None:
             out["server"] = self.server.identity()
         return out
@@ -266,6 +311,8 @@ class LLMPlanner:
             fmt = response_format(mode, role, schema)
             if fmt is not None:
                 extra["response_format"] = fmt
+            if self.sampling:
+                extra["extra_body"] = dict(self.sampling)
             started = time.monotonic()
             try:
                 response = self.client.chat.completions.create(
@@ -304,6 +351,9 @@ class LLMPlanner:
         usage = self.usage.role(usage_role or role)
         if self.unreachable:
             return None
+        # The longest answer the schema allows fits max_tokens (free strings shortened to fit the
+        # role's budget): a reply is complete JSON or it stopped early, never cut off mid-way.
+        schema, max_tokens = bounded(schema, max_tokens)
         try:
             self.start()
         except LocalModelError as error:  # the server did not come up: every role falls back
@@ -340,7 +390,9 @@ class LLMPlanner:
             if problems and finish == "length":
                 problems = [f"the reply was cut off at {max_tokens} tokens: answer more briefly"] + problems
             self.transcript.add(role, "reply", attempt=attempt, ok=not problems, problems=problems,
-                                temperature=temperature, finish=finish, reply=content[:REPLY_LIMIT])
+                                temperature=temperature, finish=finish, max_tokens=max_tokens,
+                                completion_tokens=int(getattr(tokens, "completion_tokens", 0) or 0),
+                                seconds=self.last_seconds, reply=content[:REPLY_LIMIT])
             if not problems:
                 return result
             if attempt < self.repairs:
@@ -424,47 +476,59 @@ class LLMPlanner:
         return plan
 
     def revise(self, film: Film, findings: Sequence[Finding], gates: GateOptions) -> Film:
-        original = film.model_dump(mode="json", exclude_none=True)
-        payload = {"film": original, "findings": [f.to_json() for f in findings],
-                   "budget_seconds": gates.budget}
+        rounds = self.provenance.setdefault("revise", [])
+        if not self.model_revise:
+            # By choice (SMALL_MODELS, --no-llm-revise): the gates' own fixes, no model call.
+            self.provenance["revise"] = rounds + ["fixes"]
+            self.last_source = "rules"
+            return self.rules.revise(film, findings, gates)
+        # Only the scenes with findings go out and come back (a schema with exactly those scenes,
+        # every shot a patch of REVISE_FIELDS): the answer a model must write stays a few shots
+        # long, and its longest possible form fits max_tokens.
+        scene_ids = revise_scenes(film, [f.shot_id for f in findings])
+        data = film.model_dump(mode="json", exclude_none=True)
+        data["scenes"] = [sc for sc in data["scenes"] if sc["id"] in scene_ids]
+        payload = {"film": data, "findings": [f.to_json() for f in findings],
+                   "revise_scenes": scene_ids, "budget_seconds": gates.budget}
         kept: list[str] = []
 
-        def parse(data: Any) -> tuple[Film | None, list[str]]:
-            if not isinstance(data, dict) or not isinstance(data.get("scenes"), list):
+        def parse(reply: Any) -> tuple[Film | None, list[str]]:
+            if not isinstance(reply, dict) or not isinstance(reply.get("scenes"), list):
                 return None, ["(top level): expected {\"scenes\": [...]}"]
             # Only the scenes are the model's to change, and only by merging onto the film:
             # cast, places, format stay canonical; what the reply leaves out is kept.
-            merged, notes = merge_revision(film, data["scenes"])
+            merged, notes = merge_revision(film, reply["scenes"])
             kept[:] = notes
             return validate_film(merged)
 
-        shots = sum(len(s.shots) for s in film.scenes)
-        revised = self.ask("revise", SYSTEM["revise"], payload, parse, schema=revise_schema(film),
-                           max_tokens=max_tokens("revise", shots), usage_role="director")
-        rounds = self.provenance.setdefault("revise", [])
+        shots = sum(len(s.shots) for s in film.scenes if s.id in scene_ids)
+        revised = self.ask("revise", SYSTEM["revise"], payload, parse, schema=revise_schema(film, scene_ids),
+                           max_tokens=max_tokens("revise", shots))
         if revised is None:
-            result = self._fallback("revise", lambda: self.rules.revise(film, findings, gates), usage_role="director")
+            result = self._fallback("revise", lambda: self.rules.revise(film, findings, gates))
             self.provenance["revise"] = rounds + ["rules"]
             return result
         self.last_source = "model"
         rounds.append("model")
         if kept:
-            self.transcript.add("director", "kept", notes=kept)
+            self.transcript.add("revise", "kept", notes=kept)
         return revised
 
     def critic(self, film: Film, findings: Sequence[Finding]) -> list[Finding]:
         """The model's notes beyond the gates, as warnings (`model-note`): the gates stay the
-        authority on errors, the model adds what rules cannot read. No notes when the model
-        critic is off or its answer is unusable (the gates' findings stand alone)."""
-        if not self.model_critic:
+        authority on errors, the model adds what rules cannot read. Its notes are judged
+        (model_notes.judge): an echo of the logline, a loop or a note that names nothing to
+        change is dropped, with the reason in the transcript; after a round whose notes were all
+        dropped the model is not asked again (its calls are spent only where they add findings).
+        No notes when the model critic is off or its answer is unusable."""
+        if not self.model_critic or self.critic_stopped:
             return []
+        from multishot.plan.agent.model_notes import judge
+
         shot_ids = [shot.id for _, shot in film.shots()]
         payload = {"film": film.model_dump(mode="json", exclude_none=True),
                    "gate_findings": [f.to_json() for f in findings]}
-        schema = {"type": "object", "additionalProperties": False, "required": ["notes"],
-                  "properties": {"notes": {"type": "array", "maxItems": MAX_NOTES, "items": {
-                      "type": "object", "additionalProperties": False, "required": ["shot_id", "message"],
-                      "properties": {"shot_id": {"enum": shot_ids}, "message": {"type": "string", "maxLength": 400}}}}}}
+        count = min(len(shot_ids), MAX_NOTES)
 
         def parse(data: Any) -> tuple[ModelNotes | None, list[str]]:
             def check(n: ModelNotes) -> list[str]:
@@ -475,9 +539,20 @@ class LLMPlanner:
                 return out
             return parse_contract(ModelNotes, data, check)
 
-        notes = self.ask("critic", SYSTEM["critic"], payload, parse, schema=schema,
-                         max_tokens=max_tokens("critic", min(len(shot_ids), MAX_NOTES)))
+        notes = self.ask("critic", SYSTEM["critic"], payload, parse, schema=critic_schema(shot_ids, count),
+                         max_tokens=max_tokens("critic", count))
         if notes is None:
             self.transcript.add("critic", "model-notes", ok=False)
             return []
-        return [Finding("model-note", n.shot_id, "warning", n.message) for n in notes.notes]
+        verdicts = judge([(n.shot_id, n.message) for n in notes.notes], film)
+        dropped = [{"shot_id": v.shot_id, "message": v.message[:200], "reason": v.reason}
+                   for v in verdicts if not v.kept]
+        kept = [v for v in verdicts if v.kept]
+        if dropped:
+            self.transcript.add("critic", "model-notes-dropped", notes=dropped)
+        if not kept:
+            self.critic_stopped = True
+            self.transcript.add("critic", "model-critic-stopped",
+                                reason=f"none of its {len(verdicts)} notes said what to change in a shot"
+                                if verdicts else "it had no notes")
+        return [Finding("model-note", v.shot_id, "warning", v.message) for v in kept]

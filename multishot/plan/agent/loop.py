@@ -29,7 +29,8 @@ class AgentResult:
     usage: dict[str, dict[str, int]] = field(default_factory=dict)
     planner: dict[str, Any] = field(default_factory=dict)
     #: Which planner answered each role: {"screenwriter": "model" | "rules", …, "revise": [per
-    #: round]}, plus the response format the endpoint took (see `provenance_of`).
+    #: round: "model", "rules" (the model's answer was unusable) or "fixes" (the gates' own fixes,
+    #: chosen: no model asked)]}, plus the response format the endpoint took (`provenance_of`).
     provenance: dict[str, Any] = field(default_factory=dict)
     #: What the user should know about the result (a shot count that changed, kept fields).
     notes: list[str] = field(default_factory=list)
@@ -52,7 +53,10 @@ class AgentResult:
         rounds = p.get("revise") or []
         parts = [f"{role}: {who(role)}" for role in ("screenwriter", "director", "cinematographer")
                  if role in p]
-        if rounds:
+        if rounds and set(rounds) == {"fixes"}:
+            parts.append(f"revise: the gates' fixes ({len(rounds)} round{'s' if len(rounds) != 1 else ''}, "
+                         f"model revise off)")
+        elif rounds:
             parts.append("revise: " + "/".join(rounds))
         fmt = f", {p['response_format']} output" if p.get("response_format") else ""
         return f"llm planner `{self.planner.get('model')}`{fmt}; " + (", ".join(parts) or "no model answer")
@@ -115,7 +119,7 @@ def critique(film: Film, planner: Planner, *, rounds: int, gates: GateOptions,
     used = 0
     for r in range(rounds + 1):
         findings = check_film(film, gates)
-        planner.usage.role("critic").calls += 1
+        planner.usage.role("gates").calls += 1   # runs of the gates; "critic" counts model calls
         notes = planner.critic(film, findings) if r < rounds and hasattr(planner, "critic") else []
         findings = findings + notes
         transcript.add("critic", "findings", round=r, errors=len(errors(findings)), model_notes=len(notes),
@@ -126,7 +130,7 @@ def critique(film: Film, planner: Planner, *, rounds: int, gates: GateOptions,
         revised = planner.revise(film, findings, gates)
         changes = diff_films(film, revised)
         source = getattr(planner, "last_source", "model" if planner.name != "rules" else "rules")
-        transcript.add("director", "revise", round=r + 1,
+        transcript.add("revise", "revise", round=r + 1,
                        planner=planner.name if source == "model" else "rules", changes=changes)
         used += 1
         if not changes:
@@ -141,10 +145,13 @@ def critique(film: Film, planner: Planner, *, rounds: int, gates: GateOptions,
         for role, counts in fallback.usage.roles.items():
             mine = planner.usage.role(role)
             mine.calls += counts.calls
-            mine.fallbacks += 1 if role == "director" else 0
+            mine.fallbacks += 1 if role == "revise" else 0
         provenance = getattr(planner, "provenance", None)
         if isinstance(provenance, dict):
-            provenance["revise"] = list(provenance.get("revise") or []) + ["rules"] * extra
+            # rounds of the rules after a model's revisions are fallbacks; after a planner that
+            # chose the gates' fixes (model_revise off) they are more of the same choice
+            label = "rules" if getattr(planner, "model_revise", True) else "fixes"
+            provenance["revise"] = list(provenance.get("revise") or []) + [label] * extra
         used += extra
     return film, findings, used
 

@@ -59,7 +59,7 @@ class RulePlanner:
         return frame(treatment, breakdown, recorded)
 
     def revise(self, film: Film, findings: Sequence[Finding], gates: GateOptions) -> Film:
-        self.usage.role("director").calls += 1
+        self.usage.role("revise").calls += 1
         return revise(film, findings, gates)
 
 

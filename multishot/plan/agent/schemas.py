@@ -12,13 +12,20 @@ reject anyway.
 
 `max_tokens` per role comes from the shot count: an answer is a few dozen tokens a shot, and a
 bound keeps a runaway reply from filling the context (and the server from generating on after
-the client gave up).
+the client gave up). The two bounds must agree: a schema whose longest valid answer is longer
+than max_tokens lets a looping model write a valid-so-far answer that is cut off mid-JSON (the
+135M model did so in every revise request and in one logline's treatment). So `bounded` estimates
+the longest answer a schema allows (`worst_case_tokens`) and shortens the free strings until it
+fits the role's budget: then every answer the server can sample is complete JSON, and
+max_tokens is that worst case.
 """
 
 from __future__ import annotations
 
 import copy
-from typing import Sequence, Any
+import json
+import math
+from typing import Any, Sequence
 
 from pydantic import BaseModel
 
@@ -29,11 +36,13 @@ from multishot.shotlist.schema import Film, Shot
 
 Schema = dict[str, Any]
 TIMES = ["dawn", "day", "dusk", "night"]
-#: (base, per shot) completion tokens: measured answers are ~25 (camera), ~60 (director) and
-#: ~90 (a revised shot with all its fields) tokens a shot; the bound is about twice that.
-TOKEN_BUDGET: dict[str, tuple[int, int]] = {"screenwriter": (400, 60), "director": (200, 120),
-                                            "cinematographer": (100, 60), "revise": (300, 180),
-                                            "critic": (200, 60)}
+#: (base, per shot) completion tokens: the budget each role's schema is fitted to (`bounded`).
+#: Measured answers are ~25 (camera), ~60 (director) and ~90 (a revised shot with all its
+#: fields) tokens a shot at ~3 characters a token; the budgets leave room for the same fields
+#: at up to one character a token (a looping model), with free strings shortened to fit.
+TOKEN_BUDGET: dict[str, tuple[int, int]] = {"screenwriter": (600, 60), "director": (200, 150),
+                                            "cinematographer": (100, 90), "revise": (300, 200),
+                                            "critic": (100, 120)}
 MAX_TOKENS_CAP = 8192
 
 
@@ -75,19 +84,161 @@ def _lines(ids: list[str]) -> Schema:
 #: repeats a sentence until max_tokens cuts the reply into invalid JSON (SmolLM2-135M wrote one
 #: character description for 640 tokens); a bound closes the string and the object instead.
 MAX_TEXT = 240
+#: Shorter natural bounds for fields that are a phrase, not a sentence (before `bounded` fits
+#: them all to a role's budget).
+FIELD_TEXT: dict[str, int] = {"title": 80, "weather": 40, "prop": 80, "lighting": 80, "relation": 40,
+                              "time": 16, "style": 160}
+#: The longest id a model may make up (a shot id; the shot-list language allows 64).
+MAX_ID = 32
+#: No free string is shortened below this many characters to fit a budget.
+MIN_TEXT = 24
 
 
-def _tidy(schema: Schema) -> Schema:
+def _tidy(schema: Schema, key: str | None = None) -> Schema:
     """Drop the titles pydantic adds (tokens in every prompt that carries the schema) and bound
-    every free string (MAX_TEXT)."""
+    every free string (MAX_TEXT, or the field's own FIELD_TEXT)."""
     if isinstance(schema, dict):
-        out = {k: _tidy(v) for k, v in schema.items() if k != "title" or not isinstance(v, str)}
+        out: Schema = {}
+        for k, v in schema.items():
+            if k == "title" and isinstance(v, str):
+                continue
+            if k == "properties" and isinstance(v, dict):
+                out[k] = {name: _tidy(sub, name) for name, sub in v.items()}
+            else:
+                out[k] = _tidy(v, key)
         if out.get("type") == "string" and "enum" not in out and "const" not in out:
-            out["maxLength"] = min(int(out.get("maxLength", MAX_TEXT)), MAX_TEXT)
+            out["maxLength"] = min(int(out.get("maxLength", MAX_TEXT)), FIELD_TEXT.get(key or "", MAX_TEXT))
         return out
     if isinstance(schema, list):
-        return [_tidy(v) for v in schema]
+        return [_tidy(v, key) for v in schema]
     return schema
+
+
+# -- the longest answer a schema allows ---------------------------------------------------------
+
+#: Worst-case characters per token inside a free string: one. SmolLM2's tokenizer spends a token
+#: on each character of the degenerate strings it writes when it loops ("A.J.A.A.…": 240
+#: characters, 240 tokens, measured with the server's /tokenize) and of digits; its prose is
+#: ~4 characters a token. (Non-ASCII text can take more than one token a character: emoji take
+#: two. The bound is for the ASCII a schema-constrained English answer writes.)
+CHARS_PER_TOKEN = 1
+#: Characters per token of the fixed words of an answer (keys, ids, enum values): measured
+#: 1.8–3.3 (`"01-setup-scene-1"`: 18 characters, 10 tokens; `"screen_direction": `: 20, 6); the
+#: server samples a literal in the model's own tokens, not one character at a time.
+LITERAL_CHARS_PER_TOKEN = 2.5
+#: Tokens for one number (a digit is a token: "12.75" is 5).
+NUMBER_TOKENS = 8
+#: Tokens of punctuation and whitespace around one value: the comma or colon and the newline
+#: and indentation the server's JSON grammar allows (`,\n        "` is 3 tokens, the quote
+#: counted with the literal). With these constants the estimate is 3–25 % above the tokens of
+#: the longest answer each role's schema allows (every string full, pretty-printed), measured
+#: with SmolLM2's tokenizer (docs/notes/issue-18c.md).
+SEPARATOR_TOKENS = 2
+
+
+def _literal(value: Any) -> int:
+    return math.ceil(len(json.dumps(value, ensure_ascii=False)) / LITERAL_CHARS_PER_TOKEN) + 1
+
+
+def worst_case_tokens(schema: Any) -> int | None:
+    """An upper estimate of the completion tokens of the longest JSON answer the schema allows,
+    or None when it allows answers of any length (an open map, a list or a string without a
+    bound). Every optional property counts as present: a model may write them all."""
+    if schema is True or not isinstance(schema, dict):
+        return None
+    if "const" in schema:
+        return _literal(schema["const"])
+    if "enum" in schema:
+        return max((_literal(v) for v in schema["enum"]), default=1)
+    for key in ("anyOf", "oneOf"):
+        if key in schema:
+            parts = [worst_case_tokens(b) for b in schema[key]]
+            return None if any(p is None for p in parts) else max(parts, default=1)  # type: ignore[type-var]
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        parts = [worst_case_tokens({**schema, "type": k}) for k in kind]
+        return None if any(p is None for p in parts) else max(parts)  # type: ignore[type-var]
+    if kind == "string":
+        if "maxLength" not in schema:
+            return None
+        return math.ceil(int(schema["maxLength"]) / CHARS_PER_TOKEN) + 2
+    if kind in ("number", "integer"):
+        if kind == "integer" and "maximum" in schema and "minimum" in schema:
+            return max(len(str(schema["maximum"])), len(str(schema["minimum"]))) + 1
+        return NUMBER_TOKENS
+    if kind in ("boolean", "null"):
+        return 2
+    if kind == "object":
+        extra = schema.get("additionalProperties", True)
+        if extra is not False or schema.get("patternProperties"):
+            return None
+        total = 2
+        for name, sub in (schema.get("properties") or {}).items():
+            value = worst_case_tokens(sub)
+            if value is None:
+                return None
+            total += _literal(name) + value + SEPARATOR_TOKENS
+        return total
+    if kind == "array":
+        prefix = schema.get("prefixItems") or []
+        parts = [worst_case_tokens(p) for p in prefix]
+        if any(p is None for p in parts):
+            return None
+        total = 2 + sum(p + SEPARATOR_TOKENS for p in parts)  # type: ignore[operator]
+        most = schema.get("maxItems")
+        if most is None:
+            return None
+        extra_items = max(0, int(most) - len(prefix))
+        if extra_items:
+            item = worst_case_tokens(schema.get("items", True))
+            if item is None:
+                return None
+            total += extra_items * (item + SEPARATOR_TOKENS)
+        return total
+    return None
+
+
+def _free_strings(schema: Any) -> list[Schema]:
+    """The schema's free-text nodes (strings with a bound, no enum, const or pattern)."""
+    found: list[Schema] = []
+    if isinstance(schema, dict):
+        if schema.get("type") == "string" and "maxLength" in schema and not (
+                {"enum", "const", "pattern"} & set(schema)):
+            found.append(schema)
+        for value in schema.values():
+            found += _free_strings(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            found += _free_strings(value)
+    return found
+
+
+def bounded(schema: Schema, budget: int) -> tuple[Schema, int]:
+    """The schema with its free strings shortened (all by one factor, none below MIN_TEXT) until
+    its longest answer fits `budget` tokens, and the max_tokens to ask for: that longest answer
+    (≤ budget when the fit succeeds; more when even the shortest strings do not fit — the
+    schema, not the budget, decides then, so no valid answer is ever cut off). A schema that
+    allows answers of any length keeps its strings and gets the budget."""
+    fitted = copy.deepcopy(schema)
+    worst = worst_case_tokens(fitted)
+    if worst is None:
+        return fitted, min(MAX_TOKENS_CAP, budget)
+    if worst > budget:
+        strings = _free_strings(fitted)
+        natural = [int(s["maxLength"]) for s in strings]
+        low, high = 0.0, 1.0
+        for _ in range(24):   # bisect the common factor
+            mid = (low + high) / 2
+            for node, cap in zip(strings, natural):
+                node["maxLength"] = max(min(cap, MIN_TEXT), int(cap * mid))
+            if (worst_case_tokens(fitted) or 0) <= budget:
+                low = mid
+            else:
+                high = mid
+        for node, cap in zip(strings, natural):
+            node["maxLength"] = max(min(cap, MIN_TEXT), int(cap * low))
+        worst = worst_case_tokens(fitted) or budget
+    return fitted, min(MAX_TOKENS_CAP, worst)
 
 
 def screenwriter_schema(brief: Brief, cast: Sequence[str] = (), places: Sequence[str] = (),
@@ -148,6 +299,7 @@ def director_schema(treatment: Treatment) -> Schema:
     intent["properties"]["characters"] = _ids(cast)
     intent["properties"]["dialogue"] = _lines(cast)
     intent["required"] = ["id", "purpose", "characters", "action", "duration"]
+    intent["properties"]["id"]["maxLength"] = MAX_ID   # every character of an id is a token to bound
     scenes = []
     for beat in treatment.scenes:
         scenes.append({"type": "object", "additionalProperties": False, "required": ["scene", "shots"],
@@ -176,22 +328,61 @@ def camera_schema(breakdown: Breakdown) -> Schema:
     return _tidy(s)
 
 
-def revise_schema(film: Film) -> Schema:
-    """The film's scenes, by their ids; every shot field but `id` optional (what is left out
-    is kept: the revision is merged shot by shot, see `merge_revision`)."""
+#: The shot fields a revision may set: what the gates' fixes and the critic's notes are about.
+#: (Not seed, profile, LoRAs or relation: a small model filled them with noise and ran out of
+#: tokens before the scene it had to fix.)
+REVISE_FIELDS = ("id", "size", "angle", "movement", "duration", "action", "lighting", "characters",
+                 "dialogue", "screen_direction", "transition")
+
+
+def revise_scenes(film: Film, shot_ids: Sequence[str]) -> list[str]:
+    """The scenes a revision must send: those with a finding (all of them when a finding names
+    no shot of the film, like the duration budget, which every shot's length answers)."""
+    where = {shot.id: scene.id for scene, shot in film.shots()}
+    if not shot_ids or any(s not in where for s in shot_ids):
+        return [s.id for s in film.scenes]
+    wanted = {where[s] for s in shot_ids}
+    return [s.id for s in film.scenes if s.id in wanted]
+
+
+def revise_schema(film: Film, scene_ids: Sequence[str] | None = None) -> Schema:
+    """Exactly the scenes to revise (`scene_ids`, default all), in film order; in each, its shots
+    as patches: `id` plus any of REVISE_FIELDS (what is left out is kept: the revision is merged
+    shot by shot, see `merge_revision`), at least the scene's shot count (a revision does not
+    drop shots) and at most one more (an establishing shot, say). Every bound is finite, so
+    `bounded` can fit the longest answer into max_tokens."""
     shot = inline(Shot)
     cast = list(film.characters)
-    shot["properties"]["characters"] = _ids(cast)
-    shot["properties"]["dialogue"] = _lines(cast)
-    for field in ("seed", "profile"):
-        shot["properties"].pop(field, None)
-    shot["required"] = ["id"]
-    shot["additionalProperties"] = False
-    scene = {"type": "object", "additionalProperties": False, "required": ["id", "shots"],
-             "properties": {"id": {"enum": [s.id for s in film.scenes]},
-                            "location": {"enum": list(film.locations)} if film.locations else {"type": "string"},
-                            "time": {"type": "string"}, "weather": {"type": "string"},
-                            "shots": {"type": "array", "items": shot, "minItems": 1}}}
+    all_ids = [s.id for _, s in film.shots()]
+    props = {k: v for k, v in shot["properties"].items() if k in REVISE_FIELDS}
+    props["id"] = {"anyOf": [{"enum": all_ids},
+                             {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*$", "maxLength": MAX_ID}]}
+    props["characters"] = _ids(cast)
+    props["dialogue"] = _lines(cast)
+    patch = {"type": "object", "additionalProperties": False, "required": ["id"], "properties": props}
+    chosen = set(scene_ids) if scene_ids is not None else {s.id for s in film.scenes}
+    scenes = []
+    for scene in film.scenes:
+        if scene.id not in chosen:
+            continue
+        n = len(scene.shots)
+        scenes.append({"type": "object", "additionalProperties": False, "required": ["id", "shots"],
+                       "properties": {"id": {"const": scene.id},
+                                      "location": {"enum": list(film.locations)} if film.locations
+                                      else {"type": "string", "maxLength": 64},
+                                      "time": {"enum": TIMES}, "weather": {"type": "string"},
+                                      "shots": {"type": "array", "items": patch, "minItems": n,
+                                                "maxItems": n + 1}}})
+    n = len(scenes)
     return _tidy({"type": "object", "additionalProperties": False, "required": ["scenes"],
-                  "properties": {"scenes": {"type": "array", "items": scene, "minItems": 1,
-                                            "maxItems": len(film.scenes)}}})
+                  "properties": {"scenes": {"type": "array", "prefixItems": scenes, "minItems": n,
+                                            "maxItems": n}}})
+
+
+def critic_schema(shot_ids: Sequence[str], notes: int) -> Schema:
+    """At most `notes` notes, each on one of the film's shots."""
+    return _tidy({"type": "object", "additionalProperties": False, "required": ["notes"],
+                  "properties": {"notes": {"type": "array", "maxItems": notes, "items": {
+                      "type": "object", "additionalProperties": False, "required": ["shot_id", "message"],
+                      "properties": {"shot_id": {"enum": list(shot_ids)},
+                                     "message": {"type": "string", "minLength": 1}}}}}})

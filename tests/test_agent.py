@@ -221,7 +221,7 @@ def test_compose_hands_the_revised_plan_to_the_inner_paradigm(tmp_path: Path) ->
     assert output.plan is seen[0]
     event = next(e for e in manifest.events if e["kind"] == "agent")
     assert event["shots_before"] == 3 and event["shots_after"] == 4 and event["cached"] is False
-    assert set(event["usage"]) >= {"director", "cinematographer", "critic"}
+    assert set(event["usage"]) >= {"revise", "cinematographer", "gates"}
     assert load_film(tmp_path / "out" / "agent" / "shotlist.yaml").scenes[1].shots[0].size == "wide"
     # the revision is a cached artifact: a second run reuses it
     paradigm.run(replace(job, engine=Engine(tmp_path / "out", Manifest(tmp_path / "out" / "m2.json"))))

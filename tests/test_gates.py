@@ -131,7 +131,7 @@ def test_roles_over_a_shot_list_leave_no_findings(name: str, edit: Any, options:
     """The whole review (purposes, camera filled where unset, critique → revise)."""
     result = review(film(edit), RulePlanner(), rounds=3, gates=options)
     assert result.findings == [] and check_film(result.film, options) == []
-    assert result.usage["critic"]["calls"] >= 1 and result.usage["cinematographer"]["calls"] == 1
+    assert result.usage["gates"]["calls"] >= 1 and result.usage["cinematographer"]["calls"] == 1
 
 
 def test_reasons_and_exemptions_silence_the_gates() -> None:

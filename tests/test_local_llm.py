@@ -110,6 +110,65 @@ def test_the_server_stops_with_the_block_and_with_a_killed_parent(tmp_path: Path
         parent.stdout.close()  # type: ignore[union-attr]
 
 
+def _longest_answer(schema: dict) -> object:
+    """The longest JSON value a (bounded) schema allows: every property present, every string
+    full of a looping model's characters, the longest enum value, the most items."""
+    if "const" in schema:
+        return schema["const"]
+    if "enum" in schema:
+        return max(schema["enum"], key=lambda v: len(json.dumps(v)))
+    for key in ("anyOf", "oneOf"):
+        if key in schema:
+            return max((_longest_answer(b) for b in schema[key]), key=lambda v: len(json.dumps(v)))
+    kind = schema.get("type")
+    if kind == "string":
+        n = schema.get("maxLength", 0)
+        return ("ab-1" * n)[:n] if "pattern" in schema else ("A.J." * n)[:n]
+    if kind == "integer":
+        return int(schema.get("maximum", 99))
+    if kind == "number":
+        return 123.4567
+    if kind == "object":
+        return {k: _longest_answer(v) for k, v in schema.get("properties", {}).items()}
+    if kind == "array":
+        items = [_longest_answer(p) for p in schema.get("prefixItems", [])]
+        extra = max(0, schema.get("maxItems", len(items)) - len(items))
+        return items + [_longest_answer(schema["items"]) for _ in range(extra)]
+    return None
+
+
+def test_max_tokens_holds_the_longest_answer_each_schema_allows(server: LocalServer) -> None:
+    """The bound behind every request's max_tokens (schemas.worst_case_tokens), checked with the
+    model's own tokenizer: the longest answer each role's bounded schema allows — every string
+    full of a looping model's `A.J.A.` (one token a character), pretty-printed as the model
+    writes — fits the max_tokens sent with it, so a schema-valid answer is never cut off."""
+    from multishot.plan.agent import Brief, RulePlanner, direct
+    from multishot.plan.agent.schemas import (bounded, camera_schema, critic_schema, director_schema,
+                                              max_tokens, revise_schema, screenwriter_schema)
+
+    def tokens(text: str) -> int:
+        request = urllib.request.Request(server.url.removesuffix("/v1") + "/tokenize",
+                                         data=json.dumps({"content": text}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        return len(json.loads(urllib.request.urlopen(request, timeout=30).read())["tokens"])
+
+    assert tokens("A.J.A." * 10) == 60   # why the bound counts a token a character in strings
+    brief = Brief("A lighthouse keeper finds a message in a bottle.", shots=8)
+    rules = RulePlanner()
+    treatment = rules.screenwriter(brief)
+    breakdown = rules.director(brief, treatment)
+    film = direct(brief, RulePlanner(), rounds=0).film
+    shot_ids = [s.id for _, s in film.shots()]
+    for role, schema, n in [
+            ("screenwriter", screenwriter_schema(brief, list(treatment.characters), list(treatment.locations),
+                                                 [(s.id, s.shots) for s in treatment.scenes]), 8),
+            ("director", director_schema(treatment), 8), ("cinematographer", camera_schema(breakdown), 8),
+            ("revise", revise_schema(film), len(shot_ids)), ("critic", critic_schema(shot_ids, 5), 5)]:
+        fitted, limit = bounded(schema, max_tokens(role, n))
+        longest = json.dumps(_longest_answer(fitted), indent=2)
+        assert tokens(longest) <= limit, (role, tokens(longest), limit)
+
+
 LOGLINES = ["A lighthouse keeper finds a message in a bottle.",
             "A girl teaches her old dog a new trick in the park."]
 

@@ -26,6 +26,7 @@ from multishot.plan.agent.base import Contract, Transcript, Usage, validate_film
 from multishot.plan.agent.cinematographer import CameraPlan, Direction, camera_problems
 from multishot.plan.agent.critic import RULES, Finding, GateOptions
 from multishot.plan.agent.director import PURPOSE_INFO, Breakdown, breakdown_problems
+from multishot.plan.agent.model_text import loop_problems
 from multishot.plan.agent.revision import merge_revision
 from multishot.plan.agent.rules import RulePlanner
 from multishot.plan.agent.schemas import (bounded, camera_schema, critic_schema, director_schema, max_tokens,
@@ -82,15 +83,16 @@ movement: {" | ".join(MOVEMENTS)}
 {{"shots": [{{"id": shot id, "size": size, "angle": angle, "movement": movement,
   "lighting": str, "screen_direction": "left" | "right" | null}}]}}""",
     "revise": f"""You are the director revising a shot list after the continuity critic's notes.
-Resolve every finding with the smallest change (add an establishing shot, say that a character
+Resolve every finding with the smallest change (open the scene wide, say that a character
 enters, fix a screen direction, change a shot size, adjust durations). Do not change character
 or location descriptions. The rules the critic applies:
 {_GRAMMAR}
 Shot fields: id, size ({" | ".join(SIZES)}), angle, movement, duration (seconds), action,
 lighting, characters, dialogue, transition, screen_direction (left | right).
 Send exactly the scenes in `revise_scenes` (the ones with findings), each with all its shots in
-order (at most one new shot a scene); write only the fields you change — a shot's fields you
-leave out keep their values. Never remove a screen direction or other recorded value.
+order, no shot added or removed; a shot may carry only the fields its findings concern, and
+only those you change — a field you leave out keeps its value. Never remove a screen direction
+or other recorded value.
 {_JSON_ONLY} Shape: {{"scenes": [{{"id": scene id, "shots": [{{"id": shot id, changed fields…}}]}}]}}""",
 }
 
@@ -150,8 +152,6 @@ REJECTS_FORMAT = {400, 404, 415, 422, 500, 501}
 REPAIR_REPLY_CHARS = 1500   # how much of a bad reply a repair request quotes back
 REPAIR_TEMPERATURE = 0.4    # added per repair: a deterministic model repeats its mistake at 0
 FIRST_TIMEOUT = 300.0       # seconds for the first request when no --llm-timeout is given
-#: llama.cpp sampler settings sent to the local server (fields its /v1/chat/completions reads).
-LOCAL_SAMPLING: dict[str, Any] = {}
 
 
 def response_format(mode: str, role: str, schema: dict[str, Any]) -> dict[str, Any] | None:
@@ -206,8 +206,7 @@ class LLMPlanner:
     def __init__(self, base_url: str, model: str | None = None, *, api_key: str | None = None,
                  repairs: int = 2, timeout: float | None = None, client: Any = None,
                  formats: Sequence[str] = FORMATS, model_critic: bool | None = False,
-                 model_revise: bool | None = None, server: "LocalServer | None" = None,
-                 sampling: dict[str, Any] | None = None) -> None:
+                 model_revise: bool | None = None, server: "LocalServer | None" = None) -> None:
         #: The local model server this planner starts on its first request and stops in close()
         #: (`--llm local`); its base URL (a free port) is known only once it runs, so the
         #: identity says `local` and the model file instead.
@@ -229,9 +228,6 @@ class LLMPlanner:
         #: reviser, by choice, not as a fallback).
         self.model_revise = self.choice.revise if model_revise is None else model_revise
         self.critic_stopped = False
-        #: Extra request fields the server honours (llama.cpp's sampler settings for the local
-        #: server: LOCAL_SAMPLING); none for other endpoints (OpenAI refuses unknown fields).
-        self.sampling = dict(sampling if sampling is not None else (LOCAL_SAMPLING if server is not None else {}))
         self._api_key = api_key or api_key_from_env()
         self.client = client if client is not None or server is not None else self._client(base_url)
         self.usage = Usage()
@@ -277,8 +273,6 @@ class LLMPlanner:
         out = {"planner": "llm", "base_url": self.base_url, "model": self.model,
                "prompts": PROMPT_VERSION, "repairs": self.repairs, "model_critic": self.model_critic,
                "model_revise": self.model_revise}
-        if self.sampling:
-            out["sampling"] = self.sampling
         if self.server is not None:
             out["server"] = self.server.identity()
         return out
@@ -311,8 +305,6 @@ class LLMPlanner:
             fmt = response_format(mode, role, schema)
             if fmt is not None:
                 extra["response_format"] = fmt
-            if self.sampling:
-                extra["extra_body"] = dict(self.sampling)
             started = time.monotonic()
             try:
                 response = self.client.chat.completions.create(
@@ -340,7 +332,7 @@ class LLMPlanner:
 
     def ask(self, role: str, system: str, payload: dict[str, Any],
             parse: Callable[[Any], tuple[T | None, list[str]]], *, schema: dict[str, Any],
-            max_tokens: int, usage_role: str | None = None) -> T | None:
+            max_tokens: int, usage_role: str | None = None, loops_are_problems: bool = True) -> T | None:
         """One role's answer, or None when the model could not give a valid one. Each failed
         request (a timeout, an HTTP error) is one failed attempt of this role; only an endpoint
         nobody listens on is given up for the run."""
@@ -383,7 +375,10 @@ class LLMPlanner:
             usage.completion_tokens += int(getattr(tokens, "completion_tokens", 0) or 0)
             finish = getattr(response.choices[0], "finish_reason", None)
             try:
-                result, problems = parse(extract_json(content))
+                data = extract_json(content)
+                result, problems = parse(data)
+                # a schema-valid answer whose strings loop (`A.J.A.A.…`) is no answer
+                problems = problems or (loop_problems(data) if loops_are_problems else [])
             except json.JSONDecodeError as error:
                 result, problems = None, [f"the reply is not valid JSON: {error.msg} "
                                           f"(line {error.lineno}, column {error.colno})"]
@@ -502,7 +497,8 @@ class LLMPlanner:
             return validate_film(merged)
 
         shots = sum(len(s.shots) for s in film.scenes if s.id in scene_ids)
-        revised = self.ask("revise", SYSTEM["revise"], payload, parse, schema=revise_schema(film, scene_ids),
+        schema = revise_schema(film, [(f.rule, f.shot_id) for f in findings])
+        revised = self.ask("revise", SYSTEM["revise"], payload, parse, schema=schema,
                            max_tokens=max_tokens("revise", shots))
         if revised is None:
             result = self._fallback("revise", lambda: self.rules.revise(film, findings, gates))
@@ -523,7 +519,7 @@ class LLMPlanner:
         No notes when the model critic is off or its answer is unusable."""
         if not self.model_critic or self.critic_stopped:
             return []
-        from multishot.plan.agent.model_notes import judge
+        from multishot.plan.agent.model_text import judge
 
         shot_ids = [shot.id for _, shot in film.shots()]
         payload = {"film": film.model_dump(mode="json", exclude_none=True),
@@ -540,7 +536,7 @@ class LLMPlanner:
             return parse_contract(ModelNotes, data, check)
 
         notes = self.ask("critic", SYSTEM["critic"], payload, parse, schema=critic_schema(shot_ids, count),
-                         max_tokens=max_tokens("critic", count))
+                         max_tokens=max_tokens("critic", count), loops_are_problems=False)  # judged below
         if notes is None:
             self.transcript.add("critic", "model-notes", ok=False)
             return []

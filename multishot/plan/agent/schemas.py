@@ -180,21 +180,24 @@ def worst_case_tokens(schema: Any) -> int | None:
             total += _literal(name) + value + SEPARATOR_TOKENS
         return total
     if kind == "array":
-        prefix = schema.get("prefixItems") or []
-        parts = [worst_case_tokens(p) for p in prefix]
+        most = schema.get("maxItems")
+        if "items" in schema:
+            # llama.cpp's converter: `items`, when present, is every element's schema (a list
+            # there is a tuple), and `prefixItems` is then ignored
+            items = schema["items"]
+            parts = [worst_case_tokens(i) for i in items] if isinstance(items, list) else None
+            if parts is None:
+                item = worst_case_tokens(items)
+                if item is None or most is None:
+                    return None
+                return 2 + int(most) * (item + SEPARATOR_TOKENS)
+        else:
+            parts = [worst_case_tokens(p) for p in schema.get("prefixItems") or []]
+            if not parts and most is None:
+                return None
         if any(p is None for p in parts):
             return None
-        total = 2 + sum(p + SEPARATOR_TOKENS for p in parts)  # type: ignore[operator]
-        most = schema.get("maxItems")
-        if most is None:
-            return None
-        extra_items = max(0, int(most) - len(prefix))
-        if extra_items:
-            item = worst_case_tokens(schema.get("items", True))
-            if item is None:
-                return None
-            total += extra_items * (item + SEPARATOR_TOKENS)
-        return total
+        return 2 + sum(p + SEPARATOR_TOKENS for p in parts)  # type: ignore[operator]
     return None
 
 
@@ -331,8 +334,38 @@ def camera_schema(breakdown: Breakdown) -> Schema:
 #: The shot fields a revision may set: what the gates' fixes and the critic's notes are about.
 #: (Not seed, profile, LoRAs or relation: a small model filled them with noise and ran out of
 #: tokens before the scene it had to fix.)
-REVISE_FIELDS = ("id", "size", "angle", "movement", "duration", "action", "lighting", "characters",
+REVISE_FIELDS = ("size", "angle", "movement", "duration", "action", "lighting", "characters",
                  "dialogue", "screen_direction", "transition")
+#: What a finding of each rule lets a revision change, and where: ("shot", fields) on the shot
+#: it names, ("scene", fields) on every shot of that scene, ("film", fields) on every shot. The
+#: gates' own fixes (rules.py) change exactly these; a model asked to fix a screen direction
+#: that may also rewrite every action did (SmolLM2-135M set 8 actions to "acti").
+RULE_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "establishing": ("shot", ("size", "angle", "movement")),
+    "character-presence": ("shot", ("action", "characters")),
+    "description": ("shot", ("action",)),
+    "jump-cut": ("shot", ("size", "angle")),
+    "180-degree": ("scene", ("screen_direction",)),
+    "duration-budget": ("film", ("duration", "transition")),
+}
+
+
+def revise_fields(film: Film, findings: Sequence[tuple[str, str]]) -> dict[str, set[str]]:
+    """shot id → the fields a revision may set on it, from the findings (rule, shot id). A rule
+    this table does not know (a model critic's note) opens all of REVISE_FIELDS on its shot."""
+    scene_of = {shot.id: scene for scene, shot in film.shots()}
+    out: dict[str, set[str]] = {shot.id: set() for _, shot in film.shots()}
+    for rule, shot_id in findings:
+        where, fields = RULE_FIELDS.get(rule, ("shot", REVISE_FIELDS))
+        if where == "film" or shot_id not in scene_of:
+            targets = list(out)
+        elif where == "scene":
+            targets = [s.id for s in scene_of[shot_id].shots]
+        else:
+            targets = [shot_id]
+        for target in targets:
+            out[target] |= set(fields)
+    return out
 
 
 def revise_scenes(film: Film, shot_ids: Sequence[str]) -> list[str]:
@@ -345,34 +378,41 @@ def revise_scenes(film: Film, shot_ids: Sequence[str]) -> list[str]:
     return [s.id for s in film.scenes if s.id in wanted]
 
 
-def revise_schema(film: Film, scene_ids: Sequence[str] | None = None) -> Schema:
-    """Exactly the scenes to revise (`scene_ids`, default all), in film order; in each, its shots
-    as patches: `id` plus any of REVISE_FIELDS (what is left out is kept: the revision is merged
-    shot by shot, see `merge_revision`), at least the scene's shot count (a revision does not
-    drop shots) and at most one more (an establishing shot, say). Every bound is finite, so
-    `bounded` can fit the longest answer into max_tokens."""
+def revise_schema(film: Film, findings: Sequence[tuple[str, str]] | None = None) -> Schema:
+    """The scenes with findings (all scenes when `findings` is None), in film order; in each,
+    its recorded shots in order, each a patch: its `id` (fixed) and only the fields its
+    findings concern (RULE_FIELDS; what is left out is kept: the revision is merged shot by
+    shot, see `merge_revision`). Every bound is finite, so `bounded` fits the longest answer
+    into max_tokens; ids, order and count are the schema's, so a model's revision cannot reuse
+    an id, drop a shot or add one (the shot count asked for is kept; an added shot — an
+    establishing wide — is the gates' own fix, reported). No slot for a new shot: llama.cpp's
+    converter reads `items` as the schema of every element when it is present and ignores
+    `prefixItems` (measured: a `prefixItems` + `items` schema let SmolLM2 rewrite every shot
+    with new ids), so a tuple here is `prefixItems` alone, closed by minItems = maxItems."""
     shot = inline(Shot)
     cast = list(film.characters)
-    all_ids = [s.id for _, s in film.shots()]
     props = {k: v for k, v in shot["properties"].items() if k in REVISE_FIELDS}
-    props["id"] = {"anyOf": [{"enum": all_ids},
-                             {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*$", "maxLength": MAX_ID}]}
     props["characters"] = _ids(cast)
     props["dialogue"] = _lines(cast)
-    patch = {"type": "object", "additionalProperties": False, "required": ["id"], "properties": props}
-    chosen = set(scene_ids) if scene_ids is not None else {s.id for s in film.scenes}
+    if findings is None:
+        allowed = {s.id: set(REVISE_FIELDS) for _, s in film.shots()}
+        chosen = [s.id for s in film.scenes]
+    else:
+        allowed = revise_fields(film, findings)
+        chosen = revise_scenes(film, [shot_id for _, shot_id in findings])
     scenes = []
     for scene in film.scenes:
         if scene.id not in chosen:
             continue
-        n = len(scene.shots)
+        patches = [{"type": "object", "additionalProperties": False, "required": ["id"],
+                    "properties": {"id": {"const": s.id},
+                                   **{k: copy.deepcopy(v) for k, v in props.items() if k in allowed[s.id]}}}
+                   for s in scene.shots]
+        n = len(patches)
         scenes.append({"type": "object", "additionalProperties": False, "required": ["id", "shots"],
                        "properties": {"id": {"const": scene.id},
-                                      "location": {"enum": list(film.locations)} if film.locations
-                                      else {"type": "string", "maxLength": 64},
-                                      "time": {"enum": TIMES}, "weather": {"type": "string"},
-                                      "shots": {"type": "array", "items": patch, "minItems": n,
-                                                "maxItems": n + 1}}})
+                                      "shots": {"type": "array", "prefixItems": patches,
+                                                "minItems": n, "maxItems": n}}})
     n = len(scenes)
     return _tidy({"type": "object", "additionalProperties": False, "required": ["scenes"],
                   "properties": {"scenes": {"type": "array", "prefixItems": scenes, "minItems": n,

@@ -182,17 +182,18 @@ class ModelChoice:
     why: str = ""
 
 
-#: Defaults measured per named local model (docs/notes/issue-18c.md). SmolLM2-135M writes a
-#: usable treatment, breakdown and camera plan under a schema, but not a revision: on the
-#: "Done when" logline 8 of its 9 revise answers ran to max_tokens (rewriting every field of
-#: every shot, inventing shot ids) and were refused — 1235 s of a 24.6-minute run — and its
-#: critic notes restated the logline. So by default the gates' own deterministic fixes (the rule
-#: planner's reviser) answer the findings and the model critic is off; --llm-revise and
-#: --llm-critic ask the model anyway. Any other model or endpoint: both on.
+#: Defaults measured per named model (docs/notes/issue-18c.md). SmolLM2-135M writes a usable
+#: treatment, breakdown and camera plan under a schema, but not a revision or a note: on the
+#: "Done when" logline its revise answers under the old, loose schema ran to max_tokens and were
+#: refused (1106–1235 s of a 20–25-minute run); under the bounded schema its answer is complete
+#: but changes nothing (the gates' fixes then did the work, +70 s), and its critic notes restate
+#: the logline, loop, or restate a gate's finding. So by default the gates' own deterministic
+#: fixes (the rule planner's reviser) answer the findings and the model critic is off;
+#: --llm-revise and --llm-critic ask the model anyway. Any other model or endpoint: both on.
 SMALL_MODELS: dict[str, ModelChoice] = {
     "smollm2-135m": ModelChoice(revise=False, critic=False, why=(
-        "SmolLM2-135M's revisions ran to max_tokens and were refused, and its critic notes "
-        "restated the logline, in the measured runs")),
+        "in the measured runs SmolLM2-135M's revisions changed nothing the gates' fixes did not "
+        "(or ran to max_tokens), and its critic notes restated the logline or looped")),
 }
 
 

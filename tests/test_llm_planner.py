@@ -628,3 +628,19 @@ def test_model_note_judge_keeps_notes_that_say_what_to_change() -> None:
     assert [v.reason for v in verdicts][:3] == [None, None, None]
     assert [v.reason.split(" (")[0] if v.reason else None for v in verdicts][3:] == [
         "restates the logline", "repeats itself", "names nothing to change", "repeats another note"]
+
+
+def test_a_treatment_whose_strings_loop_is_repaired_not_kept() -> None:
+    # SmolLM2-135M on the surgeon logline: every description `A.J.A.A.…` to the length bound —
+    # schema-valid, so once the bound fits max_tokens it would have been kept as the model's plan.
+    good = fixture("direct_repair")
+    treatment = extract_json(good[1]["body"]["choices"][0]["message"]["content"])
+    looping = dict(treatment, characters={k: "A.J." + "A." * 60 for k in treatment["characters"]})
+    responses = [completion(json.dumps(looping), done=400)] + good[1:]
+    with ReplayServer(responses) as server:
+        result = direct(BRIEF, LLMPlanner(server.base_url, MODEL, timeout=10), rounds=3, fallback=RulePlanner())
+    repair = server.requests[1]["body"]["messages"][-1]["content"]
+    assert "characters.mara: the text loops ('A.J.A.A." in repair
+    assert result.usage["screenwriter"]["repairs"] == 1 and result.provenance["screenwriter"] == "model"
+    assert len(result.film.characters) == 2    # mara (given, verbatim) and tomas (the model's)
+    assert not any("A.J.A.A" in c.description for c in result.film.characters.values())

@@ -644,3 +644,22 @@ def test_a_treatment_whose_strings_loop_is_repaired_not_kept() -> None:
     assert result.usage["screenwriter"]["repairs"] == 1 and result.provenance["screenwriter"] == "model"
     assert len(result.film.characters) == 2    # mara (given, verbatim) and tomas (the model's)
     assert not any("A.J.A.A" in c.description for c in result.film.characters.values())
+
+
+def test_a_breakdown_that_repeats_a_shot_id_is_kept_with_the_id_made_unique() -> None:
+    # SmolLM2-135M on the porter logline: one id for two shots of a scene, in all three attempts.
+    good = fixture("direct_repair")
+    breakdown = extract_json(good[3]["body"]["choices"][0]["message"]["content"])
+    first = breakdown["scenes"][1]["shots"]
+    first[1]["id"] = first[0]["id"]
+    cams = extract_json(good[4]["body"]["choices"][0]["message"]["content"])
+    cams["shots"][3]["id"] = first[0]["id"] + "-2"
+    responses = good[:2] + [completion(json.dumps(breakdown)), completion(json.dumps(cams))]
+    with ReplayServer(responses) as server:
+        result = direct(BRIEF, LLMPlanner(server.base_url, MODEL, timeout=10), rounds=0, fallback=RulePlanner())
+    assert result.provenance["director"] == "model" and result.usage["director"]["calls"] == 1
+    assert result.provenance["cinematographer"] == "model"
+    renamed = next(e for e in result.transcript if e["event"] == "renamed")["ids"]
+    assert renamed == [f"{first[0]['id']} → {first[0]['id']}-2"]
+    ids = [s.id for _, s in result.film.shots()]
+    assert len(ids) == len(set(ids)) == 4 and f"{first[0]['id']}-2" in ids

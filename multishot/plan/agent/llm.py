@@ -135,6 +135,31 @@ def parse_contract(model: type[BaseModel], data: Any, check: Callable[[Any], lis
     return (None, problems) if problems else (obj, [])
 
 
+def unique_shot_ids(data: Any) -> list[str]:
+    """Make a breakdown's repeated shot ids unique in place (`02-ending` twice → `02-ending`,
+    `02-ending-2`) and say which were renamed. Why: an id is only a label at this point (no
+    other answer refers to it yet), and SmolLM2-135M gave one id to every shot of a scene in all
+    three attempts on one logline — a plan refused for a label the rules can fix as well."""
+    seen: set[str] = set()
+    renamed: list[str] = []
+    shots = [shot for scene in (data.get("scenes") if isinstance(data, dict) else None) or []
+             if isinstance(scene, dict) for shot in scene.get("shots") or [] if isinstance(shot, dict)]
+    taken = {shot.get("id") for shot in shots}
+    for shot in shots:
+        sid = shot.get("id")
+        if not isinstance(sid, str):
+            continue
+        if sid in seen:
+            n = 2
+            while f"{sid}-{n}" in taken:
+                n += 1
+            shot["id"] = f"{sid}-{n}"
+            taken.add(shot["id"])
+            renamed.append(f"{sid} → {shot['id']}")
+        seen.add(shot["id"])
+    return renamed
+
+
 def api_key_from_env() -> str:
     """MULTISHOT_LLM_API_KEY, else OPENAI_API_KEY; local servers that need none get a dummy."""
     return os.environ.get("MULTISHOT_LLM_API_KEY") or os.environ.get("OPENAI_API_KEY") or "not-needed"
@@ -444,10 +469,16 @@ class LLMPlanner:
 
     def director(self, brief: Brief, treatment: Treatment) -> Breakdown:
         payload = {"treatment": treatment.model_dump(mode="json"), "shots": brief.shots}
-        breakdown = self.ask("director", SYSTEM["director"], payload,
-                             lambda d: parse_contract(Breakdown, d,
-                                                      lambda b: breakdown_problems(b, treatment, brief)),
+        renamed: list[str] = []
+
+        def parse(data: Any) -> tuple[Breakdown | None, list[str]]:
+            renamed[:] = unique_shot_ids(data)
+            return parse_contract(Breakdown, data, lambda b: breakdown_problems(b, treatment, brief))
+
+        breakdown = self.ask("director", SYSTEM["director"], payload, parse,
                              schema=director_schema(treatment), max_tokens=max_tokens("director", brief.shots))
+        if breakdown is not None and renamed:
+            self.transcript.add("director", "renamed", ids=renamed)
         if breakdown is None:
             return self._fallback("director", lambda: self.rules.director(brief, treatment))
         self._from_model("director")

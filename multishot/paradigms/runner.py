@@ -6,7 +6,6 @@ and the promise that a failure leaves everything already rendered in the cache.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import dataclass, field, replace
@@ -22,10 +21,11 @@ from multishot.graph.executors import RAY_ADDRESS_ENV, open_executor
 from multishot.graph.executors.base import DRAFT, BackendPool
 from multishot.graph.manifest import Manifest
 from multishot.graph.progress import Reporter, SilentReporter
-from multishot.graph.render_lock import Interrupted, hold_render_folder
+from multishot.graph.render_lock import Interrupted, hold_render_folder, lock_path
 from multishot.paradigms import get_paradigm, load_checked_film
 from multishot.paradigms.base import Job, Output, OutputUnusable, Paradigm, RenderOptions, check_needs, check_only
 from multishot.plan.film_plan import FilmPlan, build_plan
+from multishot.post.render_folder import RenderFolder
 from multishot.shotlist.errors import Problem, ShotListError
 from multishot.shotlist.loader import load_film
 
@@ -104,7 +104,6 @@ def _review(out_dir: Path, manifest: Manifest) -> dict[str, Path]:
     from multishot.evaluate.report import write_review
     from multishot.evaluate.render import NotARender, evaluate_render, write_metrics
 
-    data = {**manifest.header, "status": manifest.status, "artifacts": manifest.entries}
     try:
         metrics = None
         try:
@@ -115,7 +114,7 @@ def _review(out_dir: Path, manifest: Manifest) -> dict[str, Path]:
         if measured is not None:
             written["metrics"] = write_metrics(out_dir, measured)
             metrics = measured.to_json()
-        written.update(write_review(out_dir, data, metrics))
+        written.update(write_review(out_dir, manifest.records(), metrics))
     except Exception as error:  # noqa: BLE001 - the review must not fail a finished render
         manifest.event("review-failed", error=f"{type(error).__name__}: {error}")
         return {}
@@ -127,11 +126,7 @@ def _review(out_dir: Path, manifest: Manifest) -> dict[str, Path]:
 
 def review_render(out_dir: Path) -> dict[str, Path]:
     """Write (or refresh) the review outputs of a finished render folder."""
-    manifest_path = Path(out_dir) / "manifest.json"
-    data = json.loads(manifest_path.read_text())
-    manifest = Manifest(manifest_path, header={k: v for k, v in data.items() if k not in ("status", "artifacts", "events")},
-                        entries=data.get("artifacts", []), events=data.get("events", []), status=data.get("status", "complete"))
-    return _review(Path(out_dir), manifest)
+    return _review(Path(out_dir), Manifest.reopen(RenderFolder(out_dir).manifest))
 
 
 def _backend_events(pool: "BackendPool | object", manifest: Manifest) -> None:
@@ -201,7 +196,7 @@ def claim_output(out_dir: Path, source: Path, claimed: dict[Path, Path] | None =
 def _remove_empty_tree(folder: Path) -> None:
     """Remove a render folder this run created and wrote nothing into but empty cache folders
     and its manifest; anything else in it is kept."""
-    (folder / "manifest.json").unlink(missing_ok=True)
+    RenderFolder(folder).manifest.unlink(missing_ok=True)
     for root, _dirs, _files in os.walk(folder, topdown=False):
         try:
             os.rmdir(root)
@@ -287,7 +282,7 @@ def render_file(path: Path, options: RenderOptions, reporter: Reporter | None = 
     executor = None
     if options.gpus or options.ray or os.environ.get(RAY_ADDRESS_ENV):
         # Bad --gpus / --ray is refused here, before any folder exists.
-        executor = open_executor(gpus=options.gpus, ray=options.ray, log_dir=out_dir / ".cache" / "workers",
+        executor = open_executor(gpus=options.gpus, ray=options.ray, log_dir=RenderFolder(out_dir).worker_logs,
                                  profile_of=_profile_of(pool))
     try:
         claim_output(out_dir, Path(path), claimed)
@@ -295,11 +290,9 @@ def render_file(path: Path, options: RenderOptions, reporter: Reporter | None = 
             return _render_in(Path(path), options, reporter, pool, plan, paradigm, name, out_dir, interrupted,
                               quality, executor, fresh=fresh)
     except ModelNotAvailable:
-        if fresh and not (out_dir / "manifest.json").exists():
+        if fresh and not RenderFolder(out_dir).manifest.exists():
             # Refused before any work: the lock was all this run wrote; leave no folder behind.
-            from multishot.graph.render_lock import LOCK_NAME
-
-            (out_dir / ".cache" / LOCK_NAME).unlink(missing_ok=True)
+            lock_path(out_dir).unlink(missing_ok=True)
             _remove_empty_tree(out_dir)
         raise
     finally:
@@ -311,7 +304,7 @@ def _render_in(path: Path, options: RenderOptions, reporter: Reporter, pool: Bac
                paradigm: Paradigm, name: str, out_dir: Path, interrupted: Interrupted | None,
                quality: dict[str, str], executor: Any, *, fresh: bool) -> RenderResult:
     """The render itself, in a folder this process holds (or, for a dry run, only reads)."""
-    manifest = Manifest(out_dir / "manifest.json", write=not options.dry_run)
+    manifest = Manifest(RenderFolder(out_dir).manifest, write=not options.dry_run)
     manifest.header = {
         "multishot": __version__, "source": str(Path(path).resolve()), "paradigm": name,
         **plan.summary(), "started": time.time(), "pid": os.getpid(),

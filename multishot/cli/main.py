@@ -8,7 +8,6 @@ in offline mode), 130 interrupted.
 from __future__ import annotations
 
 import errno
-import os
 import json
 import sys
 from pathlib import Path
@@ -37,6 +36,7 @@ from multishot.cli.paradigm_flags import paradigm_settings, with_paradigm_flags
 from multishot.cli.progress import RichReporter
 from multishot.cli.starter import STARTER
 from multishot.errors import InvalidInput
+from multishot.post.atomic import atomic_write_text
 from multishot.shotlist.errors import ShotListError
 
 app = typer.Typer(
@@ -298,8 +298,7 @@ def init(file: Path = typer.Argument(Path("shotlist.yaml"), help="Where to write
     """Write a commented starter shot list that renders as it is."""
     if file.exists() and not force:
         raise _invalid(f"{file} exists; use --force to overwrite")
-    file.parent.mkdir(parents=True, exist_ok=True)
-    file.write_text(STARTER, encoding="utf-8")
+    atomic_write_text(file, STARTER)
     out.print(f"wrote {file} — next: multishot render {file}")
 
 
@@ -415,11 +414,8 @@ def profiles_calibrate(
         data["roles"][cap.value] = {"steps": role.steps, "ratios": backend.calibrate_magcache(cap)}
     for target in calibration_files(profile):
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(target.name + f".{os.getpid()}.tmp")
-            tmp.write_text(_json.dumps(data, indent=1) + "\n", encoding="utf-8")
-            os.replace(tmp, target)
-        except OSError:
+            atomic_write_text(target, _json.dumps(data, indent=1) + "\n")
+        except OSError:  # a read-only folder (an installed profile): the next place
             continue
         out.print(f"[green]ok[/]: MagCache ratios for {', '.join(c.value for c in roles)} written to {_safe(str(target))}")
         return

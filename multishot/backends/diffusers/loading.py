@@ -227,6 +227,8 @@ def download_profile(name_or_profile: str | Profile) -> list[Path]:
     `tiny` folders offline. Returns the local files. Runs online even when this process was
     started with HF_HUB_OFFLINE unset only; offline it verifies the cache instead."""
     profile = name_or_profile if isinstance(name_or_profile, Profile) else load_profile(name_or_profile)
+    if not isinstance(profile, Profile):  # another backend's profile (the animatic): no models to fetch
+        return []
     base = profile.base_dir
     files: list[Path] = []
     seen: set[str] = set()

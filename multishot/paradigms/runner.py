@@ -18,7 +18,7 @@ from multishot.backends.base import Backend
 from multishot.backends.diffusers.loading import ModelNotAvailable
 from multishot.graph import stages
 from multishot.graph.engine import Artifact, Engine
-from multishot.graph.executors import RAY_ADDRESS_ENV, open_executor
+from multishot.graph.executors import RAY_ADDRESS_ENV, check_flags, open_executor
 from multishot.graph.executors.base import DRAFT, BackendPool
 from multishot.graph.manifest import Manifest
 from multishot.graph.progress import Reporter, SilentReporter
@@ -179,6 +179,17 @@ def check_loras(plan: FilmPlan, paradigm: Paradigm, pool: Any) -> None:
                 raise LoraUnusable(f"shot `{spec.id}` ({cap.value}, profile `{spec.profile}`): {error}") from None
 
 
+def check_context_parallel(plan: FilmPlan, pool: Any, cp: int) -> None:
+    """`--cp N`: every profile the film uses must be able to run its transformers sharded over
+    N GPUs (the heads divide by N; no step cache), said before any work (ProfileError, exit 2,
+    naming the profile file and role). Backends without transformers (the animatic) run the
+    same work on every rank of a worker; nothing to check."""
+    for profile in sorted({plan.default_profile, *(spec.profile for spec in plan.shots)}):
+        check = getattr(pool(profile), "check_context_parallel", None)
+        if check is not None:
+            check(cp)
+
+
 def claim_output(out_dir: Path, source: Path, claimed: dict[Path, Path] | None = None) -> None:
     """Make sure the film's folder can be written, and (in a batch: `claimed` maps folders to
     the shot lists rendering into them) that no other shot list of the batch writes there:
@@ -285,10 +296,13 @@ def render_file(path: Path, options: RenderOptions, reporter: Reporter | None = 
     fresh = not out_dir.exists()
     check_loras(plan, paradigm, pool)
     executor = None
-    if options.gpus or options.ray or os.environ.get(RAY_ADDRESS_ENV):
-        # Bad --gpus / --ray is refused here, before any folder exists.
+    if options.gpus or options.ray or options.cp is not None or os.environ.get(RAY_ADDRESS_ENV):
+        # Bad --gpus / --ray / --cp is refused here, before any folder exists or worker starts.
+        check_flags(gpus=options.gpus, ray=options.ray, cp=options.cp)
+        if options.cp and options.cp > 1:
+            check_context_parallel(plan, pool, options.cp)
         executor = open_executor(gpus=options.gpus, ray=options.ray, log_dir=out_dir / ".cache" / "workers",
-                                 profile_of=_profile_of(pool))
+                                 profile_of=_profile_of(pool), cp=options.cp)
     try:
         claim_output(out_dir, Path(path), claimed)
         with hold_render_folder(out_dir, reporter.warn) as interrupted:  # one render of a folder at a time

@@ -115,3 +115,23 @@ def test_system_ffprobe_agrees_with_probe(tmp_path: Path, clips: list[Clip]) -> 
     assert int(facts["nb_read_frames"]) == n == probe(out).frames
     assert facts["codec_name"] == "h264" and facts["pix_fmt"] == "yuv420p"
     assert float(facts["duration"]) == pytest.approx(n / FPS, abs=1 / FPS)
+
+
+def test_stream_headers_and_versions_of_old_and_new_ffmpeg_parse_alike() -> None:
+    """imageio-ffmpeg 0.5's bundled ffmpeg (4.2.2) prints a bare pixel format and knows no
+    `-fps_mode`; a render on a machine with only that binary failed with "no video stream".
+    The header lines are copied from the real binaries' `ffmpeg -i` output."""
+    from multishot.post.ffmpeg import _STREAM_RE, parse_major_version, passthrough_timing_args
+
+    old = ("    Stream #0:0(und): Video: h264 (Constrained Baseline) (avc1 / 0x31637661), yuv420p, 32x32, "
+           "37 kb/s, 16 fps, 16 tbr, 16384 tbn, 32 tbc (default)")
+    new = ("  Stream #0:0[0x1](und): Video: h264 (High) (avc1 / 0x31637661), yuv420p(tv, bt709, progressive), "
+           "832x480 [SAR 1:1 DAR 26:15], 1200 kb/s, 16 fps, 16 tbr, 16384 tbn (default)")
+    assert _STREAM_RE.search(old).groups() == ("h264", "yuv420p", "32", "32")
+    assert _STREAM_RE.search(new).groups() == ("h264", "yuv420p", "832", "480")
+    assert parse_major_version("ffmpeg version 4.2.2-static https://johnvansickle.com/ffmpeg/") == 4
+    assert parse_major_version("ffmpeg version n7.1 Copyright (c) 2000-2024") == 7
+    assert parse_major_version("ffmpeg version 6.1.1-3ubuntu5 Copyright") == 6
+    assert parse_major_version("ffmpeg version N-113348-g0a5813fc68") is None
+    assert passthrough_timing_args(4) == ["-vsync", "passthrough"]
+    assert passthrough_timing_args(7) == passthrough_timing_args(None) == ["-fps_mode", "passthrough"]

@@ -214,6 +214,7 @@ def test_shipped_fast_profiles_name_a_pinned_safetensors_lora_and_their_sources(
     big = load_profile("wan-2.1-14b-fast")
     for r in big.roles.values():
         assert r.speed.compile and r.component_dtypes["vae"] == "bfloat16" and r.guidance == 1.0
+        assert r.loras and all(lo.pinned and lo.repo == "lightx2v/Wan2.1-Distill-Loras" for lo in r.loras)
 
 
 @pytest.mark.parametrize("fuse", [True, False])
@@ -296,3 +297,44 @@ def test_non_zero_full_weight_diffs_that_diffusers_drops_are_reported(caplog: py
     with caplog.at_level("WARNING", logger="multishot.backends.diffusers.weights"):
         lora_to_diffusers(dict(state), "wan-original")
     assert len(caplog.records) == 1 and "blocks.0.norm3.diff" in caplog.text and "1 non-zero" in caplog.text
+
+
+def test_a_pinned_sha256_refuses_a_damaged_lora_file_before_it_loads(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A profile's `sha256:` on a LoRA is checked on the load path users hit: the right bytes
+    load (and do not change the profile's identity), one flipped byte is refused by name with
+    both hashes, and the check is not fooled by the earlier success on the same path."""
+    import hashlib
+
+    import yaml
+
+    from multishot.backends.diffusers.loading import ModelNotAvailable
+    from multishot.backends.diffusers.profile import load_profile, profile_identity
+
+    monkeypatch.setenv("MULTISHOT_PROFILE_PATH", str(tmp_path / "profiles"))
+    plain = DiffusersBackend(_tiny_profile_like("wan-2.1-1.3b-fast", tmp_path, None), device="cpu",
+                             cache=PipelineCache())
+    lora = tmp_path / "distill_rank4.safetensors"
+    _extracted_lora(plain.pipeline(Capability.TEXT_TO_VIDEO).pipe.transformer, lora, RANK, seed=3)
+    name = _tiny_profile_like("wan-2.1-1.3b-fast", tmp_path, lora)
+    path = tmp_path / "profiles" / f"{name}.yaml"
+    unpinned = profile_identity(load_profile(name))
+    data = yaml.safe_load(path.read_text())
+    good = hashlib.sha256(lora.read_bytes()).hexdigest()
+    data["roles"]["text_to_video"]["loras"][0]["sha256"] = good
+    path.write_text(yaml.safe_dump(data))
+    assert profile_identity(load_profile(name)) == unpinned
+    DiffusersBackend(name, device="cpu", cache=PipelineCache()).pipeline(Capability.TEXT_TO_VIDEO)
+
+    raw = bytearray(lora.read_bytes())
+    raw[-1] ^= 0xFF
+    lora.write_bytes(bytes(raw))
+    with pytest.raises(ModelNotAvailable) as err:
+        DiffusersBackend(name, device="cpu", cache=PipelineCache()).pipeline(Capability.TEXT_TO_VIDEO)
+    text = str(err.value)
+    assert good in text and hashlib.sha256(bytes(raw)).hexdigest() in text and "damaged" in text
+
+    data["roles"]["text_to_video"]["loras"][0]["sha256"] = "XYZ"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(Exception, match="sha256"):
+        load_profile(name)

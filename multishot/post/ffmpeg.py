@@ -57,6 +57,27 @@ def ffmpeg_binary() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
+def parse_major_version(version_line: str) -> int | None:
+    """ffmpeg's major version from the first line of ``ffmpeg -version`` ("ffmpeg version
+    4.2.2-static …", "… version n7.1 …", "… version 6.1.1-3ubuntu5 …"); None for git builds
+    ("N-113348-g…"), which are new."""
+    m = re.search(r"version n?(\d+)\.", version_line)
+    return int(m.group(1)) if m else None
+
+
+@functools.lru_cache(maxsize=1)
+def ffmpeg_major() -> int | None:
+    proc = subprocess.run([ffmpeg_binary(), "-hide_banner", "-version"], capture_output=True)
+    return parse_major_version(proc.stdout.decode("utf-8", "replace").split("\n", 1)[0])
+
+
+def passthrough_timing_args(major: int | None) -> list[str]:
+    """Keep every decoded frame as it is (no duplicated or dropped frames): ``-fps_mode`` since
+    ffmpeg 5.1, ``-vsync`` before it (imageio-ffmpeg 0.5's bundled ffmpeg is 4.2, and 5.1+
+    removed nothing yet but warns on -vsync)."""
+    return ["-vsync", "passthrough"] if major is not None and major < 5 else ["-fps_mode", "passthrough"]
+
+
 def run_ffmpeg(args: list[str], *, input_bytes: bytes | None = None) -> str:
     """Run ffmpeg with `args` (no shell); return its stderr log; raise FFmpegError on failure."""
     cmd = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-y", *args]
@@ -167,7 +188,9 @@ class VideoInfo:
     pix_fmt: str
 
 
-_STREAM_RE = re.compile(r"Stream #\d+:\d+.*?: Video: (\w+).*?, (\w+)[(,].*?, (\d+)x(\d+)")
+# The pixel format is printed bare by ffmpeg 4 ("yuv420p, 32x32") and with its colour details by
+# newer ones ("yuv420p(tv, bt709, progressive), 32x32"); imageio-ffmpeg's bundled build is 4.2.
+_STREAM_RE = re.compile(r"Stream #\d+:\d+.*?: Video: (\w+).*?, (\w+)(?:\([^)]*\))?, (\d+)x(\d+)")
 _FPS_RE = re.compile(r"([\d.]+) fps")
 _FRAME_RE = re.compile(r"frame=\s*(\d+)")
 
@@ -204,7 +227,7 @@ def read_frames(path: Path, *, start_frame: int = 0, count: int | None = None,
     args = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", media_path(path)]
     if filters:
         args += ["-vf", ",".join(filters)]
-    args += ["-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
+    args += [*passthrough_timing_args(ffmpeg_major()), "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None and proc.stderr is not None
     frame_bytes = w * h * 3

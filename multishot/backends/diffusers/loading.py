@@ -215,11 +215,46 @@ def resolve_component_folder(src: ComponentSource, name: str, base: Path, *,
 def resolve_weights_file(w: WeightsOverride | LoraSpec, base: Path, *, profile_name: str | None = None) -> Path:
     if w.repo is not None:
         assert w.revision is not None and w.filename is not None
-        return fetch_file(w.repo, w.revision, w.filename, profile_name=profile_name)
-    path = resolve_local_path(w.path or "", base)
-    if not path.is_file():
-        raise ModelNotAvailable(f"Weights file {path} (profile `{profile_name}`) does not exist.")
+        path = fetch_file(w.repo, w.revision, w.filename, profile_name=profile_name)
+    else:
+        path = resolve_local_path(w.path or "", base)
+        if not path.is_file():
+            raise ModelNotAvailable(f"Weights file {path} (profile `{profile_name}`) does not exist.")
+    if w.sha256:
+        check_sha256(path, w.sha256, w.source_label(), profile_name)
     return path
+
+
+_VERIFIED: dict[tuple[str, int, int, str], bool] = {}
+_VERIFIED_LOCK = threading.Lock()
+
+
+def check_sha256(path: Path, expected: str, label: str, profile_name: str | None) -> None:
+    """Refuse a weights file whose bytes are not the published ones. The HF cache stores files
+    by the Hub's own hash, but a copy edited in place, a truncated local file or a revision that
+    was force-pushed would otherwise load silently. The result is remembered per (file, size,
+    mtime) for the process, so a 700 MB LoRA is read once, not at every pipeline load."""
+    import hashlib
+
+    real = path.resolve()
+    st = real.stat()
+    key = (str(real), st.st_size, st.st_mtime_ns, expected)
+    with _VERIFIED_LOCK:
+        if _VERIFIED.get(key):
+            return
+    digest = hashlib.sha256()
+    with real.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            digest.update(block)
+    got = digest.hexdigest()
+    if got != expected:
+        fix = (f"delete it (`{path}`) and fetch it again with `multishot models download {profile_name}`"
+               if profile_name else f"delete it (`{path}`) and fetch it again")
+        raise ModelNotAvailable(
+            f"Weights file {label} (profile `{profile_name}`) is damaged or not the pinned file: its "
+            f"SHA-256 is {got}, the profile pins {expected}; {fix}.")
+    with _VERIFIED_LOCK:
+        _VERIFIED[key] = True
 
 
 def download_profile(name_or_profile: str | Profile) -> list[Path]:

@@ -125,6 +125,9 @@ class WeightsFile(_Strict):
     revision: str | None = None
     path: str | None = None
     filename: str | None = None
+    #: The file's SHA-256 as published (optional): checked once per process before the file is
+    #: loaded, so a truncated download or a file replaced in the cache is refused by name.
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
     @model_validator(mode="after")
     def _one_source(self) -> WeightsFile:
@@ -702,7 +705,8 @@ def profile_identity(profile: Profile) -> dict[str, Any]:
             "max_frames": r.max_frames, "call": dict(sorted(r.call.items())),
             "shared_components": {k: {**_source_identity(v, profile.base_dir), "subfolder": v.subfolder}
                                   for k, v in sorted(r.shared_components.items())},
-            "weights_override": [w.model_dump(mode="json") for w in r.weights_override],
+            # sha256 only guards the bytes (a file that fails it is refused), so it names nothing.
+            "weights_override": [w.model_dump(mode="json", exclude={"sha256"}) for w in r.weights_override],
             # The joint mechanism decides the pixels of a joint group (and the chunking).
             "joint": None if r.joint is None else r.joint.model_dump(mode="json"),
             "max_joint_tokens": r.max_joint_tokens,
@@ -711,7 +715,7 @@ def profile_identity(profile: Profile) -> dict[str, Any]:
         # float tolerance, caches change pixels) name the output too; each is left out when
         # empty, so profiles without them keep their cache keys.
         if r.loras:
-            roles[cap.value]["loras"] = [lo.model_dump(mode="json") for lo in r.loras]
+            roles[cap.value]["loras"] = [lo.model_dump(mode="json", exclude={"sha256"}) for lo in r.loras]
         speed = r.speed.model_dump(mode="json", exclude_none=True)
         if speed:
             roles[cap.value]["speed"] = speed

@@ -75,9 +75,14 @@ def test_a_killed_rank_costs_its_group_one_retry(tmp_path: Path, tmp_path_factor
     proc = subprocess.Popen([*MULTISHOT, "render", str(film), "--out", str(out), "--no-review", "--json",
                              "--gpus", "all", "--cp", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env)
-    victim = _rank_pid_at(logs / "gpu0-1.rank1.log", "start video of `mara`")  # rank 1, in the task's delay
-    os.kill(victim, signal.SIGKILL)
-    stdout, stderr = proc.communicate(timeout=300)
+    try:
+        victim = _rank_pid_at(logs / "gpu0-1.rank1.log", "start video of `mara`")  # rank 1, in the task's delay
+        os.kill(victim, signal.SIGKILL)
+        stdout, stderr = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:  # a hung render must not outlive the test (its ranks die with it)
+            proc.kill()
+            proc.wait()
     assert proc.returncode == 0, stderr[-3000:]
     summary = json.loads(stdout.splitlines()[-1])
     assert Path(summary["film"]).read_bytes() == reference.read_bytes()

@@ -123,7 +123,6 @@ class _Worker:
 
     def __init__(self, gpus: list[str], generation: int, log_dir: Path) -> None:
         self.gpus = list(gpus)
-        self.key = ",".join(self.gpus)
         self.name = "gpu" + "-".join(self.gpus) + (f".{generation}" if generation else "")
         env = dict(os.environ)
         env["CUDA_VISIBLE_DEVICES"] = "" if os.environ.get(FAKE_GPUS_ENV) else ",".join(self.gpus)

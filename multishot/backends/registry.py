@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from multishot.backends.base import Backend, Capability
+from multishot.backends.base import Backend, Capability, implements_what_it_declares
 from multishot.backends.diffusers.loading import ModelNotAvailable, download_profile
 from multishot.backends.diffusers.profile import (
     Profile,
@@ -100,7 +100,7 @@ def get_backend(profile: str | os.PathLike[str] | Profile | None = None, *, fast
         p = p.draft_variant()
     elif fast:
         p = p.fast_variant()
-    return _factory(p.backend)(p)
+    return implements_what_it_declares(_factory(p.backend)(p), f"profile `{p.name}` (backend `{p.backend}`)")
 
 
 def _declared_capabilities(profile: Profile) -> frozenset[Capability]:

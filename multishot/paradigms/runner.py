@@ -24,7 +24,8 @@ from multishot.graph.manifest import Manifest
 from multishot.graph.progress import Reporter, SilentReporter
 from multishot.graph.render_lock import Interrupted, hold_render_folder
 from multishot.paradigms import get_paradigm, load_checked_film
-from multishot.paradigms.base import Job, Output, OutputUnusable, Paradigm, RenderOptions, check_needs, check_only
+from multishot.paradigms.base import (Job, Output, OutputUnusable, Paradigm, RenderOptions, as_rendered, check_needs,
+                                      check_only)
 from multishot.plan.film_plan import FilmPlan, build_plan
 from multishot.shotlist.errors import Problem, ShotListError
 from multishot.shotlist.loader import load_film
@@ -149,12 +150,7 @@ def prepare(path: Path, options: RenderOptions) -> tuple[FilmPlan, Paradigm, str
     plan = build_plan(film, path, profile=options.profile)
     name = options.paradigm or film.paradigm or "stitching"
     paradigm = get_paradigm(name)
-    if options.auto_transitions:
-        from multishot.plan.grammar import apply_grammar
-
-        plan = apply_grammar(plan)
-    if paradigm.replan is not None:  # as the paradigm will render it (film-grammar transitions)
-        plan = paradigm.replan(plan)
+    plan = as_rendered(plan, paradigm, options)  # as the paradigm will render it (film grammar)
     if paradigm.chainable:  # the agent roles may add shots: they check --only on their revision
         check_only(options.only, plan)
     return plan, paradigm, name

@@ -32,9 +32,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from multishot.graph.executors.base import Call, ShotFailed, remote_form, take_idle
-from multishot.graph.executors.worker import (RANK_ENV, RENDEZVOUS_ENV, TASK_FAILED, WORLD_ENV, RankLost,
-                                              receive, send)
+from multishot.graph.executors.base import Call, RankLost, ShotFailed, remote_form, take_idle
+from multishot.graph.executors.worker import RANK_ENV, RENDEZVOUS_ENV, TASK_FAILED, WORLD_ENV, receive, send
 
 FAKE_GPUS_ENV = "MULTISHOT_TEST_FAKE_GPUS"
 

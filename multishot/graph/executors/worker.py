@@ -101,14 +101,12 @@ def _join_group(rank: int, world: int) -> Any:
     return dist.new_group(backend="gloo", timeout=timedelta(days=7))
 
 
-class RankLost(RuntimeError):
-    """Rank 0 did its part of a task, but another rank of its worker did not finish it."""
-
-
 def _finished_together(control: Any, label: str) -> None:
     """Every rank has finished the task (a task is done only when the whole group is: a rank
     lost during it is then that task's loss, and no rank drifts into the next task early)."""
     import torch.distributed as dist
+
+    from multishot.graph.executors.base import RankLost
 
     try:
         dist.barrier(group=control)
@@ -215,8 +213,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    # Run as the package's module, not as __main__: exceptions defined here (RankLost) must
-    # unpickle in the driver under the name it knows them by.
-    from multishot.graph.executors import worker as _worker
-
-    _worker.main()
+    main()

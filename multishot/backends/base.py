@@ -1,6 +1,7 @@
 """The backend interface: what generates pixels, and what it declares it can do.
 
-A backend is a plain object with a `capabilities` set and one method per capability. Paradigms
+A backend is a plain object with a `capabilities` set and one method per capability, named by
+the capability's value (`implemented` reads the set off the methods). Paradigms
 check capabilities before any work starts (DESIGN.md), so a missing one fails with a sentence,
 not half a render. Frames are numpy arrays (H, W, 3) uint8 everywhere, so post-processing and
 metrics never care which backend made them.
@@ -150,6 +151,34 @@ class Backend(Protocol):
     def first_last_to_video(self, req: ShotRequest, first: Frame, last: Frame) -> Iterable[Frame]: ...
 
     def joint_shots(self, reqs: Sequence[ShotRequest], memory: Any = None) -> list[list[Frame]]: ...
+
+
+def implemented(backend: object) -> frozenset[Capability]:
+    """The capabilities `backend` (an object or its class) has a method for: a capability's
+    method is named by its value (`Capability.TEXT_TO_VIDEO` -> `text_to_video`). A backend
+    whose set does not change with its settings declares exactly this set; one whose set comes
+    from its profile (diffusers: the profile's roles) must stay inside it."""
+    return frozenset(c for c in Capability if callable(getattr(backend, c.value, None)))
+
+
+def unimplemented(backend: Backend) -> list[Capability]:
+    """Declared capabilities with no method behind them (a paradigm would pass the capability
+    check and fail mid-render): empty for every built-in backend, checked when a backend is
+    made (backends/registry.py)."""
+    have = implemented(backend)
+    return [c for c in Capability if c in backend.capabilities and c not in have]
+
+
+def implements_what_it_declares(backend: Backend, what: str) -> Backend:
+    """`backend`, once every capability it declares has its method: a paradigm checks
+    capabilities before any work, so one declared without its method would pass that check and
+    fail mid-render. The registry checks every backend it makes (built-ins are held to it by a
+    test; a plug-in, or a profile listing capabilities for it, that breaks it is refused)."""
+    missing = ", ".join(c.value for c in unimplemented(backend))
+    if missing:
+        raise RuntimeError(f"{what} declares {missing} but the backend has no method {missing}: "
+                           "remove it from the profile's `capabilities` or implement it")
+    return backend
 
 
 def reads_references(backend: Backend, cap: Capability) -> bool:

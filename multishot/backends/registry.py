@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from multishot.backends.animatic.profile import AnimaticProfile
-from multishot.backends.base import Backend, Capability
+from multishot.backends.base import Backend, Capability, implements_what_it_declares
 from multishot.backends.diffusers.loading import ModelNotAvailable, download_profile
 from multishot.backends.diffusers.profile import Profile, profile_identity
 from multishot.backends.profile import (
@@ -126,7 +126,7 @@ def get_backend(profile: str | os.PathLike[str] | BaseProfile | None = None, *, 
         p = p.draft_variant()
     elif fast:
         p = p.fast_variant()
-    return _kind(p.backend).create(p)
+    return implements_what_it_declares(_kind(p.backend).create(p), f"profile `{p.name}` (backend `{p.backend}`)")
 
 
 def _declared_capabilities(profile: BaseProfile) -> frozenset[Capability]:

@@ -98,6 +98,7 @@ def render(
     no_audio: bool = typer.Option(False, "--no-audio", help="No scratch dialogue voice (film.mp4 and shots/ stay silent)."),
     gpus: Optional[str] = typer.Option(None, "--gpus", help="Scale out: `all` or GPU indices like 0,1 -> one worker process per GPU; independent shots render at once."),
     ray: Optional[str] = typer.Option(None, "--ray", help="Scale out on a Ray cluster: `auto` or the head's address (also MULTISHOT_RAY_ADDRESS); one actor per GPU. Needs multishot[ray]."),
+    cp: Optional[int] = typer.Option(None, "--cp", min=1, help="With --gpus: GPUs per worker (--gpus 0,1,2,3 --cp 2: two workers of two GPUs); each joint generation is spread over its worker's GPUs (Ulysses context parallelism; N must divide the model's attention heads)."),
     **paradigm_flags: Any,
 ) -> None:
     """Render one or more shot lists to renders/TITLE/film.mp4.
@@ -114,7 +115,7 @@ def render(
         paradigm=paradigm, profile=profile, out_root=out_dir,
         only=frozenset(only) if only else None, force=force, dry_run=dry_run,
         auto_transitions=auto_transitions, review=not no_review, fast=fast, draft=draft, final=final,
-        burn_subtitles=burn_subtitles, audio=not no_audio, gpus=gpus, ray=ray,
+        burn_subtitles=burn_subtitles, audio=not no_audio, gpus=gpus, ray=ray, cp=cp,
         settings=paradigm_settings(paradigm_flags),
     )
     if draft and final:

@@ -37,6 +37,20 @@ class Stage:
     description: str = ""
 
 
+@dataclass(frozen=True)
+class GroupWork:
+    """One piece of work that made several artifacts at once (a joint generation makes every
+    shot of its group): what each of them records of it in the manifest."""
+
+    #: The items made together, in order.
+    items: tuple[str, ...]
+    #: Wall-clock seconds of the whole piece of work.
+    seconds: float
+    #: The part of `seconds` charged to one artifact: the work's seconds split evenly over the
+    #: artifacts it filed (the manifest's seconds then add up to the render's work, once).
+    share: float
+
+
 @dataclass
 class Artifact:
     stage: str
@@ -50,3 +64,6 @@ class Artifact:
     record: verify.ArtifactRecord | None = None
     #: Why it was (re-)made: "missing", "forced", or why the cached one failed verification.
     reason: str | None = None
+    #: The work it was made by, when that work made several artifacts at once (`seconds` then
+    #: includes its share of that work).
+    group: GroupWork | None = None

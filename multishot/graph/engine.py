@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from multishot.graph import verify
-from multishot.graph.artifact import CACHE_DIR, Artifact, Stage, artifact_key
+from multishot.graph.artifact import CACHE_DIR, Artifact, GroupWork, Stage, artifact_key
 from multishot.graph.executors.base import Call, Executor, InProcess
 from multishot.graph.manifest import Manifest
 from multishot.post.atomic import temp_path
@@ -71,11 +71,14 @@ class Engine:
 
     def run(self, stage: Stage, item: str, inputs: dict[str, Any],
             make: Callable[[Path], dict[str, Any] | None] | None = None, *, seed: int | None = None,
-            shots: tuple[str, ...] = (), allow: bool = False, work: Call | None = None) -> Artifact:
+            shots: tuple[str, ...] = (), allow: bool = False, work: Call | None = None,
+            group: GroupWork | None = None) -> Artifact:
         """Return the artifact for (stage, inputs), producing it with `make(tmp_path)` only when
         no complete, verified artifact with that key exists. `make` may return info for the
         manifest. `work` is the same job as data (graph/executors): the engine's executor may
-        run it on a worker, which writes the temp file in the shared cache folder."""
+        run it on a worker, which writes the temp file in the shared cache folder. `group`:
+        `make` only files what a shared piece of work already made (`run_many`); a made
+        artifact records its share of that work's time, not only the filing."""
         key = artifact_key(stage.name, stage.version, inputs)
         path = self.path_for(stage, key)
         record, reason = self._cached(stage, item, path)
@@ -105,8 +108,9 @@ class Engine:
                 _remove(tmp)
             with self._lock:
                 self._verified[str(path)] = record
-            artifact = Artifact(stage.name, item, key, path, False, time.perf_counter() - started, info,
-                                record=record, reason=reason)
+            seconds = time.perf_counter() - started + (group.share if group else 0.0)
+            artifact = Artifact(stage.name, item, key, path, False, seconds, info,
+                                record=record, reason=reason, group=group)
         with self._lock:
             self.manifest.record(artifact, seed=seed, shots=shots)
         return artifact
@@ -117,7 +121,13 @@ class Engine:
         group at once. The work (on the executor, like `run`'s) writes one entry per item, named
         0, 1, ..., into a temp folder in the cache; each entry is then moved into place by `run`,
         so every item is an ordinary artifact (key, verification, manifest record). `items` are
-        (item, inputs, seed); the work returns a list of infos, one per item, or None."""
+        (item, inputs, seed); the work returns a list of infos, one per item, or None.
+
+        Timing: the work's wall-clock seconds (as the driver sees it: on a worker, sending the
+        work and its reply included) are split evenly over the items it files, so each made
+        item's manifest `seconds` is its share of making the group, and the seconds of a render
+        still add up to its work; `group` and `group_seconds` say of what. An item already
+        cached (another shot of the group was forced) keeps its record and takes no share."""
         if not items:
             return []
         key = artifact_key(stage.name, stage.version, items[0][1])
@@ -125,10 +135,14 @@ class Engine:
         group.parent.mkdir(parents=True, exist_ok=True)
         _remove(group)
         try:
+            started = time.perf_counter()
             try:
                 infos = self.executor.make(work, group, label=label) or [None] * len(items)
             except OSError as error:
                 raise _naming(error, group) from error
+            seconds = time.perf_counter() - started
+            filed = sum(1 for item, inputs, _ in items if not self.cached(stage, item, inputs))
+            shared = GroupWork(tuple(item for item, _, _ in items), seconds, seconds / max(1, filed))
 
             def take(i: int) -> Callable[[Path], Any]:
                 def move(tmp: Path) -> Any:
@@ -136,7 +150,7 @@ class Engine:
                     return infos[i]
                 return move
 
-            return [self.run(stage, item, inputs, take(i), seed=seed, shots=(item,), allow=True)
+            return [self.run(stage, item, inputs, take(i), seed=seed, shots=(item,), allow=True, group=shared)
                     for i, (item, inputs, seed) in enumerate(items)]
         finally:
             _remove(group)

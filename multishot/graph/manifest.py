@@ -65,6 +65,9 @@ class Manifest:
             **({"bytes": artifact.record.bytes, "sha256": artifact.record.sha256} if artifact.record else {}),
             **({"reason": artifact.reason} if artifact.reason else {}),
             **({"info": artifact.info} if artifact.info else {}),
+            # made by a joint generation: `seconds` is this item's share of it; these say of what
+            **({"group": list(artifact.group.items), "group_seconds": round(artifact.group.seconds, 4)}
+               if artifact.group else {}),
         })
         self.save()
 

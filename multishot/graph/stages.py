@@ -172,7 +172,15 @@ def render_joint(engine: Engine, backend: Backend, specs: Sequence[ShotSpec], re
     """One joint generation of a group (holistic, CineTrans), run on the engine's executor so a
     group occupies one worker: the worker rebuilds the memory from the cached clips it names
     (`memory_backend.summarize`, as an uninterrupted render would), generates every shot at
-    once and writes each shot's clip; the engine files them as ordinary video artifacts."""
+    once and writes each shot's clip; the engine files them as ordinary video artifacts.
+
+    `origin["memory"]` (part of every clip's key) must name exactly the clips the memory is read
+    from, by their keys: a key that named other clips could hand out a clip made from other
+    memory, or miss one for nothing."""
+    named = list(origin.get("memory") or [])
+    if named != [c.artifact.key for c in memory_clips]:
+        raise RuntimeError(f"the key of {', '.join(s.id for s in specs)} names memory {named}, but the memory is read "
+                           f"from {[c.artifact.key for c in memory_clips]} ({', '.join(c.spec.id for c in memory_clips)})")
     work = call(make_joint, backend=backend, specs=list(specs), reqs=list(reqs),
                 memory_backend=memory_backend if memory_clips else None, memory_clips=list(memory_clips))
     items = [(spec.id, joint_inputs(backend, spec, origin), spec.seed) for spec in specs]
@@ -190,8 +198,12 @@ def make_joint(tmp: Path, backend: Backend, specs: list[ShotSpec], reqs: list[Sh
                                           [list(read_video(c.video)) for c in memory_clips])
     frames = backend.joint_shots(reqs, memory=memory)
     tmp.mkdir(parents=True, exist_ok=True)
-    return [_write_clip(tmp / str(i), f, spec, _boxes(backend, spec.request()), None)
-            for i, (spec, f) in enumerate(zip(specs, frames, strict=True))]
+    infos = [_write_clip(tmp / str(i), f, spec, _boxes(backend, spec.request()), None)
+             for i, (spec, f) in enumerate(zip(specs, frames, strict=True))]
+    if memory is not None:  # the build log says which clips the generation remembered
+        for info in infos:
+            info["memory"] = [c.spec.id for c in memory_clips]
+    return infos
 
 
 def _with_references(req: ShotRequest, refs: dict[str, Artifact]) -> ShotRequest:

@@ -21,7 +21,7 @@ from typing import Any
 
 from multishot.graph.engine import Stage
 from multishot.paradigms import stitching
-from multishot.paradigms.base import Job, Output, Paradigm, Step, check_needs, check_only, option
+from multishot.paradigms.base import Job, Output, Paradigm, Step, as_rendered, check_needs, check_only, option
 from multishot.plan.agent import AgentResult, RulePlanner, close_planner, film_to_yaml, make_planner, review
 from multishot.plan.film_plan import FilmPlan, build_plan
 from multishot.post.render_folder import agent_shotlist_name, agent_transcript_name
@@ -83,12 +83,7 @@ def revise_plan(job: Job) -> tuple[FilmPlan, AgentResult]:
     if fell_back:
         job.reporter.note(f"warning: the model's answer was not used for {', '.join(fell_back)}; "
                           f"the rule planner wrote it (see agent/transcript.json)")
-    plan = build_plan(result.film, job.plan.source, profile=options.profile)
-    if options.auto_transitions:
-        from multishot.plan.grammar import apply_grammar
-
-        plan = apply_grammar(plan)
-    return plan, result
+    return build_plan(result.film, job.plan.source, profile=options.profile), result
 
 
 def compose(inner: Paradigm) -> Paradigm:
@@ -96,8 +91,7 @@ def compose(inner: Paradigm) -> Paradigm:
 
     def run(job: Job) -> Output:
         plan, result = revise_plan(job)
-        if inner.replan is not None:
-            plan = inner.replan(plan)
+        plan = as_rendered(plan, inner, job.options)  # the revision as `inner` renders it
         check_only(job.options.only, plan)
         check_needs(inner, plan, job.backend)  # the roles may have added shots and seams
         output = inner.run(replace(job, plan=plan))

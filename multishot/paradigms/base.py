@@ -98,6 +98,7 @@ class _CommonOptions:
     audio: bool = True            # a scratch voice (eSpeak NG) for the dialogue, AAC in the mp4s
     gpus: str | None = None       # executor: `all` or "0,1" -> one worker process per local GPU
     ray: str | None = None        # executor: `auto` or a Ray address -> one Ray actor per GPU
+    cp: int | None = None         # executor: with `gpus`, GPUs per worker (Ulysses over them)
     #: Paradigm options by field name (`smooth`, `stream`, …), as set; unset ones keep the
     #: default of their paradigm's options dataclass. Read with `options.of(StitchingOptions)`.
     settings: dict[str, Any] = field(default_factory=dict)
@@ -223,8 +224,9 @@ class Paradigm:
     #: Instead of `needs`, what a shot needs on this backend (the transition paradigm generates
     #: cuts with joint generation on a cinetrans profile); None keeps `needs`.
     needs_on: Callable[[Backend], frozenset[Capability]] | None = None
-    #: The plan as this paradigm renders it (film-grammar transitions), applied by the runner
-    #: before the needs are checked, so they are checked on the seams that will be rendered.
+    #: The plan as this paradigm renders it (film-grammar transitions), applied once by the
+    #: runner (`as_rendered`) before the needs are checked, so they are checked on the seams
+    #: that will be rendered; `run` receives the plan with it applied.
     replan: Callable[[FilmPlan], FilmPlan] | None = None
 
     @property
@@ -240,6 +242,21 @@ class Paradigm:
         if i and plan.shots[i - 1].transition.type == "match-cut":
             need |= self.needs_after_match_cut
         return sorted(need, key=lambda c: list(Capability).index(c))
+
+
+def as_rendered(plan: FilmPlan, paradigm: Paradigm, options: RenderOptions) -> FilmPlan:
+    """The plan as `paradigm` renders it: --auto-transitions' film grammar, then the paradigm's
+    `replan`, each pass once (the transition paradigm's replan is film grammar itself, so with
+    --auto-transitions it does not run twice). The runner applies it to the shot list's plan
+    and the agent roles to their revision; a paradigm's `run` takes `job.plan` as it is."""
+    from multishot.plan.grammar import apply_grammar
+
+    passes: list[Callable[[FilmPlan], FilmPlan]] = [apply_grammar] if options.auto_transitions else []
+    if paradigm.replan is not None and paradigm.replan not in passes:
+        passes.append(paradigm.replan)
+    for replan in passes:
+        plan = replan(plan)
+    return plan
 
 
 def check_needs(paradigm: Paradigm, plan: FilmPlan, backend_for: Callable[[str], Backend]) -> None:

@@ -7,7 +7,8 @@ all of them with dense attention inside a shot and, across shots, attention only
 summary tokens of every other shot; each shot's frames read only their own prompt plus the
 global one (HoloCine, arXiv 2510.20822, training-free here; the mechanism is in
 backends/diffusers/shot_attention.py). Groups after the first also see summary frames of the
-previous group's last shots (a memory), so consistency carries across chunks.
+last shots before them (a memory, across groups: after a one-shot group it reaches into the
+group before that), so consistency carries across chunks.
 
 `--stream` generates one shot at a time, each conditioned on the summary frames of the shots
 before it (in the spirit of ShotStream), so `--only <first-shot>` renders shot 1, you look, and
@@ -31,7 +32,7 @@ from multishot.plan.film_plan import ShotSpec
 from multishot.plan.prompts import holocine_captions
 from multishot.backends.chunks import plan_chunks
 
-MEMORY_SHOTS = 2  # how many of the previous group's last shots a group remembers
+MEMORY_SHOTS = 2  # how many of the last shots before a group it remembers (across groups)
 
 
 @dataclass(frozen=True)
@@ -89,37 +90,34 @@ def joint_requests(job: Job, backend: Backend, group: list[ShotSpec]) -> list[An
 
 def render_groups(job: Job, shot_groups: list[list[ShotSpec]], task: Any) -> tuple[list[stages.ShotClip], list[str]]:
     """Generate each group jointly (or take it from the cache), each group after the first
-    seeing the memory of the previous one. Returns the clips made, in film order, and the
+    seeing the memory of the last clips before it. Returns the clips made, in film order, and the
     shots skipped (`--only`, or a group whose memory comes from a skipped group).
 
-    Every group's cache key is known up front (a group names its memory by the keys of the
-    previous group's last clips, which are content-addressed), so the groups are planned first
-    and then run on the executor, one group per worker: a group waits only for the groups its
-    memory is read from, which is none when the previous group's backend keeps no memory (no
-    `summarize`: the animatic) -- those groups all run at once."""
+    Every group's cache key is known up front (a group names its memory by the keys of the clips
+    it remembers, which are content-addressed), so the groups are planned first and then run on
+    the executor, one group per worker: a group waits only for the groups its memory is read
+    from, which is none when the previous group's backend keeps no memory (no `summarize`: the
+    animatic) -- those groups all run at once."""
     engine = job.engine
     planned: list[tuple[list[ShotSpec], Backend, dict[str, Any]]] = []
-    memory_key: list[str] = []
-    for group in shot_groups:
+    #: Per group, the clips it remembers as (group, position in it): the last MEMORY_SHOTS clips
+    #: before it, across groups (a one-shot group before it leaves room for one of the group
+    #: before that). The key names exactly these clips and the run reads exactly these.
+    remembers: list[list[tuple[int, int]]] = []
+    keys: list[list[str]] = []  # per group, its clips' keys
+    before: list[tuple[int, int]] = []  # every clip planned so far, in film order
+    for k, group in enumerate(shot_groups):
         backend = job.backend(group[0].profile)
+        keeps = k > 0 and getattr(planned[k - 1][1], "summarize", None) is not None
+        memory = before[-MEMORY_SHOTS:] if keeps else []
         origin = {"group": [s.id for s in group], "group_specs": [s.cache_fields() for s in group],
-                  "memory": memory_key, "stream": job.options.of(HolisticOptions).stream}
+                  "memory": [keys[j][i] for j, i in memory], "stream": job.options.of(HolisticOptions).stream}
         planned.append((group, backend, origin))
-        memory_key = [stages.joint_key(backend, s, origin) for s in group[-MEMORY_SHOTS:]]
+        remembers.append(memory)
+        keys.append([stages.joint_key(backend, s, origin) for s in group])
+        before.extend((k, i) for i in range(len(group)))
     finished = [threading.Event() for _ in planned]
     results: list[Any] = [None] * len(planned)
-
-    def memory_from(k: int) -> list[int]:
-        """The groups whose clips are group k's memory (the last MEMORY_SHOTS clips before it)."""
-        if k == 0 or engine.dry_run or getattr(planned[k - 1][1], "summarize", None) is None:
-            return []
-        deps, shots = [], 0
-        for j in range(k - 1, -1, -1):
-            deps.append(j)
-            shots += len(planned[j][0])
-            if shots >= MEMORY_SHOTS:
-                break
-        return sorted(deps)
 
     def one(k: int) -> list[stages.ShotClip]:
         group, backend, origin = planned[k]
@@ -132,14 +130,14 @@ def render_groups(job: Job, shot_groups: list[list[ShotSpec]], task: Any) -> tup
             elif not any(engine.allowed(s.id) for s in group):
                 raise RenderStopped(f"the group of `{group[0].id}` is not cached and --only excludes it")
             else:
-                deps = memory_from(k)
+                deps = sorted({j for j, _ in remembers[k]})
                 for j in deps:  # started before this one (the executor takes groups in order)
                     finished[j].wait()
                 if any(not isinstance(results[j], list) for j in deps):
                     raise RenderStopped(f"the group of `{group[0].id}` remembers a group that was not made")
-                remembered = [c for j in deps for c in results[j]][-MEMORY_SHOTS:]
+                remembered = [results[j][i] for j, i in remembers[k]]
                 made = stages.render_joint(engine, backend, group, joint_requests(job, backend, group), origin,
-                                           memory_backend=planned[k - 1][1] if deps else None,
+                                           memory_backend=planned[k - 1][1] if remembered else None,
                                            memory_clips=remembered)
             results[k] = made
             task.advance(len(group))

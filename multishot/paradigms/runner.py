@@ -17,13 +17,14 @@ from multishot.backends.base import Backend
 from multishot.backends.diffusers.loading import ModelNotAvailable
 from multishot.graph import stages
 from multishot.graph.engine import Artifact, Engine
-from multishot.graph.executors import RAY_ADDRESS_ENV, open_executor
+from multishot.graph.executors import RAY_ADDRESS_ENV, check_flags, open_executor
 from multishot.graph.executors.base import DRAFT, BackendPool
 from multishot.graph.manifest import Manifest
 from multishot.graph.progress import Reporter, SilentReporter
 from multishot.graph.render_lock import Interrupted, hold_render_folder, lock_path
 from multishot.paradigms import get_paradigm, load_checked_film
-from multishot.paradigms.base import Job, Output, OutputUnusable, Paradigm, RenderOptions, check_needs, check_only
+from multishot.paradigms.base import (Job, Output, OutputUnusable, Paradigm, RenderOptions, as_rendered, check_needs,
+                                      check_only)
 from multishot.plan.film_plan import FilmPlan, build_plan
 from multishot.post.render_folder import RenderFolder
 from multishot.shotlist.errors import Problem, ShotListError
@@ -144,12 +145,7 @@ def prepare(path: Path, options: RenderOptions) -> tuple[FilmPlan, Paradigm, str
     plan = build_plan(film, path, profile=options.profile)
     name = options.paradigm or film.paradigm or "stitching"
     paradigm = get_paradigm(name)
-    if options.auto_transitions:
-        from multishot.plan.grammar import apply_grammar
-
-        plan = apply_grammar(plan)
-    if paradigm.replan is not None:  # as the paradigm will render it (film-grammar transitions)
-        plan = paradigm.replan(plan)
+    plan = as_rendered(plan, paradigm, options)  # as the paradigm will render it (film grammar)
     if paradigm.chainable:  # the agent roles may add shots: they check --only on their revision
         check_only(options.only, plan)
     return plan, paradigm, name
@@ -172,6 +168,17 @@ def check_loras(plan: FilmPlan, paradigm: Paradigm, pool: Any) -> None:
                 check(cap, spec.loras)
             except LoraUnusable as error:
                 raise LoraUnusable(f"shot `{spec.id}` ({cap.value}, profile `{spec.profile}`): {error}") from None
+
+
+def check_context_parallel(plan: FilmPlan, pool: Any, cp: int) -> None:
+    """`--cp N`: every profile the film uses must be able to run its transformers sharded over
+    N GPUs (the heads divide by N; no step cache), said before any work (ProfileError, exit 2,
+    naming the profile file and role). Backends without transformers (the animatic) run the
+    same work on every rank of a worker; nothing to check."""
+    for profile in sorted({plan.default_profile, *(spec.profile for spec in plan.shots)}):
+        check = getattr(pool(profile), "check_context_parallel", None)
+        if check is not None:
+            check(cp)
 
 
 def claim_output(out_dir: Path, source: Path, claimed: dict[Path, Path] | None = None) -> None:
@@ -280,10 +287,13 @@ def render_file(path: Path, options: RenderOptions, reporter: Reporter | None = 
     fresh = not out_dir.exists()
     check_loras(plan, paradigm, pool)
     executor = None
-    if options.gpus or options.ray or os.environ.get(RAY_ADDRESS_ENV):
-        # Bad --gpus / --ray is refused here, before any folder exists.
+    if options.gpus or options.ray or options.cp is not None or os.environ.get(RAY_ADDRESS_ENV):
+        # Bad --gpus / --ray / --cp is refused here, before any folder exists or worker starts.
+        check_flags(gpus=options.gpus, ray=options.ray, cp=options.cp)
+        if options.cp and options.cp > 1:
+            check_context_parallel(plan, pool, options.cp)
         executor = open_executor(gpus=options.gpus, ray=options.ray, log_dir=RenderFolder(out_dir).worker_logs,
-                                 profile_of=_profile_of(pool))
+                                 profile_of=_profile_of(pool), cp=options.cp)
     try:
         claim_output(out_dir, Path(path), claimed)
         with hold_render_folder(out_dir, reporter.warn) as interrupted:  # one render of a folder at a time

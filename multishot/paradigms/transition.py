@@ -17,8 +17,6 @@ generated groups.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from multishot.backends.base import Backend, Capability
 from multishot.graph import stages
 from multishot.paradigms import holistic
@@ -61,8 +59,7 @@ def _after_match_cut(plan: FilmPlan, i: int) -> bool:
 
 
 def run(job: Job) -> Output:
-    plan = apply_grammar(job.plan)
-    job = replace(job, plan=plan)
+    plan = job.plan  # film grammar applied: `replan` below, run once by the runner (base.as_rendered)
     engine = job.engine
 
     task = job.reporter.task("shots", sum(s.num_frames for s in plan.shots))
@@ -115,9 +112,9 @@ def run(job: Job) -> Output:
     skipped = [sid for i in sorted(missed) for sid in missed[i]]
     task.done()
     if skipped:
-        return Output(clips, None, {"skipped": skipped}, plan=plan)
+        return Output(clips, None, {"skipped": skipped})
 
-    return finish(job, clips, plan=plan)
+    return finish(job, clips)
 
 
 PARADIGM = Paradigm(

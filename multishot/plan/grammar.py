@@ -111,8 +111,13 @@ def grammar_choices(plan: FilmPlan) -> list[GrammarChoice]:
 
 def plan_transitions(plan: FilmPlan) -> dict[str, TransitionPlan]:
     """Transitions by film grammar, each with its reason (what `multishot plan` shows)."""
+    return _explained(grammar_choices(plan))
+
+
+def _explained(choices: list[GrammarChoice]) -> dict[str, TransitionPlan]:
+    """Each choice's transition with its whole reason (note and pacing included), by shot id."""
     out = {}
-    for choice in grammar_choices(plan):
+    for choice in choices:
         reason = choice.transition.reason
         if choice.note:
             reason += f"; note: {choice.note}"
@@ -125,11 +130,12 @@ def plan_transitions(plan: FilmPlan) -> dict[str, TransitionPlan]:
 def apply_grammar(plan: FilmPlan) -> FilmPlan:
     """The plan with grammar transitions and action pacing applied, overlaps kept valid."""
     choices = grammar_choices(plan)
+    explained = _explained(choices)
     shots = []
     for spec, choice in zip(plan.shots, choices):
         frames = spec.num_frames if choice.duration is None else max(1, round(choice.duration * spec.fps))
         shots.append(replace(spec, num_frames=frames))
-    transitions = [plan_transitions(plan)[spec.id] for spec in shots]
+    transitions = [explained[spec.id] for spec in shots]
 
     def wanted(i: int) -> int:  # frames the transition out of shot i asks for
         t = transitions[i]

@@ -81,12 +81,20 @@ class ArtifactEntry:
     seed: int | None = None
     shots: tuple[str, ...] = ()
     info: dict[str, Any] = field(default_factory=dict)
+    #: Made by one joint generation with these items (a holistic or CineTrans group): `seconds`
+    #: is then this item's even share of `group_seconds`, the whole generation's. Empty / None
+    #: for an artifact made on its own, and in manifests written before these fields.
+    group: tuple[str, ...] = ()
+    group_seconds: float | None = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "ArtifactEntry":
+        group_seconds = data.get("group_seconds")
         return cls(str(data["stage"]), str(data["item"]), str(data["path"]), str(data.get("key", "")),
                    str(data.get("cache", "")), float(data.get("seconds") or 0.0), data.get("seed"),
-                   tuple(data.get("shots") or ()), dict(data.get("info") or {}))
+                   tuple(data.get("shots") or ()), dict(data.get("info") or {}),
+                   tuple(str(i) for i in data.get("group") or ()),
+                   None if group_seconds is None else float(group_seconds))
 
 
 _KNOWN = ("title", "fps", "resolution", "frames", "duration_s", "profile", "paradigm", "source",

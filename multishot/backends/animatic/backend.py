@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageFilter
 
-from ..base import Capability, Frame, ShotRequest
+from ..base import Capability, Frame, ShotRequest, implemented
 from .camera import camera_path, map_box, view_extents
 from .caption import caption_height, draw_progress, font_id, render_strip
 from .figures import Painter, draw_figure, figure_box, character_signature as _signature
@@ -277,7 +277,13 @@ class AnimaticBackend:
     """Deterministic CPU previz; no weights. See the module docstring for how it stays fast."""
 
     name = "animatic"
-    capabilities = frozenset(Capability)
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        """Every capability the animatic has a method for (base.implemented), read off the
+        class so the set cannot name one it lacks: it draws staging and reads no reference
+        images, so it has no `reference_to_video`."""
+        return implemented(self)
 
     def identity(self) -> dict[str, Any]:
         import PIL

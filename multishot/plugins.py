@@ -6,11 +6,11 @@ A separate distribution adds to multishot without touching it by declaring, in i
     [project.entry-points."multishot.paradigms"]
     sketch = "my_pkg.sketch:PARADIGM"          # a paradigms.base.Paradigm
     [project.entry-points."multishot.backends"]
-    toy = "my_pkg.toy:BACKEND"                 # a backends.kinds.BackendKind
+    toy = "my_pkg.toy:BACKEND"                 # a backends.registry.BackendKind
     [project.entry-points."multishot.transitions"]
-    iris = "my_pkg.iris:TRANSITION"            # a plugins.TransitionPlugin
+    iris = "my_pkg.iris:TRANSITION"            # a plugins.TransitionPlugin (or a vocabulary.TransitionKind)
 
-The registries (paradigms/__init__.py, backends/registry.py, the transition tables in post/)
+The registries (paradigms/__init__.py, backends/registry.py, post/transition_kinds/__init__.py)
 list their built-ins first and then what `discovered` finds here; a plug-in never replaces a
 built-in of the same name. `multishot paradigms` and `multishot profiles list` say where each
 came from: `builtin` or the distribution's name.
@@ -88,8 +88,9 @@ Blend = Callable[[np.ndarray, np.ndarray, float], np.ndarray]
 class TransitionPlugin:
     """A transition from a plug-in: a name for the shot list's `transition.type`, and how its
     overlap is drawn (outgoing frame, incoming frame, progress t in (0, 1)) -> film frame, as
-    the built-ins in post/transitions.py. Its overlap is the transition's `duration`, so the
-    film's timing follows the same rule as a dissolve."""
+    the built-ins' blends. Its overlap is the transition's `duration`, so the film's timing
+    follows the same rule as a dissolve. (A plug-in may also export a
+    `multishot.post.vocabulary.TransitionKind`, exactly as a built-in module does.)"""
 
     name: str
     blend: Blend
@@ -100,26 +101,22 @@ _loaded_transitions: dict[str, str] = {}
 
 
 def load_transitions() -> dict[str, str]:
-    """Register every plug-in transition with the transition tables (once per process):
-    post/transitions.py's `BLENDS` draws it, the vocabulary (when this tree has one) lets the
-    schema accept its name. Returns name -> origin of the plug-ins registered."""
+    """Register every plug-in transition with the vocabulary (once per process), which the
+    schema validates against and post/transitions.py draws from. Returns name -> origin of the
+    plug-ins registered."""
     if _loaded_transitions or not discovered(TRANSITIONS):
         return dict(_loaded_transitions)
-    from multishot.post import transitions
+    from multishot.post import vocabulary
 
-    try:
-        from multishot.post import vocabulary
-    except ImportError:  # the schema lists its names itself
-        vocabulary = None  # type: ignore[assignment]
     for plugin in discovered(TRANSITIONS):
-        if plugin.name in transitions.BLENDS or plugin.name in ("cut", "match-cut"):
+        if plugin.name in vocabulary.builtin_names():
             continue  # a built-in keeps its name
-        obj = plugin.load(TransitionPlugin)
+        obj = plugin.load((TransitionPlugin, vocabulary.TransitionKind))
         if obj.name != plugin.name:
             raise PluginError(f"plug-in transition `{plugin.name}` (from {plugin.origin}) calls itself `{obj.name}`")
-        transitions.BLENDS[obj.name] = obj.blend
-        if vocabulary is not None:
-            vocabulary.register_transition(vocabulary.TransitionKind(obj.name, help=obj.help))
+        kind = obj if isinstance(obj, vocabulary.TransitionKind) else vocabulary.TransitionKind(
+            obj.name, help=obj.help, blend=obj.blend)
+        vocabulary.register_transition(kind)
         _loaded_transitions[obj.name] = plugin.origin
     return dict(_loaded_transitions)
 

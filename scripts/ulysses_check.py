@@ -4,7 +4,8 @@
 `--check` (CPU with gloo, or GPUs with NCCL): N processes run one forward of a small Wan
 transformer with the shot attention processor installed (sparse self-attention, windowed
 cross-attention, memory items, per-shot RoPE, CineTrans's block band, dense negative text,
-the I2V image branch) under `enable_ulysses(transformer, N)`; rank 0 compares each output with
+the I2V image branch; and a forward whose tokens do not split evenly, which must run whole)
+under `enable_ulysses(transformer, N)`; rank 0 compares each output with
 the same forward in one process. Prints and writes ulysses_check.json (max |difference| per case).
 
 `--bench` (GPUs): a 13-shot joint forward on the Wan 2.1 1.3B transformer shape (random bf16
@@ -52,6 +53,9 @@ def _cases() -> dict[str, dict[str, Any]]:
         "isolated-outside": dict(frames=(2, 2), layout={"blocks": (0,), "outside": "isolated"}),
         "negative-dense-text": dict(frames=(2, 2), layout={}, negative=True),
         "i2v-image-branch": dict(frames=(2, 2), layout={}, model={"added_kv_proj_dim": 32, "image_dim": 24}),
+        # 3 x 3 tokens a frame, 27 in all: no equal shards for 2 or 4 ranks, so the forward must
+        # run whole on every rank (ulysses._gate) and still equal the one-process forward.
+        "odd-tokens-run-whole": dict(frames=(1, 2), layout={}, grid=(3, 3)),
     }
 
 
@@ -82,7 +86,7 @@ def _forward(model: Any, case: dict[str, Any], device: str, dtype: Any) -> Any:
 
     from multishot.backends.diffusers.shot_attention import JointLayout, install_shot_attention
 
-    grid = (4, 4)
+    grid = case.get("grid", (4, 4))
     layout = JointLayout.build(case["frames"], grid, text_tokens=TEXT, **case["layout"])
     x, text, extra = _inputs(case, grid, device, dtype)
     with torch.no_grad(), install_shot_attention(model, layout) as handle:
@@ -124,9 +128,12 @@ def _check_rank(rank: int, world: int, port: int, device: str, result_path: str)
                 with_kwargs=True)
             out = _forward(parallel_model, case, dev, torch.float32)
             hook.remove()
+            grid = case.get("grid", (4, 4))
+            tokens = sum(case["frames"]) * grid[0] * grid[1]
             results[name] = {"max_abs_diff": float((out - reference).abs().max()),
-                             "max_abs": float(reference.abs().max()), "tokens": sum(case["frames"]) * 16,
-                             "tokens_per_rank": seen[0]}
+                             "max_abs": float(reference.abs().max()), "tokens": tokens, "tokens_per_rank": seen[0],
+                             # equal shards, or (no equal split) the whole sequence on every rank
+                             "expected_per_rank": tokens // world if tokens % world == 0 else tokens}
         if rank == 0:
             Path(result_path).write_text(json.dumps(results, indent=2))
     finally:
@@ -232,7 +239,7 @@ def main() -> int:
             report[f"check_{world}"] = results
             for name, r in results.items():
                 good = (r["max_abs_diff"] <= args.tolerance * max(1.0, r["max_abs"])
-                        and r["tokens_per_rank"] * world == r["tokens"])
+                        and r["tokens_per_rank"] == r["expected_per_rank"])
                 ok &= good
                 print(f"ulysses {world} {name}: max |diff| {r['max_abs_diff']:.3g} (|out| {r['max_abs']:.3g})"
                       f" {'ok' if good else 'FAIL'}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -43,6 +44,15 @@ def small_film(**format_overrides: object) -> dict:
 def write_film(path: Path, data: dict) -> Path:
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
+
+
+def videos_filed(manifest: Path) -> int:
+    """Video clips a render has filed in its manifest so far: what a kill after this point
+    must not lose (a clip's files land a moment before its manifest line)."""
+    try:
+        return sum(1 for e in json.loads(manifest.read_text())["artifacts"] if e["stage"] == "video")
+    except (OSError, ValueError, KeyError):  # not written yet (the rename is atomic, so never half)
+        return 0
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import ROOT, small_film, write_film
+from conftest import ROOT, small_film, videos_filed, write_film
 from multishot.paradigms.base import RenderOptions
 from multishot.paradigms.runner import render_file
 from multishot.post.ffmpeg import probe, read_video
@@ -65,13 +65,6 @@ def test_same_input_same_film(tmp_path: Path, film_file: Path) -> None:
     assert np.array_equal(read_video(a.film), read_video(b.film))
 
 
-def _videos_recorded(manifest: Path) -> int:
-    try:
-        return sum(1 for e in json.loads(manifest.read_text())["artifacts"] if e["stage"] == "video")
-    except (OSError, ValueError, KeyError):  # not written yet (the rename is atomic, so never half)
-        return 0
-
-
 def test_sigkill_mid_render_resumes_to_the_same_film(tmp_path: Path) -> None:
     data = small_film(resolution="320x192", fps=16)
     for scene in data["scenes"]:
@@ -87,7 +80,7 @@ def test_sigkill_mid_render_resumes_to_the_same_film(tmp_path: Path) -> None:
     # kill once the manifest lists a finished clip (a clip's file and its .record.json appear a
     # moment before the manifest line, so counting files in the cache folder races the kill)
     deadline = time.time() + 60
-    while time.time() < deadline and not _videos_recorded(out / "small-film" / "manifest.json"):
+    while time.time() < deadline and not videos_filed(out / "small-film" / "manifest.json"):
         time.sleep(0.005)
     proc.send_signal(signal.SIGKILL)
     proc.wait()

@@ -287,6 +287,18 @@ def test_tcs_shows_both_exponents_in_the_table_json_and_report(tmp_path: Path) -
     assert "TCS (k=1)" in _metrics_section(old, []) and "0.500" in _metrics_section(old, [])
 
 
+def test_report_lists_identity_rows_only_when_measured() -> None:
+    identity = [{"char_id": "mara", "shots": ["a", "c"], "same": 0.452, "other": 0.370, "margin": 0.082,
+                 "same_colour": 0.5, "same_hash": 0.404, "other_colour": 0.4, "other_hash": 0.34, "boxed": True},
+                {"char_id": "tomas", "shots": ["b"], "same": None, "other": 0.37, "margin": None,
+                 "same_colour": None, "same_hash": None, "other_colour": 0.4, "other_hash": 0.34, "boxed": False}]
+    html = _metrics_section({"cuts": {}, "identity": identity, "identity_margin": 0.082}, [])
+    assert "<td>identity margin</td><td>0.082</td>" in html
+    assert "<td>· identity mara</td><td>0.082</td>" in html and "same 0.452" in html and "2 shots: a, c" in html
+    assert "<td>· identity tomas</td><td>–</td>" in html and "whole keyframes" in html  # in one shot: no margin
+    assert "identity" not in _metrics_section({"cuts": {}, "identity": None}, [])
+
+
 def test_gradual_window_absorbs_its_detections_and_hard_cuts_pair_once() -> None:
     bounds = [PlannedBoundary(1.0, "cut", 0.0, "a", "b"),
               PlannedBoundary(2.0, "gradual", 0.5, "b", "c")]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from _scale import EXAMPLE, MULTISHOT, alive, in_process_film, render, worker_line, worker_pids
-from conftest import small_film, write_film
+from conftest import small_film, videos_filed, write_film
 
 from multishot.graph.executors import Call, LocalGPUs, ShotFailed
 
@@ -88,7 +88,14 @@ def test_stopping_the_driver_leaves_no_worker_and_the_render_resumes(tmp_path: P
     proc = subprocess.Popen([*MULTISHOT, "render", str(film), "--out", str(out), "--no-review", "--gpus", "0,1"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                             start_new_session=True)
-    worker_line(logs, "done video of")  # one shot is finished and cached
+    worker_line(logs, "done video of")  # one shot is finished ...
+    # ... and cached: the worker prints "done" before it answers, and the driver files the clip
+    # after the answer, so on a loaded machine a kill right after the line caught nothing cached.
+    manifest = out / "small-film" / "manifest.json"
+    deadline = time.monotonic() + 60
+    while not videos_filed(manifest) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert videos_filed(manifest), "no video was filed within 60 s"
     worker_line(logs, "start video of `mara`")
     if how == "ctrl-c":  # a terminal's Ctrl-C reaches the whole foreground process group
         os.killpg(proc.pid, signal.SIGINT)

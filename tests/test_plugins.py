@@ -55,6 +55,27 @@ def test_plugin_flag_paradigm_and_profile_are_listed(site: Path) -> None:
     assert profiles["animatic"]["origin"] == "builtin"
 
 
+def test_the_plugin_backend_validates_its_profiles_with_its_own_model(site: Path, tmp_path: Path) -> None:
+    """toy.yaml has `negative:`, a field of the plug-in's ToyProfile (named on its BackendKind)
+    that neither the neutral profile model nor the diffusers one has: it loads, and a bad value
+    is refused naming the file and the field, as for a built-in profile."""
+    shown = cli(site, "profiles", "show", "toy", "--json")
+    assert shown.returncode == 0, shown.stderr
+    data = json.loads(shown.stdout)
+    assert data["backend"] == "toy" and data["negative"] is True and "roles" not in data
+    bad = tmp_path / "toy-bad.yaml"
+    bad.write_text("backend: toy\nlicence: x\ncapabilities: [text_to_video]\nnegative: sideways\n")
+    refused = cli(site, "profiles", "show", str(bad))
+    assert refused.returncode == 2 and str(bad) in refused.stderr and "negative" in refused.stderr, refused.stderr
+    roles = tmp_path / "toy-roles.yaml"
+    roles.write_text("backend: toy\nlicence: x\nroles: {}\n")
+    refused = cli(site, "profiles", "show", str(roles))
+    assert refused.returncode == 2 and "a toy profile has no `roles`" in refused.stderr, refused.stderr
+    # Without the plug-in the backend is unknown: named, with the backends there are.
+    unknown = cli(None, "profiles", "show", str(bad))
+    assert unknown.returncode == 2 and "unknown backend `toy`" in unknown.stderr and "animatic" in unknown.stderr
+
+
 def test_render_with_the_plugin_paradigm_transition_and_backend(site: Path, tmp_path: Path) -> None:
     data = small_film()
     data["scenes"][0]["shots"][0]["transition"] = {"type": "iris", "duration": 0.5}

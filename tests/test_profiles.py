@@ -182,3 +182,21 @@ def test_shipped_roles_name_only_components_their_pipeline_takes() -> None:
             accepted = set(inspect.signature(getattr(diffusers, role.pipeline).__init__).parameters) - {"self"}
             named = set(role.component_dtypes) | set(role.shared_components)
             assert named <= accepted, f"{name}: roles.{cap.value} names {sorted(named - accepted)}"
+
+
+def test_each_backend_validates_its_profiles_with_the_model_its_registry_entry_names(tmp_path: Path) -> None:
+    from multishot.backends.animatic.profile import AnimaticProfile
+    from multishot.backends.diffusers.profile import Profile
+    from multishot.backends.profile import BaseProfile
+    from multishot.backends.registry import BUILTIN, backend_kind
+
+    assert backend_kind("animatic").profile_model is AnimaticProfile and BUILTIN["diffusers"].profile_model is Profile
+    assert type(load_profile("animatic")) is AnimaticProfile and type(load_profile("tiny")) is Profile
+    assert issubclass(AnimaticProfile, BaseProfile) and issubclass(Profile, BaseProfile)
+    # The animatic's model has no diffusers fields: `identity:` there is a named error.
+    with pytest.raises(ProfileError, match=r"identity: Extra inputs are not permitted"):
+        load_profile(write(tmp_path, "anim", "backend: animatic\nlicence: x\nidentity: {}\n"))
+    with pytest.raises(ProfileError, match="an animatic profile has no `roles`"):
+        load_profile(write(tmp_path, "anim2", f"backend: animatic\nlicence: x\nroles:\n  text_to_video:{GOOD_ROLE}"))
+    with pytest.raises(ProfileError, match=r"backend: unknown backend `animatik`; did you mean `animatic`"):
+        load_profile(write(tmp_path, "anim3", "backend: animatik\nlicence: x\n"))

@@ -175,6 +175,25 @@ def test_page_content(render: tuple[Path, dict]) -> None:
     assert page.count("<article") == len(manifest["shots"])
 
 
+def test_page_shows_the_identity_metric(render: tuple[Path, dict]) -> None:
+    """metrics.json's identity rows (evaluate/identity.py) are on the page: the film's margin and
+    one row per character with its same / other scores (no browser needed)."""
+    out_dir, _ = render
+    metrics = json.loads((out_dir / "metrics.json").read_text())
+    assert metrics["identity"], "the fixture film shows characters: the metric has rows"
+    page = (out_dir / REPORT_NAME).read_text(encoding="utf-8")
+    summary = page[page.index("<table class='summary'>"):]
+    summary = summary[:summary.index("</table>")]
+    assert f"<td>identity margin</td><td>{metrics['identity_margin']:.3f}</td>" in summary
+    for ch in metrics["identity"]:
+        row = summary[summary.index(f"<td>· identity {ch['char_id']}</td>"):]
+        row = row[:row.index("</tr>")]
+        assert f"<td>{ch['margin']:.3f}</td>" in row
+        assert f"same {ch['same']:.3f}" in row and f"other {ch['other']:.3f}" in row
+        assert f"{len(ch['shots'])} shots: {', '.join(ch['shots'])}" in row
+        assert ("boxes" if ch["boxed"] else "whole keyframes") in row
+
+
 def test_contact_sheet(render: tuple[Path, dict]) -> None:
     out_dir, manifest = render
     with Image.open(out_dir / CONTACT_SHEET_NAME) as img:

@@ -40,3 +40,29 @@ def test_overlap_and_metrics_follow_the_hard_cut_property() -> None:
 def test_json_schema_lists_the_vocabulary() -> None:
     schema = Shot.model_json_schema()
     assert schema["$defs"]["Transition"]["properties"]["type"]["enum"] == list(transition_names())
+
+
+def test_each_builtin_is_one_module_object_named_by_one_registry_line() -> None:
+    """A built-in transition is declared once, in its module under post/transition_kinds/, with
+    its properties and its blend together; the registry line is an entry-point-style
+    "module:attribute" string, the shape a plug-in's entry point has."""
+    import importlib
+
+    from multishot.post.transition_kinds import REGISTRY
+    from multishot.post.vocabulary import TransitionKind, transition_kind
+
+    assert tuple(REGISTRY) == transition_names()[: len(REGISTRY)]
+    for name, target in REGISTRY.items():
+        module, _, attribute = target.partition(":")
+        assert module.startswith("multishot.post.transition_kinds.") and attribute, target
+        kind = getattr(importlib.import_module(module), attribute)
+        assert isinstance(kind, TransitionKind) and transition_kind(name) is kind
+        assert (BLENDS.get(name) is kind.blend) and (kind.blend is None) == kind.hard_cut
+
+
+def test_an_overlapping_transition_without_a_blend_is_refused() -> None:
+    from multishot.post.vocabulary import TransitionKind
+
+    with pytest.raises(ValueError, match="needs a `blend`"):
+        TransitionKind("smear")
+    assert TransitionKind("jump", hard_cut=True).blend is None

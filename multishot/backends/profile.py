@@ -1,7 +1,11 @@
-"""Profiles, backend-neutral: where profile files are, how one is found by name, read and
-reported, and multishot's cache folder. A profile is one YAML file naming its backend
-(`backend:`); what a backend's profile may say beyond that (the diffusers backend's roles,
-speed and identity settings) is that backend's model (backends/diffusers/profile.py).
+"""Profiles, backend-neutral: where profile files are, how one is found by name, read,
+validated and reported, and multishot's cache folder. A profile is one YAML file naming its
+backend (`backend:`; a file without one is a diffusers profile). What a backend's profile may
+say is that backend's *profile model*, named on its registry entry (backends/registry.py
+`BackendKind.profile_model`): the diffusers backend's `Profile` (roles, speed, identity;
+backends/diffusers/profile.py), the animatic's `AnimaticProfile`, a plug-in's own model or
+`BaseProfile` here, the fields every profile has. `load_profile` reads the file, asks the
+registry for the model of the backend it names and validates with it.
 
 Search path: $MULTISHOT_PROFILE_PATH folders first (a user may shadow a shipped profile), the
 profiles shipped with multishot (`backends/profiles/`, beside the backends), then each backend
@@ -14,16 +18,19 @@ from __future__ import annotations
 
 import difflib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
+from multishot.backends.base import Capability
 from multishot.errors import InvalidInput
 
 PROFILE_SUFFIXES = (".yaml", ".yml")
+#: The backend of a profile file that names none (every profile before there were others).
+DEFAULT_BACKEND = "diffusers"
 
 
 class ProfileError(InvalidInput, ValueError):
@@ -44,6 +51,65 @@ class ProfileInfo:
     notes: str = ""
     #: Where the profile came from: `builtin`, `$MULTISHOT_PROFILE_PATH`, or a plug-in's distribution.
     origin: str = "builtin"
+
+
+class BaseProfile(BaseModel):
+    """The fields every profile has, whatever its backend; a backend without settings of its
+    own (a plug-in that names no model) validates its profiles with this, one that has settings
+    subclasses it (the animatic, diffusers). Unknown keys are errors, so a typo is named."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    #: A backend of the registry (backends/registry.py `backend_names`: built-ins and plug-ins).
+    backend: str = DEFAULT_BACKEND
+    licence: str
+    notes: str = ""
+    #: What the backend declares it can do (a diffusers profile's come from its roles instead).
+    capabilities: tuple[Capability, ...] = ()
+    #: The file it came from (set by `load_profile`; relative paths resolve against it).
+    source_file: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_roles(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "roles" in data and "roles" not in cls.model_fields:
+            backend = str(data.get("backend", DEFAULT_BACKEND))
+            raise ValueError(f"a{'n' if backend[:1] in 'aeiou' else ''} {backend} profile has no `roles` "
+                             "(only diffusers profiles name models)")
+        return data
+
+    def loaded(self) -> "BaseProfile":
+        """The profile as renders use it, after reading (a model may attach what lives beside
+        the file: the diffusers model its MagCache calibration and speed settings)."""
+        return self
+
+    @property
+    def capability_set(self) -> frozenset[Capability]:
+        return frozenset(self.capabilities)
+
+    @property
+    def has_fast(self) -> bool:
+        return False
+
+    def fast_variant(self) -> "BaseProfile":
+        """As `render --fast` runs it: a profile without speed settings is already as fast as it is."""
+        return self
+
+    def draft_variant(self) -> "BaseProfile":
+        """As `render --draft` runs it (see `fast_variant`)."""
+        return self
+
+    @property
+    def base_dir(self) -> Path:
+        return Path(self.source_file).parent if self.source_file else Path.cwd()
+
+    def info(self, capabilities: frozenset[Capability] | None = None) -> "ProfileInfo":
+        """Its line of `multishot profiles list` (`capabilities`: what the backend says it offers)."""
+        caps = capabilities if capabilities is not None else self.capability_set
+        return ProfileInfo(name=self.name, backend=self.backend,
+                           capabilities=tuple(c.value for c in Capability if c in caps), models=(),
+                           licence=self.licence, pinned=True, path=self.source_file or "", notes=self.notes)
 
 
 def builtin_profile_dir() -> Path:
@@ -108,6 +174,45 @@ def read_profile_data(path: Path) -> dict[str, Any]:
     data.pop("x-defaults", None)  # a conventional place for YAML anchors
     data["source_file"] = str(path.resolve())
     return data
+
+
+def profile_model(path: Path, data: dict[str, Any]) -> type[BaseProfile]:
+    """The profile model of the backend a profile file names, from the backend registry; an
+    unknown backend is a ProfileError naming the file, the field and the closest known name."""
+    from multishot.backends.registry import backend_kind, backend_names
+
+    backend = data.get("backend", DEFAULT_BACKEND)
+    kind = backend_kind(backend) if isinstance(backend, str) else None
+    if kind is None:
+        known = backend_names()
+        close = difflib.get_close_matches(str(backend), known, n=1)
+        hint = f"; did you mean `{close[0]}`?" if close else ""
+        raise ProfileError(f"invalid profile {path}:\n  backend: unknown backend `{backend}`{hint} "
+                           f"Known: {', '.join(known)}", file=path, field="backend")
+    return kind.profile_model
+
+
+def parse_profile(path: Path) -> BaseProfile:
+    """Read and validate one profile file with its backend's profile model."""
+    data = read_profile_data(path)
+    model = profile_model(path, data)
+    try:
+        profile = model.model_validate(data)
+    except ValidationError as exc:
+        raise ProfileError(format_errors(path, exc), file=path) from None
+    return profile.loaded()
+
+
+def load_profile(name_or_path: str | os.PathLike[str]) -> BaseProfile:
+    """A profile by name (searched in `profile_dirs()`) or by path to a .yaml file, validated by
+    the profile model of the backend it names."""
+    return parse_profile(find_profile(name_or_path))
+
+
+def list_profiles() -> list[ProfileInfo]:
+    """Every profile on the search path, by name, each as its own model reports it. A broken
+    file raises ProfileError (naming the file) rather than silently disappearing from the list."""
+    return [replace(parse_profile(path).info(), origin=origin) for _, (path, origin) in sorted(profile_origins().items())]
 
 
 def format_errors(path: Path, err: ValidationError) -> str:

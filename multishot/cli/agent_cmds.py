@@ -15,6 +15,11 @@ import typer
 from rich.table import Table
 
 from multishot.cli.output import EXIT_FAILED, EXIT_INVALID, EXIT_OK, err, out
+from multishot.post.atomic import atomic_path, atomic_write_text
+
+
+class _DoesNotLoad(Exception):
+    """The shot list `direct` wrote does not load back (a bug): the temp file is dropped."""
 
 
 def parse_characters(value: str) -> list[tuple[str, str]]:
@@ -89,18 +94,18 @@ def direct(
         close_planner(planner)
     header = (f"written by `multishot direct` ({provenance_line(result)}) from the logline:\n"
               f"{' '.join(logline.split())}")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(f".{output.name}.tmp")
-    tmp.write_text(film_to_yaml(result.film, header), encoding="utf-8")
     try:
-        load_film(tmp)  # the promise: what we write loads
-    except Exception as error:  # pragma: no cover - a bug, not a user error
-        tmp.unlink(missing_ok=True)
+        with atomic_path(output) as tmp:  # the shot list appears only once it is known to load
+            tmp.write_text(film_to_yaml(result.film, header), encoding="utf-8")
+            try:
+                load_film(tmp)  # the promise: what we write loads
+            except Exception as error:  # pragma: no cover - a bug, not a user error
+                raise _DoesNotLoad(error) from error
+    except _DoesNotLoad as error:
         err.print(f"[bold red]internal error:[/] the written shot list does not load: {error}")
         raise typer.Exit(EXIT_FAILED)
-    tmp.replace(output)
     if transcript is not None:
-        transcript.write_text(json.dumps(result.to_json(), indent=1, ensure_ascii=False), encoding="utf-8")
+        atomic_write_text(transcript, json.dumps(result.to_json(), indent=1, ensure_ascii=False))
     film = result.film
     n = sum(len(s.shots) for s in film.scenes)
     from multishot.cli.output import clean

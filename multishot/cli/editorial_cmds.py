@@ -19,12 +19,14 @@ from rich.table import Table
 from multishot.cli.output import EXIT_FAILED, EXIT_INVALID, EXIT_OK, clean, err, out, print_problems
 from multishot.cli.render_folder import film_dir, read_manifest
 from multishot.cli.render_folder import invalid as _invalid
-from multishot.post.render_folder import RenderFolder
+from multishot.post.atomic import atomic_write_text
+from multishot.post.manifest_record import RenderManifest
+from multishot.post.render_folder import RenderFolder, timeline_name
 
 __all__ = ["EXIT_FAILED", "EXIT_INVALID", "EXIT_OK", "film_dir", "register"]
 
 
-def _manifest(folder: Path) -> dict:
+def _manifest(folder: Path) -> RenderManifest:
     return read_manifest(folder)
 
 
@@ -33,8 +35,8 @@ def _manifest(folder: Path) -> dict:
 _DAMAGE = (KeyError, TypeError, ValueError, AttributeError, IndexError)
 
 
-def _missing_clips(folder: Path, manifest: dict) -> list[str]:
-    return [str(s["id"]) for s in manifest.get("shots") or [] if not RenderFolder(folder).shot(str(s["id"])).is_file()]
+def _missing_clips(folder: Path, manifest: RenderManifest) -> list[str]:
+    return [s.id for s in manifest.shots if not RenderFolder(folder).shot(s.id).is_file()]
 
 
 def export_cmd(
@@ -60,13 +62,13 @@ def export_cmd(
                        f"({', '.join(missing[:8])}{', …' if len(missing) > 8 else ''}); render them first "
                        "(without --only), or pass --partial to export a timeline that points at the missing clips")
     if output is not None and output.is_dir():
-        output = output / f"timeline{FORMATS[fmt.lower()][1]}"
+        output = output / timeline_name(FORMATS[fmt.lower()][1])
     try:
         path = export_timeline(folder, fmt, output)
     except TimelineError as error:
         raise _invalid(str(error)) from None
     except _DAMAGE as error:
-        raise _invalid(f"{folder / 'manifest.json'} is damaged ({type(error).__name__}: {error}); render again "
+        raise _invalid(f"{RenderFolder(folder).manifest} is damaged ({type(error).__name__}: {error}); render again "
                        "to rewrite it") from None
     if missing:
         err.print(f"[yellow]warning:[/] the timeline points at {len(missing)} missing clip(s): "
@@ -99,8 +101,7 @@ def import_cmd(
     if to_stdout:
         sys.stdout.write(text)
         return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
+    atomic_write_text(target, text)
     shots = film.shots()
     seconds = sum(shot.duration for _, shot in shots)
     out.print(f"[green]wrote[/] {clean(target)} — “{clean(film.title)}”: {len(film.scenes)} scenes, {len(shots)} shots, "
@@ -122,28 +123,27 @@ def open_cmd(
 ) -> None:
     """Say where a render's files are, and open its review page (report.html) in a browser
     when there is a desktop. Renders made before the page existed get one written."""
-    from multishot.evaluate.report import REPORT_NAME
-
     folder = film_dir(target, out_root)
+    paths = RenderFolder(folder)
     manifest = _manifest(folder)
-    if refresh or not (folder / REPORT_NAME).is_file():
+    if refresh or not paths.report.is_file():
         try:
             review(folder, manifest)
         except _DAMAGE as error:
-            raise _invalid(f"{folder / 'manifest.json'} is damaged ({type(error).__name__}: {error}); render "
+            raise _invalid(f"{paths.manifest} is damaged ({type(error).__name__}: {error}); render "
                            "again to rewrite it") from None
-    shots = manifest.get("shots") or []
-    clips = sum(RenderFolder(folder).shot(str(s["id"])).is_file() for s in shots)
+    shots = manifest.shots
+    clips = sum(paths.shot(s.id).is_file() for s in shots)
     rows = [
-        ("film", RenderFolder(folder).film, "the assembled film"),
-        ("review page", folder / REPORT_NAME, "storyboard, metrics and player; open in a browser"),
-        ("contact sheet", RenderFolder(folder).contact_sheet, "every first and last keyframe"),
-        ("timeline", RenderFolder(folder).timeline, "for an editor; `multishot export` for EDL / FCPXML"),
-        ("shots", RenderFolder(folder).shots, f"{clips} of {len(shots)} shot clips"),
-        ("keyframes", RenderFolder(folder).keyframes, "<id>_first.png and <id>_last.png per shot"),
-        ("manifest", RenderFolder(folder).manifest, "what was rendered, with seeds, keys and timings"),
+        ("film", paths.film, "the assembled film"),
+        ("review page", paths.report, "storyboard, metrics and player; open in a browser"),
+        ("contact sheet", paths.contact_sheet, "every first and last keyframe"),
+        ("timeline", paths.timeline, "for an editor; `multishot export` for EDL / FCPXML"),
+        ("shots", paths.shots, f"{clips} of {len(shots)} shot clips"),
+        ("keyframes", paths.keyframes, "<id>_first.png and <id>_last.png per shot"),
+        ("manifest", paths.manifest, "what was rendered, with seeds, keys and timings"),
     ]
-    table = Table(title=f"{clean(manifest.get('title', folder.name))} ({clean(manifest.get('status', '?'))})",
+    table = Table(title=f"{clean(manifest.title or folder.name)} ({clean(manifest.status)})",
                   title_justify="left")
     for col in ("what", "where", ""):
         table.add_column(col, overflow="fold")
@@ -151,7 +151,7 @@ def open_cmd(
         mark = "" if path.exists() else " [red](missing)[/]"
         table.add_row(name, f"{clean(path)}{mark}", clean(note))
     out.print(table)
-    report = (folder / REPORT_NAME).resolve()
+    report = paths.report.resolve()
     if browser and report.is_file() and has_desktop():
         webbrowser.open(report.as_uri())
         out.print(f"opened {clean(report.as_uri())}", highlight=False)
@@ -159,7 +159,7 @@ def open_cmd(
         out.print(f"review page: {clean(report.as_uri())}", highlight=False)
 
 
-def review(folder: Path, manifest: dict) -> dict[str, Path]:
+def review(folder: Path, manifest: RenderManifest) -> dict[str, Path]:
     """Measure the film (as `multishot eval` does; metrics.json is reused when it is newer than
     the film) and write timeline.otio, contact_sheet.png and report.html."""
     from multishot.evaluate.report import load_metrics, write_review

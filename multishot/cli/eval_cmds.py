@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 
 from multishot.cli.output import EXIT_FAILED, EXIT_INVALID, err, out, print_problems
-from multishot.cli.render_folder import film_dir, invalid
+from multishot.cli.render_folder import film_dir, invalid, read_manifest
 from multishot.post.render_folder import RenderFolder
 
 #: What a damaged manifest that passed the shape check can still raise in the metrics code.
@@ -56,7 +56,7 @@ def eval_command(
     if shotlist is None and RenderFolder(folder).report.is_file():  # keep the review page in step
         from multishot.evaluate.report import write_report
 
-        write_report(folder, json.loads(RenderFolder(folder).manifest.read_text()), metrics.to_json())
+        write_report(folder, read_manifest(folder), metrics.to_json())
     if as_json:
         sys.stdout.write(json.dumps(metrics.to_json()) + "\n")
     else:

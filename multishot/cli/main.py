@@ -8,7 +8,6 @@ in offline mode), 130 interrupted.
 from __future__ import annotations
 
 import errno
-import os
 import json
 import sys
 from pathlib import Path
@@ -37,6 +36,7 @@ from multishot.cli.paradigm_flags import paradigm_settings, with_paradigm_flags
 from multishot.cli.progress import RichReporter
 from multishot.cli.starter import STARTER
 from multishot.errors import InvalidInput
+from multishot.post.atomic import atomic_write_text
 from multishot.shotlist.errors import ShotListError
 
 app = typer.Typer(
@@ -98,6 +98,7 @@ def render(
     no_audio: bool = typer.Option(False, "--no-audio", help="No scratch dialogue voice (film.mp4 and shots/ stay silent)."),
     gpus: Optional[str] = typer.Option(None, "--gpus", help="Scale out: `all` or GPU indices like 0,1 -> one worker process per GPU; independent shots render at once."),
     ray: Optional[str] = typer.Option(None, "--ray", help="Scale out on a Ray cluster: `auto` or the head's address (also MULTISHOT_RAY_ADDRESS); one actor per GPU. Needs multishot[ray]."),
+    cp: Optional[int] = typer.Option(None, "--cp", min=1, help="With --gpus: GPUs per worker (--gpus 0,1,2,3 --cp 2: two workers of two GPUs); each joint generation is spread over its worker's GPUs (Ulysses context parallelism; N must divide the model's attention heads)."),
     **paradigm_flags: Any,
 ) -> None:
     """Render one or more shot lists to renders/TITLE/film.mp4.
@@ -114,7 +115,7 @@ def render(
         paradigm=paradigm, profile=profile, out_root=out_dir,
         only=frozenset(only) if only else None, force=force, dry_run=dry_run,
         auto_transitions=auto_transitions, review=not no_review, fast=fast, draft=draft, final=final,
-        burn_subtitles=burn_subtitles, audio=not no_audio, gpus=gpus, ray=ray,
+        burn_subtitles=burn_subtitles, audio=not no_audio, gpus=gpus, ray=ray, cp=cp,
         settings=paradigm_settings(paradigm_flags),
     )
     if draft and final:
@@ -298,8 +299,7 @@ def init(file: Path = typer.Argument(Path("shotlist.yaml"), help="Where to write
     """Write a commented starter shot list that renders as it is."""
     if file.exists() and not force:
         raise _invalid(f"{file} exists; use --force to overwrite")
-    file.parent.mkdir(parents=True, exist_ok=True)
-    file.write_text(STARTER, encoding="utf-8")
+    atomic_write_text(file, STARTER)
     out.print(f"wrote {file} — next: multishot render {file}")
 
 
@@ -415,11 +415,8 @@ def profiles_calibrate(
         data["roles"][cap.value] = {"steps": role.steps, "ratios": backend.calibrate_magcache(cap)}
     for target in calibration_files(profile):
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(target.name + f".{os.getpid()}.tmp")
-            tmp.write_text(_json.dumps(data, indent=1) + "\n", encoding="utf-8")
-            os.replace(tmp, target)
-        except OSError:
+            atomic_write_text(target, _json.dumps(data, indent=1) + "\n")
+        except OSError:  # a read-only folder (an installed profile): the next place
             continue
         out.print(f"[green]ok[/]: MagCache ratios for {', '.join(c.value for c in roles)} written to {_safe(str(target))}")
         return

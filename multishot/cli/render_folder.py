@@ -4,19 +4,19 @@ render folder whose manifest.json can be read: `eval`, `export` and `open` share
 `manifest.json` is ours, but it is a file on disk: truncated by a full disk, edited by hand,
 or not ours at all. Its shape is checked once here (the fields those commands read), so a
 damaged one is a sentence naming the file and the field, exit 2, never a traceback deep inside
-the timeline or metrics code.
+the timeline or metrics code; what passes is read into the typed records every consumer takes
+(post/manifest_record.py).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
-
 import typer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from multishot.cli.output import invalid
+from multishot.post.manifest_record import RenderManifest
 from multishot.post.render_folder import RenderFolder
 from multishot.shotlist.errors import format_path
 from multishot.shotlist.schema import ID_PATTERN
@@ -55,8 +55,8 @@ class ManifestShape(_Loose):
     outputs: dict[str, str] = Field(default_factory=dict)
 
 
-def read_manifest(folder: Path) -> dict[str, Any]:
-    """manifest.json of `folder` as a dict, or exit 2 with a sentence that names the file and
+def read_manifest(folder: Path) -> RenderManifest:
+    """manifest.json of `folder` as records, or exit 2 with a sentence that names the file and
     what is wrong with it."""
     path = RenderFolder(folder).manifest
     try:
@@ -76,7 +76,10 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         where = format_path(tuple(first["loc"]))
         more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
         raise invalid(f"{path} is damaged: {where}: {first['msg']}{more}. Render again to rewrite it.") from None
-    return data
+    try:
+        return RenderManifest.from_json(data)
+    except (KeyError, TypeError, ValueError) as error:  # a field the shape check lets through
+        raise invalid(f"{path} is damaged ({type(error).__name__}: {error}). Render again to rewrite it.") from None
 
 
 def film_dir(target: Path, out_root: Path) -> Path:

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 from PIL import Image
 
 from multishot.evaluate.identity import CharacterIdentity, Fingerprint, identity_report, shot_prints
+from multishot.post.manifest_record import RenderManifest, as_manifest
 
 
 def _png(path: Path) -> np.ndarray:
@@ -19,13 +20,14 @@ def _png(path: Path) -> np.ndarray:
         return np.asarray(img.convert("RGB"))
 
 
-def render_prints(folder: Path, manifest: dict[str, Any]) -> list[Fingerprint]:
+def render_prints(folder: Path, manifest: RenderManifest | Mapping[str, Any]) -> list[Fingerprint]:
     """Fingerprints of every character on its shots' first and last frames."""
-    cast = {s["id"]: list(s.get("characters") or []) for s in manifest.get("shots", [])}
+    record = as_manifest(manifest)
+    cast = {s.id: list(s.characters) for s in record.shots}
     clips: dict[str, Path] = {}
-    for entry in manifest.get("artifacts", []):
-        if entry.get("stage") == "video" and entry.get("item") in cast:
-            clips[entry["item"]] = Path(folder) / entry["path"]
+    for entry in record.artifacts:
+        if entry.stage == "video" and entry.item in cast:
+            clips[entry.item] = Path(folder) / entry.path
     prints: list[Fingerprint] = []
     for shot_id, characters in cast.items():
         clip = clips.get(shot_id)
@@ -41,7 +43,7 @@ def render_prints(folder: Path, manifest: dict[str, Any]) -> list[Fingerprint]:
     return prints
 
 
-def render_identity(folder: Path, manifest: dict[str, Any]) -> list[CharacterIdentity] | None:
+def render_identity(folder: Path, manifest: RenderManifest | Mapping[str, Any]) -> list[CharacterIdentity] | None:
     """Per character identity scores of a render, or None when no shot shows a character."""
     prints = render_prints(folder, manifest)
     return identity_report(prints) if prints else None

@@ -13,7 +13,7 @@ from multishot.evaluate.identity_render import render_identity
 from multishot.evaluate.metrics import CharacterBoxes, FilmMetrics, evaluate_film
 from multishot.evaluate.timeline import PlannedBoundary, ShotSpan, clock_layout
 from multishot.post.atomic import atomic_write_text
-from multishot.post.manifest_record import RenderManifest, as_manifest
+from multishot.post.manifest_record import RenderManifest, as_manifest, read_manifest
 from multishot.post.render_folder import RenderFolder
 
 
@@ -60,12 +60,11 @@ def evaluate_render(path: Path, manifest_override: dict[str, Any] | None = None)
     """Metrics of a render (a folder or its film.mp4) against the plan in its manifest, or
     against `manifest_override` (the plan rebuilt from a shot list)."""
     folder, film = find_render(path)
-    raw = json.loads(RenderFolder(folder).manifest.read_text())
-    manifest = RenderManifest.from_json(raw)
+    manifest = read_manifest(RenderFolder(folder).manifest)
     plan = as_manifest(manifest_override) if manifest_override else manifest
     spans, boundaries = planned_timeline(plan)
     metrics = evaluate_film(film, boundaries, spans, float(plan.fps), boxes=character_boxes(folder, manifest))
-    identity = render_identity(folder, raw)
+    identity = render_identity(folder, manifest)
     return dataclasses.replace(metrics, planned_frames=plan.frames,
                                identity=identity, identity_margin=mean_margin(identity) if identity else None)
 

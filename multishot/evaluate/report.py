@@ -11,8 +11,10 @@ are referenced by relative paths (the page sits in renders/<slug>/ next to film.
 keyframes/), which keeps it small and lets the folder move. Every text that comes from a shot
 list is HTML-escaped, so a prompt can never become markup.
 
-`evaluate` sits below `shotlist` and `plan`, so the manifest is read as a plain dict; the only
-import from below is the film clock (`post.timing`, through `post.otio.film_starts`), so page and timeline agree.
+`evaluate` sits below `shotlist` and `plan`; the manifest is read as the typed records of
+`post/manifest_record.py` (a caller may pass the JSON dict, turned into records at each entry
+point), and shot starts come from the film clock (`post.timing`, through `post.otio.film_starts`),
+so page and timeline agree. Metrics are `FilmMetrics.to_json()` (metrics.json), read as given.
 """
 
 from __future__ import annotations
@@ -28,9 +30,13 @@ from urllib.parse import quote
 from PIL import Image, ImageDraw, ImageFont
 
 from multishot.post.atomic import atomic_path, atomic_write_text
+from multishot.post.manifest_record import ArtifactEntry, RenderManifest, TransitionRecord, as_manifest
 from multishot.post.otio import film_starts
 from multishot.post.render_folder import (CONTACT_SHEET, FILM, MANIFEST, METRICS, REPORT, SUBTITLES_SRT,
                                           SUBTITLES_VTT, TIMELINE, RenderFolder)
+
+#: What the page's entry points take: the records, or manifest.json's dict.
+Manifest = RenderManifest | Mapping[str, Any]
 
 REPORT_NAME = REPORT
 CONTACT_SHEET_NAME = CONTACT_SHEET
@@ -71,7 +77,7 @@ class SeamView:
 
 @dataclass(frozen=True)
 class ShotView:
-    """One shot card's data, all plain values from the manifest (and metrics)."""
+    """One shot card's data, from the manifest's records (and metrics)."""
 
     index: int
     id: str
@@ -85,8 +91,8 @@ class ShotView:
     end_s: float
     seed: Any
     profile: Any
-    transition: Mapping[str, Any]
-    cache: tuple[Mapping[str, Any], ...]
+    transition: TransitionRecord
+    cache: tuple[ArtifactEntry, ...]
     first: str | None                  # relative path of the first keyframe, if it exists
     last: str | None
     seam_out: SeamView | None = None
@@ -104,7 +110,7 @@ class ShotView:
 
     @property
     def render_seconds(self) -> float:
-        return sum(float(e.get("seconds") or 0.0) for e in self.cache)
+        return sum(e.seconds for e in self.cache)
 
 
 def keyframe_path(out_dir: Path, shot_id: str, which: str) -> Path:
@@ -113,21 +119,21 @@ def keyframe_path(out_dir: Path, shot_id: str, which: str) -> Path:
 
 def bank_path(out_dir: Path, character_id: str) -> Path:
     """A character's bank image as `stages.publish` writes it."""
-    return Path(out_dir) / "characters" / f"{character_id}.png"
+    return RenderFolder(out_dir).character(character_id)
 
 
-def seam_views(manifest: Mapping[str, Any], metrics: Mapping[str, Any] | None) -> list[SeamView]:
+def seam_views(manifest: Manifest, metrics: Mapping[str, Any] | None) -> list[SeamView]:
     """Every planned seam, with its metrics and the reasons it is flagged (if any)."""
-    shots = manifest.get("shots") or []
+    shots = as_manifest(manifest).shots
     scores = {(s.get("shot_out"), s.get("shot_in")): s for s in (metrics or {}).get("seams") or []}
     matches = {(m.get("shot_out"), m.get("shot_in")): m
                for m in ((metrics or {}).get("cuts") or {}).get("matches") or []}
     pairs = list(zip(shots, shots[1:]))
-    colour = [(scores.get((a["id"], b["id"])) or {}).get("colour_ratio") for a, b in pairs]
-    in_scene = [a.get("scene") == b.get("scene") for a, b in pairs]
+    colour = [(scores.get((a.id, b.id)) or {}).get("colour_ratio") for a, b in pairs]
+    in_scene = [a.scene == b.scene for a, b in pairs]
     out: list[SeamView] = []
     for i, (a, b) in enumerate(pairs):
-        key = (a["id"], b["id"])
+        key = (a.id, b.id)
         score = scores.get(key) or {}
         match = matches.get(key)
         reasons: list[str] = []
@@ -138,45 +144,44 @@ def seam_views(manifest: Mapping[str, Any], metrics: Mapping[str, Any] | None) -
             if usual is None or ratio >= SEAM_OUTLIER_FACTOR * usual:
                 reasons.append(f"colour jumps {ratio:.1f}× the shots' own change inside one scene"
                                + (f" ({ratio / usual:.1f}× this film's usual seam)" if usual else ""))
-        out.append(SeamView(a["id"], b["id"], str((a.get("transition") or {}).get("type", "cut")),
+        out.append(SeamView(a.id, b.id, a.transition.type,
                             not in_scene[i], ratio, score.get("structure_ratio"),
                             None if match is None else match.get("detected") is not None,
                             tuple(reasons)))
     return out
 
 
-def shot_views(out_dir: Path, manifest: Mapping[str, Any],
+def shot_views(out_dir: Path, manifest: Manifest,
                metrics: Mapping[str, Any] | None = None) -> list[ShotView]:
     """The cards of the page, in film order."""
     out_dir = Path(out_dir)
-    shots: Sequence[Mapping[str, Any]] = manifest.get("shots") or []
-    fps = int(manifest.get("fps") or 1)
-    starts = film_starts(manifest) if shots else []
-    seams = {s.shot_out: s for s in seam_views(manifest, metrics)}
+    record = as_manifest(manifest)
+    shots = record.shots
+    fps = record.fps or 1
+    starts = film_starts(record) if shots else []
+    seams = {s.shot_out: s for s in seam_views(record, metrics)}
     flicker = {f.get("shot_id"): f for f in (metrics or {}).get("flicker") or []}
     spurious = [int(f) for f in ((metrics or {}).get("cuts") or {}).get("spurious") or []]
-    entries = manifest.get("artifacts") or []
     views: list[ShotView] = []
     for i, shot in enumerate(shots):
-        sid = str(shot["id"])
-        start, frames = starts[i], int(shot["frames"])
+        sid = shot.id
+        start, frames = starts[i], shot.frames
         inside = [f for f in spurious if start <= f < start + frames
                   and (i + 1 >= len(starts) or f < starts[i + 1])]
         notes = tuple(f"a cut was detected inside the shot at {f / fps:.2f}s" for f in inside)
         first, last = (keyframe_path(out_dir, sid, w) for w in ("first", "last"))
         views.append(ShotView(
-            index=i, id=sid, scene=str(shot.get("scene", "")), prompt=str(shot.get("prompt") or ""),
-            size=shot.get("size"), angle=shot.get("angle"), movement=shot.get("movement"),
-            frames=frames, start_s=start / fps, end_s=(start + frames) / fps, seed=shot.get("seed"),
-            profile=shot.get("profile"), transition=shot.get("transition") or {},
-            cache=tuple(e for e in entries if sid in (e.get("shots") or [])),
-            dialogue=tuple((str(k), str(t)) for k, t in (shot.get("dialogue") or {}).items()),
+            index=i, id=sid, scene=shot.scene, prompt=shot.prompt,
+            size=shot.size, angle=shot.angle, movement=shot.movement,
+            frames=frames, start_s=start / fps, end_s=(start + frames) / fps, seed=shot.seed,
+            profile=shot.profile, transition=shot.transition, cache=record.artifacts_of(sid),
+            dialogue=tuple((str(k), str(t)) for k, t in shot.dialogue.items()),
             first=_rel(first, out_dir) if first.is_file() else None,
             last=_rel(last, out_dir) if last.is_file() else None,
             seam_out=seams.get(sid) if i + 1 < len(shots) else None,
-            flicker=flicker.get(sid), notes=notes, quality=(manifest.get("quality") or {}).get(sid),
+            flicker=flicker.get(sid), notes=notes, quality=record.quality.get(sid),
             cast=tuple((str(c), _rel(bank_path(out_dir, str(c)), out_dir) if bank_path(out_dir, str(c)).is_file()
-                        else None) for c in shot.get("characters") or []),
+                        else None) for c in shot.characters),
         ))
     return views
 
@@ -282,7 +287,7 @@ SCRIPT = """
 def _metrics_section(metrics: Mapping[str, Any] | None, seams: Sequence[SeamView]) -> str:
     if not metrics:
         return ("<section id='metrics'><h2>Metrics</h2><p class='dim'>No metrics for this render. "
-                "<code>multishot eval</code> measures cuts, seams, flicker and character consistency; "
+                "<code>multishot eval</code> measures cuts, seams, flicker, character consistency and identity; "
                 "<code>multishot open --refresh</code> then shows them here.</p></section>")
     c = metrics.get("cuts") or {}
     rows = [
@@ -308,6 +313,7 @@ def _metrics_section(metrics: Mapping[str, Any] | None, seams: Sequence[SeamView
         for ch in metrics.get("consistency") or []:
             rows.append((f"· {ch.get('char_id')}", _num(ch.get("pairwise"), 3),
                          f"in {len(ch.get('shots') or [])} shots: {', '.join(ch.get('shots') or [])}"))
+    rows += _identity_rows(metrics)
     summary = "".join(f"<tr><td>{_e(a)}</td><td>{_e(b)}</td><td class='dim'>{_e(d)}</td></tr>"
                       for a, b, d in rows)
     seam_rows = []
@@ -328,6 +334,26 @@ def _metrics_section(metrics: Mapping[str, Any] | None, seams: Sequence[SeamView
         "<table class='seams'><tr><th>seam</th><th>transition</th><th>colour</th><th>structure</th>"
         f"<th>detected</th><th></th></tr>{''.join(seam_rows)}</table></section>"
     )
+
+
+def _identity_rows(metrics: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """The identity metric (evaluate/identity.py, metrics.json `identity`): the film's mean
+    margin, then per character its margin with the parts it is made of, as `eval` prints them."""
+    identity = metrics.get("identity") or []
+    if not identity:
+        return []
+    rows = [("identity margin", _num(metrics.get("identity_margin"), 3),
+             "colour + pHash similarity of a character across its shots minus against the others (> 0: "
+             "recognisable as itself)")]
+    for ch in identity:
+        shots = ch.get("shots") or []
+        where = "boxes" if ch.get("boxed") else "whole keyframes"
+        rows.append((f"· identity {ch.get('char_id')}", _num(ch.get("margin"), 3),
+                     f"same {_num(ch.get('same'), 3)} (colour {_num(ch.get('same_colour'), 3)}, "
+                     f"hash {_num(ch.get('same_hash'), 3)}), other {_num(ch.get('other'), 3)} "
+                     f"(colour {_num(ch.get('other_colour'), 3)}, hash {_num(ch.get('other_hash'), 3)}); "
+                     f"{len(shots)} shots: {', '.join(map(str, shots))}; {where}"))
+    return rows
 
 
 def _figure(rel: str | None, label: str, shot_id: str) -> str:
@@ -365,16 +391,16 @@ def _bank_section(views: Sequence[ShotView]) -> str:
 def _card(v: ShotView, fps: int) -> str:
     t = v.transition
     camera = " · ".join(x for x in (v.size, v.angle, v.movement) if x) or "–"
-    trans = _e(t.get("type", "cut"))
-    if t.get("duration"):
-        trans += f" {float(t['duration']):g}s"
-    if t.get("reason"):
-        trans += f" <span class='dim'>({_e(t['reason'])})</span>"
+    trans = _e(t.type)
+    if t.duration:
+        trans += f" {t.duration:g}s"
+    if t.reason:
+        trans += f" <span class='dim'>({_e(t.reason)})</span>"
     cache_rows = "".join(
-        f"<tr><td>{_e(e.get('stage'))}</td><td>{_e(e.get('item'))}</td>"
-        f"<td class='{'ok' if e.get('cache') == 'hit' else 'dim'}'>{_e(e.get('cache'))}</td>"
-        f"<td>{_num(e.get('seconds'), 2, 's')}</td></tr>" for e in v.cache)
-    hits = sum(1 for e in v.cache if e.get("cache") == "hit")
+        f"<tr><td>{_e(e.stage)}</td><td>{_e(e.item)}</td>"
+        f"<td class='{'ok' if e.cache == 'hit' else 'dim'}'>{_e(e.cache)}</td>"
+        f"<td>{_num(e.seconds, 2, 's')}</td></tr>" for e in v.cache)
+    hits = sum(1 for e in v.cache if e.cache == "hit")
     seam = ""
     if v.seam_out is not None:
         s = v.seam_out
@@ -435,33 +461,32 @@ def _bar(views: Sequence[ShotView], seams: Sequence[SeamView], total: float) -> 
     return f"<div class='bar'>{''.join(segs)}{''.join(flags)}<div class='playhead'></div></div>"
 
 
-def render_report(out_dir: Path, manifest: Mapping[str, Any], metrics: Mapping[str, Any] | None = None) -> str:
+def render_report(out_dir: Path, manifest: Manifest, metrics: Mapping[str, Any] | None = None) -> str:
     """The page's HTML (see `write_report`)."""
     out_dir = Path(out_dir)
-    fps = int(manifest.get("fps") or 1)
-    views = shot_views(out_dir, manifest, metrics)
-    seams = seam_views(manifest, metrics)
+    record = as_manifest(manifest)
+    fps = record.fps or 1
+    views = shot_views(out_dir, record, metrics)
+    seams = seam_views(record, metrics)
     total = max((v.end_s for v in views), default=0.0)
-    outputs = manifest.get("outputs") or {}
-    film_rel = str(outputs.get("film") or FILM)
+    film_rel = record.outputs.get("film") or FILM
     has_film = (out_dir / film_rel).is_file()
     sheet = (out_dir / CONTACT_SHEET_NAME).is_file()
-    entries = manifest.get("artifacts") or []
-    hits = sum(1 for e in entries if e.get("cache") == "hit")
-    made = sum(1 for e in entries if e.get("cache") == "miss")
-    title = str(manifest.get("title") or "multishot film")
-    facts = [("status", manifest.get("status")), ("paradigm", manifest.get("paradigm")),
-             ("profile", manifest.get("profile")), ("format", f"{manifest.get('resolution')} @ {fps} fps"),
+    hits = sum(1 for e in record.artifacts if e.cache == "hit")
+    made = sum(1 for e in record.artifacts if e.cache == "miss")
+    title = record.title or "multishot film"
+    facts = [("status", record.status), ("paradigm", record.paradigm),
+             ("profile", record.profile), ("format", f"{record.resolution} @ {fps} fps"),
              ("length", f"{total:.2f}s · {len(views)} shots"),
-             ("render", f"{_num(manifest.get('seconds'), 1, 's')} · {made} made, {hits} cached"),
-             ("multishot", manifest.get("multishot"))]
+             ("render", f"{_num(record.seconds, 1, 's')} · {made} made, {hits} cached"),
+             ("multishot", record.multishot)]
     poster = f" poster='{_e(_url(views[0].first))}'" if views and views[0].first else ""
-    track = ("<track kind='subtitles' src='film.vtt' srclang='en' label='Dialogue' default>"
+    track = (f"<track kind='subtitles' src='{_e(_url(SUBTITLES_VTT))}' srclang='en' label='Dialogue' default>"
              if has_film and RenderFolder(out_dir).vtt.is_file() else "")
     player = (f"<div class='player'><video id='film' src='{_e(_url(film_rel))}'{poster} controls "
               f"preload='metadata' playsinline>{track}</video></div>") if has_film else (
         "<p class='dim'>The film is not assembled yet (some shots are not rendered); the cards show what is.</p>")
-    links = [f"<a href='{_e(_url(film_rel))}'>film.mp4</a>"] if has_film else []
+    links = [f"<a href='{_e(_url(film_rel))}'>{_e(FILM)}</a>"] if has_film else []
     for name in (TIMELINE, MANIFEST, CONTACT_SHEET_NAME, SUBTITLES_SRT, SUBTITLES_VTT):
         if (out_dir / name).is_file():
             links.append(f"<a href='{_e(_url(name))}'>{_e(name)}</a>")
@@ -477,7 +502,7 @@ def render_report(out_dir: Path, manifest: Mapping[str, Any], metrics: Mapping[s
 <header>
   <h1>{_e(title)}</h1>
   <div class="facts">{''.join(f'<span>{_e(k)} <b>{_e(v)}</b></span>' for k, v in facts if v is not None)}</div>
-  <p class="dim">source: {_e(manifest.get('source'))} · {' · '.join(links)}</p>
+  <p class="dim">source: {_e(record.source)} · {' · '.join(links)}</p>
 </header>
 <main>
   {player}
@@ -488,14 +513,14 @@ def render_report(out_dir: Path, manifest: Mapping[str, Any], metrics: Mapping[s
   <section class="cards">{''.join(_card(v, fps) for v in views)}</section>
   {f"<h2>Contact sheet</h2><div class='sheet'><img src='{CONTACT_SHEET_NAME}' alt='all keyframes'></div>" if sheet else ''}
 </main>
-<footer class="dim">Written by multishot from manifest.json. Click a shot or a segment of the bar to play from it.</footer>
+<footer class="dim">Written by multishot from {_e(MANIFEST)}. Click a shot or a segment of the bar to play from it.</footer>
 <script>{SCRIPT}</script>
 </body>
 </html>
 """
 
 
-def write_report(out_dir: Path, manifest: Mapping[str, Any], metrics: Mapping[str, Any] | None = None) -> Path:
+def write_report(out_dir: Path, manifest: Manifest, metrics: Mapping[str, Any] | None = None) -> Path:
     """Write `out_dir/report.html` (atomically) and return its path. `metrics` is
     `FilmMetrics.to_json()` of `multishot eval`, or None."""
     out_dir = Path(out_dir)
@@ -514,12 +539,15 @@ def _font(px: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
             return ImageFont.load_default()
 
 
-def write_contact_sheet(out_dir: Path, manifest: Mapping[str, Any]) -> Path:
+def write_contact_sheet(out_dir: Path, manifest: Manifest) -> Path:
     """Write `out_dir/contact_sheet.png`: every shot's first and last keyframe side by side,
     labelled with number, id and duration, SHEET_PAIRS_PER_ROW shots a row, in film order."""
     out_dir = Path(out_dir)
-    shots: Sequence[Mapping[str, Any]] = manifest.get("shots") or []
-    width, height = (int(v) for v in str(manifest.get("resolution") or "160x90").split("x"))
+    record = as_manifest(manifest)
+    shots = record.shots
+    width, height = record.size
+    if not (width and height):  # a manifest without its resolution: the animatic's default
+        width, height = 160, 90
     tw = min(width, THUMB_MAX_WIDTH)
     th = max(1, round(height * tw / width))
     gap, pad, label_h, title_h = 4, 12, 20, 34
@@ -531,23 +559,23 @@ def write_contact_sheet(out_dir: Path, manifest: Mapping[str, Any]) -> Path:
     sheet = Image.new("RGB", (sheet_w, sheet_h), (22, 23, 27))
     draw = ImageDraw.Draw(sheet)
     title_font, label_font = _font(18), _font(12)
-    fps = int(manifest.get("fps") or 1)
-    draw.text((pad, 8), str(manifest.get("title") or ""), fill=(236, 235, 230), font=title_font)
+    fps = record.fps or 1
+    draw.text((pad, 8), record.title, fill=(236, 235, 230), font=title_font)
     for i, shot in enumerate(shots):
         r, c = divmod(i, cols)
         x = pad + c * (pair_w + pad)
         y = title_h + pad + r * (th + label_h + pad)
         for k, which in enumerate(("first", "last")):
             box = (x + k * (tw + gap), y)
-            path = keyframe_path(out_dir, str(shot["id"]), which)
+            path = keyframe_path(out_dir, shot.id, which)
             if path.is_file():
                 with Image.open(path) as img:
                     sheet.paste(img.convert("RGB").resize((tw, th), Image.Resampling.LANCZOS), box)
             else:
                 draw.rectangle((box[0], box[1], box[0] + tw - 1, box[1] + th - 1), fill=(13, 14, 17))
                 draw.text((box[0] + 6, box[1] + 6), "missing", fill=(162, 164, 173), font=label_font)
-        seconds = int(shot["frames"]) / fps
-        draw.text((x, y + th + 3), f"{i + 1:02d} {shot['id']}  {seconds:.2f}s", fill=(236, 235, 230),
+        seconds = shot.frames / fps
+        draw.text((x, y + th + 3), f"{i + 1:02d} {shot.id}  {seconds:.2f}s", fill=(236, 235, 230),
                   font=label_font)
     path = out_dir / CONTACT_SHEET_NAME
     with atomic_path(path) as tmp:
@@ -574,7 +602,7 @@ def load_metrics(out_dir: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def write_review(out_dir: Path, manifest: Mapping[str, Any],
+def write_review(out_dir: Path, manifest: Manifest,
                  metrics: Mapping[str, Any] | None = None) -> dict[str, Path]:
     """Everything a person reviews a render with: `timeline.otio` (when the film is complete),
     `contact_sheet.png` and `report.html`. Metrics: those given, else `metrics.json` beside the
@@ -584,13 +612,13 @@ def write_review(out_dir: Path, manifest: Mapping[str, Any],
 
     out_dir = Path(out_dir)
     written: dict[str, Path] = {}
-    shots = manifest.get("shots") or []
+    record = as_manifest(manifest)
     folder = RenderFolder(out_dir)
-    complete = folder.film.is_file() and all(folder.shot(str(s["id"])).is_file() for s in shots)
-    if complete and shots:
-        written["timeline"] = write_timeline(out_dir, manifest)
-    written["contact_sheet"] = write_contact_sheet(out_dir, manifest)
-    written["report"] = write_report(out_dir, manifest, metrics if metrics is not None else load_metrics(out_dir))
+    complete = folder.film.is_file() and all(folder.shot(s.id).is_file() for s in record.shots)
+    if complete and record.shots:
+        written["timeline"] = write_timeline(out_dir, record)
+    written["contact_sheet"] = write_contact_sheet(out_dir, record)
+    written["report"] = write_report(out_dir, record, metrics if metrics is not None else load_metrics(out_dir))
     return written
 
 

@@ -1,7 +1,9 @@
 """The run manifest (`renders/<title>/manifest.json`): the build log of a render.
 
 It is rewritten atomically after every artifact, so even a killed render leaves a readable
-record of what was done, with each artifact's key, seed, timing and cache hit or miss.
+record of what was done, with each artifact's key, seed, timing and cache hit or miss. This is
+the writer; every reader takes the typed records of post/manifest_record.py (`records()` here,
+`read_manifest` there), so the JSON's field names are written in these two modules only.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from multishot.graph.artifact import Artifact
 from multishot.post.atomic import atomic_write_text
+from multishot.post.manifest_record import RenderManifest
 
 
 @dataclass
@@ -25,6 +28,22 @@ class Manifest:
     status: str = "running"
     _made: set[str] = field(default_factory=set)
     write: bool = True
+
+    @classmethod
+    def reopen(cls, path: Path) -> "Manifest":
+        """The build log of a finished render, to add to it (`review_render` records its outputs)."""
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        header = {k: v for k, v in data.items() if k not in ("status", "artifacts", "events")}
+        return cls(Path(path), header=header, entries=list(data.get("artifacts") or []),
+                   events=list(data.get("events") or []), status=str(data.get("status", "complete")))
+
+    def data(self) -> dict[str, Any]:
+        """What `save` writes."""
+        return {**self.header, "status": self.status, "artifacts": self.entries, "events": self.events}
+
+    def records(self) -> RenderManifest:
+        """The log as the typed records its readers take (post/manifest_record.py)."""
+        return RenderManifest.from_json(json.loads(json.dumps(self.data(), default=str)))
 
     def made_this_run(self, path: Path) -> bool:
         return str(path) in self._made
@@ -59,9 +78,8 @@ class Manifest:
     def save(self) -> None:
         if not self.write:
             return
-        data = {**self.header, "status": self.status, "artifacts": self.entries, "events": self.events}
         try:
-            atomic_write_text(self.path, json.dumps(data, indent=2, default=str))
+            atomic_write_text(self.path, json.dumps(self.data(), indent=2, default=str))
         except OSError as error:
             if error.filename is None:  # a full disk says no file name: name the manifest
                 raise OSError(error.errno, error.strerror or str(error), str(self.path)) from error

@@ -28,12 +28,17 @@ from typing import Callable, Iterator
 
 from filelock import FileLock, Timeout
 
-from multishot.graph.engine import CACHE_DIR
 from multishot.post.atomic import atomic_write_text
+from multishot.post.manifest_record import RunStatus
 from multishot.post.render_folder import RenderFolder
 
 LOCK_NAME = "render.lock"
 OWNER_NAME = "render.owner.json"
+
+
+def lock_path(out_dir: Path) -> Path:
+    """`.cache/render.lock` of a render folder."""
+    return RenderFolder(out_dir).cache / LOCK_NAME
 
 #: Temp names multishot writes and renames: `.<name>.<pid>.tmp…` (post/atomic.py: every atomic
 #: write — manifest, records, owner note, report, timeline, metrics, subtitles — plus the
@@ -62,9 +67,9 @@ def hold_render_folder(out_dir: Path, say: Callable[[str], None]) -> Iterator[In
     """Hold the folder's render lock for the duration of the block (waiting, with a message,
     while another render holds it); yield the interrupted render found there, if any, after
     removing its leftovers."""
-    cache = Path(out_dir) / CACHE_DIR
+    cache = RenderFolder(out_dir).cache
     cache.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(cache / LOCK_NAME)
+    lock = FileLock(lock_path(out_dir))
     try:
         lock.acquire(timeout=0)
     except Timeout:
@@ -101,15 +106,10 @@ def _owner(cache: Path) -> str:
 
 
 def _interrupted(out_dir: Path) -> Interrupted | None:
-    try:
-        data = json.loads(RenderFolder(out_dir).manifest.read_text())
-    except (OSError, ValueError):
+    run = RunStatus.read(RenderFolder(out_dir).manifest)
+    if run is None or run.status not in ("running", "interrupted"):
         return None
-    if not isinstance(data, dict) or data.get("status") not in ("running", "interrupted"):
-        return None
-    pid, started = data.get("pid"), data.get("started")
-    return Interrupted(str(data["status"]), pid if isinstance(pid, int) else None,
-                       float(started) if isinstance(started, (int, float)) else None)
+    return Interrupted(run.status, run.pid, run.started)
 
 
 def sweep_leftovers(out_dir: Path) -> int:

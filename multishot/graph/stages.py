@@ -22,7 +22,7 @@ from multishot.post.ffmpeg import VideoWriter, read_frames, read_video
 from multishot.post.smoothing import ColourMatch, fit_colour_match
 from multishot.post.audio import Overflow, Spoken, mix, mux, place, write_wav
 from multishot.post.subtitles import Cue, ShotLines, SubtitleBurner, plan_cues, to_srt, to_vtt, write_atomic
-from multishot.post.render_folder import FILM, SUBTITLES_SRT, SUBTITLES_VTT, keyframe_name, shot_name
+from multishot.post.render_folder import FILM, SUBTITLES_SRT, SUBTITLES_VTT, character_name, keyframe_name, shot_name
 from multishot.post.vocabulary import needs_generation
 
 #: Intermediate encoding for cached shot clips: fast to write and to decode, visually lossless.
@@ -546,7 +546,7 @@ def publish(engine: Engine, plan: FilmPlan, clips: list[ShotClip], film: Artifac
 
     out: dict[str, Path] = {}
     for cid, image in sorted((bank or {}).items()):
-        out[f"character:{cid}"] = engine.publish(image, Path("characters") / f"{cid}.png")
+        out[f"character:{cid}"] = engine.publish(image, character_name(cid))
     sounds = sounds or {}
     for clip in clips:
         a = clip.artifact

@@ -24,6 +24,7 @@ from multishot.paradigms import stitching
 from multishot.paradigms.base import Job, Output, Paradigm, Step, as_rendered, check_needs, check_only, option
 from multishot.plan.agent import AgentResult, RulePlanner, close_planner, film_to_yaml, make_planner, review
 from multishot.plan.film_plan import FilmPlan, build_plan
+from multishot.post.render_folder import agent_shotlist_name, agent_transcript_name
 
 AGENT = Stage("agent", 1, ".json", "roles revise the shot list: revised film, transcript, findings, usage")
 AGENT_SHOTLIST = Stage("agent-shotlist", 1, ".yaml", "the revised shot list, as a shot-list file")
@@ -68,8 +69,8 @@ def revise_plan(job: Job) -> tuple[FilmPlan, AgentResult]:
         tmp.write_text(film_to_yaml(result.film, header), encoding="utf-8")
 
     shotlist = job.engine.run(AGENT_SHOTLIST, "film:agent-shotlist", {"agent": artifact.key}, write_shotlist)
-    job.engine.publish(artifact, Path("agent") / "transcript.json")
-    job.engine.publish(shotlist, Path("agent") / "shotlist.yaml")
+    job.engine.publish(artifact, agent_transcript_name())
+    job.engine.publish(shotlist, agent_shotlist_name())
     before, after = len(job.plan.shots), sum(len(s.shots) for s in result.film.scenes)
     job.engine.manifest.event(
         "agent", planner=result.planner, provenance=result.provenance, cached=artifact.hit, rounds=result.rounds,

@@ -98,6 +98,7 @@ class _CommonOptions:
     audio: bool = True            # a scratch voice (eSpeak NG) for the dialogue, AAC in the mp4s
     gpus: str | None = None       # executor: `all` or "0,1" -> one worker process per local GPU
     ray: str | None = None        # executor: `auto` or a Ray address -> one Ray actor per GPU
+    cp: int | None = None         # executor: with `gpus`, GPUs per worker (Ulysses over them)
     #: Paradigm options by field name (`smooth`, `stream`, …), as set; unset ones keep the
     #: default of their paradigm's options dataclass. Read with `options.of(StitchingOptions)`.
     settings: dict[str, Any] = field(default_factory=dict)

@@ -6,7 +6,6 @@ and the promise that a failure leaves everything already rendered in the cache.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import dataclass, field, replace
@@ -18,15 +17,16 @@ from multishot.backends.base import Backend
 from multishot.backends.diffusers.loading import ModelNotAvailable
 from multishot.graph import stages
 from multishot.graph.engine import Artifact, Engine
-from multishot.graph.executors import RAY_ADDRESS_ENV, open_executor
+from multishot.graph.executors import RAY_ADDRESS_ENV, check_flags, open_executor
 from multishot.graph.executors.base import DRAFT, BackendPool
 from multishot.graph.manifest import Manifest
 from multishot.graph.progress import Reporter, SilentReporter
-from multishot.graph.render_lock import Interrupted, hold_render_folder
+from multishot.graph.render_lock import Interrupted, hold_render_folder, lock_path
 from multishot.paradigms import get_paradigm, load_checked_film
 from multishot.paradigms.base import (Job, Output, OutputUnusable, Paradigm, RenderOptions, as_rendered, check_needs,
                                       check_only)
 from multishot.plan.film_plan import FilmPlan, build_plan
+from multishot.post.render_folder import RenderFolder
 from multishot.shotlist.errors import Problem, ShotListError
 from multishot.shotlist.loader import load_film
 
@@ -105,7 +105,6 @@ def _review(out_dir: Path, manifest: Manifest) -> dict[str, Path]:
     from multishot.evaluate.report import write_review
     from multishot.evaluate.render import NotARender, evaluate_render, write_metrics
 
-    data = {**manifest.header, "status": manifest.status, "artifacts": manifest.entries}
     try:
         metrics = None
         try:
@@ -116,7 +115,7 @@ def _review(out_dir: Path, manifest: Manifest) -> dict[str, Path]:
         if measured is not None:
             written["metrics"] = write_metrics(out_dir, measured)
             metrics = measured.to_json()
-        written.update(write_review(out_dir, data, metrics))
+        written.update(write_review(out_dir, manifest.records(), metrics))
     except Exception as error:  # noqa: BLE001 - the review must not fail a finished render
         manifest.event("review-failed", error=f"{type(error).__name__}: {error}")
         return {}
@@ -128,11 +127,7 @@ def _review(out_dir: Path, manifest: Manifest) -> dict[str, Path]:
 
 def review_render(out_dir: Path) -> dict[str, Path]:
     """Write (or refresh) the review outputs of a finished render folder."""
-    manifest_path = Path(out_dir) / "manifest.json"
-    data = json.loads(manifest_path.read_text())
-    manifest = Manifest(manifest_path, header={k: v for k, v in data.items() if k not in ("status", "artifacts", "events")},
-                        entries=data.get("artifacts", []), events=data.get("events", []), status=data.get("status", "complete"))
-    return _review(Path(out_dir), manifest)
+    return _review(Path(out_dir), Manifest.reopen(RenderFolder(out_dir).manifest))
 
 
 def _backend_events(pool: "BackendPool | object", manifest: Manifest) -> None:
@@ -175,6 +170,17 @@ def check_loras(plan: FilmPlan, paradigm: Paradigm, pool: Any) -> None:
                 raise LoraUnusable(f"shot `{spec.id}` ({cap.value}, profile `{spec.profile}`): {error}") from None
 
 
+def check_context_parallel(plan: FilmPlan, pool: Any, cp: int) -> None:
+    """`--cp N`: every profile the film uses must be able to run its transformers sharded over
+    N GPUs (the heads divide by N; no step cache), said before any work (ProfileError, exit 2,
+    naming the profile file and role). Backends without transformers (the animatic) run the
+    same work on every rank of a worker; nothing to check."""
+    for profile in sorted({plan.default_profile, *(spec.profile for spec in plan.shots)}):
+        check = getattr(pool(profile), "check_context_parallel", None)
+        if check is not None:
+            check(cp)
+
+
 def claim_output(out_dir: Path, source: Path, claimed: dict[Path, Path] | None = None) -> None:
     """Make sure the film's folder can be written, and (in a batch: `claimed` maps folders to
     the shot lists rendering into them) that no other shot list of the batch writes there:
@@ -197,7 +203,7 @@ def claim_output(out_dir: Path, source: Path, claimed: dict[Path, Path] | None =
 def _remove_empty_tree(folder: Path) -> None:
     """Remove a render folder this run created and wrote nothing into but empty cache folders
     and its manifest; anything else in it is kept."""
-    (folder / "manifest.json").unlink(missing_ok=True)
+    RenderFolder(folder).manifest.unlink(missing_ok=True)
     for root, _dirs, _files in os.walk(folder, topdown=False):
         try:
             os.rmdir(root)
@@ -281,21 +287,22 @@ def render_file(path: Path, options: RenderOptions, reporter: Reporter | None = 
     fresh = not out_dir.exists()
     check_loras(plan, paradigm, pool)
     executor = None
-    if options.gpus or options.ray or os.environ.get(RAY_ADDRESS_ENV):
-        # Bad --gpus / --ray is refused here, before any folder exists.
-        executor = open_executor(gpus=options.gpus, ray=options.ray, log_dir=out_dir / ".cache" / "workers",
-                                 profile_of=_profile_of(pool))
+    if options.gpus or options.ray or options.cp is not None or os.environ.get(RAY_ADDRESS_ENV):
+        # Bad --gpus / --ray / --cp is refused here, before any folder exists or worker starts.
+        check_flags(gpus=options.gpus, ray=options.ray, cp=options.cp)
+        if options.cp and options.cp > 1:
+            check_context_parallel(plan, pool, options.cp)
+        executor = open_executor(gpus=options.gpus, ray=options.ray, log_dir=RenderFolder(out_dir).worker_logs,
+                                 profile_of=_profile_of(pool), cp=options.cp)
     try:
         claim_output(out_dir, Path(path), claimed)
         with hold_render_folder(out_dir, reporter.warn) as interrupted:  # one render of a folder at a time
             return _render_in(Path(path), options, reporter, pool, plan, paradigm, name, out_dir, interrupted,
                               quality, executor, fresh=fresh)
     except ModelNotAvailable:
-        if fresh and not (out_dir / "manifest.json").exists():
+        if fresh and not RenderFolder(out_dir).manifest.exists():
             # Refused before any work: the lock was all this run wrote; leave no folder behind.
-            from multishot.graph.render_lock import LOCK_NAME
-
-            (out_dir / ".cache" / LOCK_NAME).unlink(missing_ok=True)
+            lock_path(out_dir).unlink(missing_ok=True)
             _remove_empty_tree(out_dir)
         raise
     finally:
@@ -307,7 +314,7 @@ def _render_in(path: Path, options: RenderOptions, reporter: Reporter, pool: Bac
                paradigm: Paradigm, name: str, out_dir: Path, interrupted: Interrupted | None,
                quality: dict[str, str], executor: Any, *, fresh: bool) -> RenderResult:
     """The render itself, in a folder this process holds (or, for a dry run, only reads)."""
-    manifest = Manifest(out_dir / "manifest.json", write=not options.dry_run)
+    manifest = Manifest(RenderFolder(out_dir).manifest, write=not options.dry_run)
     manifest.header = {
         "multishot": __version__, "source": str(Path(path).resolve()), "paradigm": name,
         **plan.summary(), "started": time.time(), "pid": os.getpid(),

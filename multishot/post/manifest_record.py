@@ -8,12 +8,18 @@ default), strict in what it converts (a shot's frames are an int), so a damaged 
 in `from_json`, not deep inside a consumer. cli/render_folder.py checks the shape first and
 turns a bad file into a sentence.
 
-It is in `post`, the lowest layer, because the OTIO export (post/otio.py) is one of its readers.
+Every reader goes through here: the OTIO export (post/otio.py), the metrics and identity
+(evaluate/render.py, evaluate/identity_render.py), the review page (evaluate/report.py), the
+render lock (graph/render_lock.py, `RunStatus`) and the CLI's `eval`, `export` and `open`
+(cli/render_folder.py checks the shape, then reads these). Only graph/manifest.py, the writer,
+handles the JSON itself. It is in `post`, the lowest layer, so every layer can read it.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Mapping
 
 from multishot.post.timing import FilmClock
@@ -92,7 +98,11 @@ class ArtifactEntry:
 
 
 _KNOWN = ("title", "fps", "resolution", "frames", "duration_s", "profile", "paradigm", "source",
-          "status", "shots", "artifacts", "outputs", "multishot")
+          "status", "shots", "artifacts", "outputs", "multishot", "seconds", "quality", "pid", "started")
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 @dataclass(frozen=True)
@@ -112,6 +122,13 @@ class RenderManifest:
     multishot: Any = None
     artifacts: tuple[ArtifactEntry, ...] = ()
     outputs: dict[str, str] = field(default_factory=dict)
+    #: Wall-clock seconds the render took (written when it ends).
+    seconds: float | None = None
+    #: shot id -> `draft` / `final` after `render --draft` / `--final` (empty otherwise).
+    quality: dict[str, str] = field(default_factory=dict)
+    #: The process that wrote it and when it started (the render lock reads them).
+    pid: int | None = None
+    started: float | None = None
     #: Every other header field (quality, speed, executor, timings …), as written.
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -126,6 +143,10 @@ class RenderManifest:
             status=str(data.get("status", "?")), multishot=data.get("multishot"),
             artifacts=tuple(ArtifactEntry.from_json(a) for a in data.get("artifacts") or ()),
             outputs={str(k): str(v) for k, v in (data.get("outputs") or {}).items()},
+            seconds=_number(data.get("seconds")),
+            quality={str(k): str(v) for k, v in (data.get("quality") or {}).items()},
+            pid=data.get("pid") if isinstance(data.get("pid"), int) else None,
+            started=_number(data.get("started")),
             extra={k: v for k, v in data.items() if k not in _KNOWN},
         )
 
@@ -140,6 +161,45 @@ class RenderManifest:
 
     def shot_ids(self) -> list[str]:
         return [s.id for s in self.shots]
+
+    def artifacts_of(self, shot_id: str) -> tuple[ArtifactEntry, ...]:
+        """The build-log entries that made (or reused) something for `shot_id`."""
+        return tuple(a for a in self.artifacts if shot_id in a.shots)
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    """Only a manifest's run header (status, pid, started): what the render lock reads to say
+    that an earlier render of the folder did not finish. Lenient, unlike `RenderManifest`: a
+    manifest cut short before its plan was written still says who was rendering."""
+
+    status: str
+    pid: int | None = None
+    started: float | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "RunStatus":
+        pid = data.get("pid")
+        return cls(str(data.get("status", "?")), pid if isinstance(pid, int) else None, _number(data.get("started")))
+
+    @classmethod
+    def read(cls, path: Path) -> "RunStatus | None":
+        """The run header of the manifest at `path`; None when it is missing or not a JSON object."""
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return cls.from_json(data) if isinstance(data, dict) else None
+
+
+def read_manifest(path: Path) -> RenderManifest:
+    """The manifest at `path` as records. OSError when it cannot be read, ValueError (JSON) or
+    KeyError/TypeError/ValueError (shape) when it is damaged; cli/render_folder.py turns those
+    into a sentence for a folder a user typed."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} is not a JSON object")
+    return RenderManifest.from_json(data)
 
 
 def as_manifest(manifest: "RenderManifest | Mapping[str, Any]") -> RenderManifest:

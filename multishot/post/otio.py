@@ -29,7 +29,7 @@ from typing import Any, Mapping, Sequence
 import opentimelineio as otio
 
 from multishot.post.atomic import atomic_write_text
-from multishot.post.manifest_record import RenderManifest, ShotRecord, as_manifest
+from multishot.post.manifest_record import RenderManifest, ShotRecord, as_manifest, read_manifest
 from multishot.post.render_folder import TIMELINE, RenderFolder, shot_name
 from multishot.post.subtitles import ShotLines, plan_cues
 from multishot.post.timing import FilmClock
@@ -258,8 +258,6 @@ def export_timeline(film_dir: Path, fmt: str, out: Path | None = None) -> Path:
     to the render folder. Format limits (the adapters', not ours): the CMX 3600 writer turns
     every transition into a dissolve of the same length; the FCPXML writer keeps clips, trims
     and markers but drops transitions (clips then meet at the middle of each overlap)."""
-    import json
-
     film_dir = Path(film_dir)
     fmt = fmt.lower().lstrip(".")
     if fmt not in FORMATS:
@@ -271,9 +269,9 @@ def export_timeline(film_dir: Path, fmt: str, out: Path | None = None) -> Path:
     manifest_path = RenderFolder(film_dir).manifest
     if not manifest_path.is_file():
         raise TimelineError(f"{film_dir} has no manifest.json; is it a render folder (renders/<title>/)?")
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    fps = int(manifest["fps"])
-    out = Path(out) if out is not None else film_dir / f"timeline{suffix}"
+    manifest = read_manifest(manifest_path)
+    fps = manifest.fps
+    out = Path(out) if out is not None else RenderFolder(film_dir).timeline_as(suffix)
     if fmt == "otio":
         text = otio.adapters.write_to_string(build_timeline(manifest), adapter)
     elif fmt == "edl":

@@ -35,7 +35,7 @@ def check_profile(value: str, source: Path) -> str | None:
     """Why `value` cannot be a shot list's profile, or None. Registry names are looked up (the
     registry's message carries a did-you-mean); files must be inside the shot list's folder and
     be valid profiles."""
-    from multishot.backends.diffusers.profile import ProfileError, load_profile
+    from multishot.backends.profile import ProfileError, load_profile
 
     if "\0" in value:
         return "a profile name may not contain a NUL character"

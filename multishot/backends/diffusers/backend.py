@@ -39,9 +39,15 @@ class OutOfMemory(RuntimeError):
 
 
 def default_device() -> str:
+    """`cuda` (or `cpu`); a rank of a worker spanning several GPUs (`render --cp`) names its own
+    GPU, so offloading hooks and its collectives stay on it rather than on GPU 0."""
     import torch
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    if not torch.cuda.is_available():
+        return "cpu"
+    from .ulysses import degree
+
+    return f"cuda:{torch.cuda.current_device()}" if degree() > 1 else "cuda"
 
 
 def temporal_factor(pipe: Any) -> int:
@@ -175,6 +181,33 @@ class DiffusersBackend:
         if not found:
             raise RuntimeError(f"diffusers reported no MagCache ratios for roles.{cap.value}")
         return found[0]
+
+    def check_context_parallel(self, degree: int) -> None:
+        """Refuse, before any work, what Ulysses over `degree` GPUs cannot run (`render --cp`):
+        a transformer whose attention heads `degree` does not divide (each GPU takes an equal
+        share of the heads), and a step cache (each GPU would decide on its own share of the
+        tokens whether to skip blocks, and the GPUs' exchanges would part ways)."""
+        from multishot.backends.profile import ProfileError
+
+        from .loading import transformer_configs
+
+        where = self.profile.source_file or f"profile `{self.name}`"
+        for cap, role in sorted(self.profile.roles.items(), key=lambda kv: kv[0].value):
+            field = f"roles.{cap.value}"
+            if role.speed.cache is not None:
+                settings = " (its `fast:` settings)" if self.fast else ""
+                raise ProfileError(
+                    f"{where}: {field}: --cp {degree} cannot run the `{role.speed.cache.kind}` step cache{settings}: "
+                    "each GPU of a worker would decide on its own share of the tokens whether to skip blocks; "
+                    "render without --cp, or without the cache", file=self.profile.source_file, field=field)
+            for comp, cls, config in transformer_configs(self.profile, role):
+                heads = int(config.get("num_attention_heads") or 0)
+                if heads and heads % degree:
+                    fits = [d for d in range(1, heads + 1) if heads % d == 0 and d <= 8]
+                    raise ProfileError(
+                        f"{where}: {field}: --cp {degree} must divide the attention heads of its model's {comp} "
+                        f"({cls}, {heads} heads), because Ulysses gives every GPU of a worker the same number of "
+                        f"heads; use --cp {' or '.join(map(str, fits))}", file=self.profile.source_file, field=field)
 
     def drain_events(self) -> list[dict[str, Any]]:
         """The events recorded since the last call (for the run manifest), clearing them."""
@@ -442,6 +475,15 @@ class DiffusersBackend:
             except Exception as exc:
                 if not memory.is_out_of_memory(exc):
                     raise
+                from .ulysses import degree as ulysses_degree
+
+                if ulysses_degree() > 1:
+                    # The ranks of a --cp worker must run one strategy in lockstep: stepping down
+                    # on this rank alone would part its exchanges from the others'.
+                    raise OutOfMemory(
+                        f"shot {shot}: out of GPU memory under `{entry.strategy}` on one GPU of a --cp worker "
+                        f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); the memory ladder is "
+                        "not stepped under --cp. Use a larger --cp, or render without it.") from None
                 # Only the message leaves this block: the traceback pins the tensors of the
                 # failed attempt, which must be freed before the retry.
                 failure = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -262,6 +262,8 @@ def download_profile(name_or_profile: str | Profile) -> list[Path]:
     `tiny` folders offline. Returns the local files. Runs online even when this process was
     started with HF_HUB_OFFLINE unset only; offline it verifies the cache instead."""
     profile = name_or_profile if isinstance(name_or_profile, Profile) else load_profile(name_or_profile)
+    if not isinstance(profile, Profile):  # another backend's profile (the animatic): no models to fetch
+        return []
     base = profile.base_dir
     files: list[Path] = []
     seen: set[str] = set()
@@ -287,6 +289,26 @@ def download_profile(name_or_profile: str | Profile) -> list[Path]:
             seen.add(key)
             unique.append(f)
     return unique
+
+
+def transformer_configs(profile: Profile, role: RoleSpec) -> list[tuple[str, str, dict[str, Any]]]:
+    """(component, class name, config.json) of every transformer of a role's model, read
+    without loading any weights (checks made before any work, e.g. `render --cp`)."""
+    base = profile.base_dir
+    if role.repo is None:
+        folder = local_folder(role, base, profile_name=profile.name)
+    else:
+        assert role.revision is not None
+        folder = fetch_repo_files(role.repo, role.revision,
+                                  ["model_index.json", *(f"{c}/config.json" for c in TRANSFORMERS)],
+                                  profile_name=profile.name)
+    index = read_model_index(folder)
+    out = []
+    for comp in TRANSFORMERS:
+        config = folder / comp / "config.json"
+        if comp in index and config.is_file():
+            out.append((comp, index[comp][1], json.loads(config.read_text(encoding="utf-8"))))
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -511,6 +533,10 @@ class PipelineCache:
                     apply_loras(module, [(resolve_weights_file(lo, base, profile_name=name), lo) for lo in loras])
                 if kernels is not None:
                     prepare_transformer(module, role.speed)
+                if comp in TRANSFORMERS:  # `render --cp N`: sharded over this worker's N ranks
+                    from .ulysses import shard_loaded
+
+                    shard_loaded(module)
                 return module
 
             components[comp] = self._component(key, load)

@@ -4,7 +4,8 @@ A profile names, per role (a `Capability`), the diffusers pipeline class, where 
 from (a Hub repo at a pinned revision, or a local folder), the dtype, default resolution, frames,
 steps, guidance, scheduler shift and a memory-strategy ladder. Finding, reading and listing
 profile files is backend-neutral and lives in backends/profile.py (re-exported here); the
-shipped files are in backends/profiles/. This module is the diffusers backend's profile model.
+shipped files are in backends/profiles/. This module is the diffusers backend's profile model
+(`Profile`, a `BaseProfile`), named on the diffusers entry of the backend registry.
 
 This module is pure data (pydantic + YAML) and imports neither torch nor diffusers, so
 `multishot profiles list` stays instant. Validation happens once, here: loading and generation
@@ -13,25 +14,26 @@ code trusts these models and never re-parses dicts.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from multishot.backends.base import Capability
 from multishot.backends.profile import (  # the backend-neutral machinery, re-exported for old imports
     PROFILE_SUFFIXES,
+    BaseProfile,
     ProfileError,
     ProfileInfo,
     builtin_profile_dir,
     cache_root,
     find_profile,
     format_errors,
+    list_profiles,
+    load_profile,
     profile_dirs,
     profile_files,
     profile_origins,
@@ -463,36 +465,19 @@ class IdentitySpec(_Strict):
     ip_adapter: IPAdapterSpec | None = None
 
 
-class Profile(_Strict):
-    """A whole model profile (one YAML file)."""
+class Profile(BaseProfile):
+    """A whole diffusers model profile (one YAML file): the neutral fields (BaseProfile) plus
+    the models per role and the identity mechanisms."""
 
-    name: str
-    #: A backend of the registry (backends/registry.py `backend_names`: built-ins and plug-ins).
-    backend: str = "diffusers"
-    licence: str
-    notes: str = ""
-    #: Only for backends without roles (animatic): what it declares it can do.
-    capabilities: tuple[Capability, ...] = ()
     roles: dict[Capability, RoleSpec] = Field(default_factory=dict)
     #: Identity mechanisms (keyframes generated together, references into the shots).
     identity: IdentitySpec = Field(default_factory=IdentitySpec)
-    #: The file it came from (set by `load_profile`; relative paths resolve against it).
-    source_file: str | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Profile:
-        if self.backend != "diffusers":
-            from multishot.backends.registry import backend_names
-
-            known = backend_names()
-            if self.backend not in known:
-                close = difflib.get_close_matches(self.backend, known, n=1)
-                hint = f"; did you mean `{close[0]}`?" if close else ""
-                raise ValueError(f"unknown backend `{self.backend}`{hint} Known: {', '.join(known)}")
-            if self.roles:
-                raise ValueError(f"a{'n' if self.backend[0] in 'aeiou' else ''} {self.backend} profile has no "
-                                 "`roles` (only diffusers profiles name models)")
-            return self
+        if self.backend != "diffusers":  # the registry hands other backends' files to their own models
+            raise ValueError(f"`backend: {self.backend}` is not a diffusers profile (backends/registry.py picks "
+                             "each backend's profile model)")
         if not self.roles:
             raise ValueError("a diffusers profile needs at least one entry under `roles`")
         if self.capabilities:
@@ -544,11 +529,12 @@ class Profile(_Strict):
         """Each role with its `speed:` step/guidance overrides made its own (done on load)."""
         return self.model_copy(update={"roles": {c: r.with_speed(r.speed) for c, r in self.roles.items()}})
 
+    def loaded(self) -> Profile:
+        """After reading: the MagCache ratios stored beside it attached, `speed:` applied."""
+        return _with_calibration(self).with_speed_applied()
+
     def fast_variant(self) -> Profile:
-        """The profile as `render --fast` runs it: every role's `fast:` on top of its `speed:`.
-        An animatic profile is already fast and comes back unchanged."""
-        if self.backend != "diffusers":
-            return self
+        """The profile as `render --fast` runs it: every role's `fast:` on top of its `speed:`."""
         if not self.has_fast:
             raise ProfileError(f"profile `{self.name}` has no `fast:` settings; render without --fast, or use a "
                                "profile that has them (`multishot profiles show NAME` prints them)")
@@ -558,8 +544,6 @@ class Profile(_Strict):
     def draft_variant(self) -> Profile:
         """The profile as `render --draft` runs it: `draft:` on top of `fast:` on top of
         `speed:`. Same seeds and timing, so an accepted draft re-renders as the final shot."""
-        if self.backend != "diffusers":
-            return self
         if not any(r.draft is not None or r.fast is not None for r in self.roles.values()):
             raise ProfileError(f"profile `{self.name}` has no `draft:` or `fast:` settings; render without --draft")
         roles = {}
@@ -573,25 +557,34 @@ class Profile(_Strict):
 
     @property
     def capability_set(self) -> frozenset[Capability]:
-        return frozenset(self.roles) if self.backend == "diffusers" else frozenset(self.capabilities)
+        return frozenset(self.roles)
 
-    @property
-    def base_dir(self) -> Path:
-        return Path(self.source_file).parent if self.source_file else Path.cwd()
+    def info(self, capabilities: frozenset[Capability] | None = None) -> ProfileInfo:
+        """Its line of `profiles list`: every model it names, pinned only if every one is."""
+        caps = capabilities if capabilities is not None else self.capability_set
+        models: list[str] = []
+        sources: list[Source] = []
+        for role in self.roles.values():
+            sources += [role, *role.shared_components.values()]
+            models += [w.label() for w in (*role.weights_override, *role.loras)]
+        if self.identity.ip_adapter is not None:
+            sources.append(self.identity.ip_adapter)
+        pinned = all(s.pinned for s in sources) and all(w.pinned for r in self.roles.values()
+                                                         for w in (*r.weights_override, *r.loras))
+        for s in sources:
+            if s.label() not in models:
+                models.append(s.label())
+        return ProfileInfo(
+            name=self.name, backend=self.backend,
+            capabilities=tuple(c.value for c in Capability if c in caps),
+            models=tuple(dict.fromkeys(models)), licence=self.licence,
+            pinned=pinned, path=self.source_file or "", notes=self.notes,
+        )
 
 
 # --------------------------------------------------------------------------------------------
 # Finding and reading profile files
 # --------------------------------------------------------------------------------------------
-
-
-def _parse(path: Path) -> Profile:
-    data = read_profile_data(path)
-    try:
-        profile = Profile.model_validate(data)
-    except ValidationError as exc:
-        raise ProfileError(format_errors(path, exc)) from None
-    return _with_calibration(profile).with_speed_applied()
 
 
 def calibration_files(profile: Profile) -> list[Path]:
@@ -623,39 +616,9 @@ def _with_calibration(profile: Profile) -> Profile:
     return profile
 
 
-def load_profile(name_or_path: str | os.PathLike[str]) -> Profile:
-    """A profile by name (searched in `profile_dirs()`) or by path to a .yaml file."""
-    return _parse(find_profile(name_or_path))
-
-
-def profile_info(profile: Profile, capabilities: frozenset[Capability] | None = None) -> ProfileInfo:
-    caps = capabilities if capabilities is not None else profile.capability_set
-    models: list[str] = []
-    sources: list[Source] = []
-    for role in profile.roles.values():
-        sources += [role, *role.shared_components.values()]
-        models += [w.label() for w in (*role.weights_override, *role.loras)]
-    if profile.identity.ip_adapter is not None:
-        sources.append(profile.identity.ip_adapter)
-    pinned = all(s.pinned for s in sources) and all(w.pinned for r in profile.roles.values()
-                                                     for w in (*r.weights_override, *r.loras))
-    for s in sources:
-        if s.label() not in models:
-            models.append(s.label())
-    return ProfileInfo(
-        name=profile.name, backend=profile.backend,
-        capabilities=tuple(c.value for c in Capability if c in caps),
-        models=tuple(dict.fromkeys(models)), licence=profile.licence,
-        pinned=pinned, path=profile.source_file or "", notes=profile.notes,
-    )
-
-
-def list_profiles() -> list[ProfileInfo]:
-    """Every profile on the search path, by name. A broken file raises ProfileError (naming the
-    file) rather than silently disappearing from the list."""
-    from dataclasses import replace
-
-    return [replace(profile_info(_parse(path)), origin=origin) for _, (path, origin) in sorted(profile_origins().items())]
+def profile_info(profile: BaseProfile, capabilities: frozenset[Capability] | None = None) -> ProfileInfo:
+    """`profile.info(capabilities)`: each profile model reports itself."""
+    return profile.info(capabilities)
 
 
 # --------------------------------------------------------------------------------------------

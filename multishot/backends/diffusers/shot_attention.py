@@ -604,21 +604,14 @@ class CallState:
 _PER_SHOT_ROPE: dict[str, tuple[Any, tuple[torch.Tensor, torch.Tensor]]] = {}
 
 
-#: The RoPE tables of the current forward gathered from their Ulysses shards (key, (cos, sin)).
-_FULL_ROPE: dict[str, tuple[Any, tuple[torch.Tensor, torch.Tensor]]] = {}
-
-
 def _full_rope(rotary_emb: tuple[torch.Tensor, torch.Tensor], ul: Any) -> tuple[torch.Tensor, torch.Tensor]:
     """The whole RoPE table from this rank's shard of it (diffusers' CP plan splits the table
-    with the tokens), gathered once per forward: every block gets the same shard."""
+    with the tokens), gathered once per forward: every block gets the same shard. The cache is
+    emptied when a forward starts (ulysses.py), never matched by a tensor address reused from
+    an earlier forward: a hit on one rank and a miss on another would part their exchanges."""
     cos, sin = rotary_emb
-    key = (cos.data_ptr(), sin.data_ptr(), tuple(cos.shape), cos.dtype)
-    hit = _FULL_ROPE.get("entry")
-    if hit is not None and hit[0] == key:
-        return hit[1]
-    out = (ul.gather_tokens(cos, 1), ul.gather_tokens(sin, 1))
-    _FULL_ROPE["entry"] = (key, out)
-    return out
+    key = ("rope", cos.data_ptr(), sin.data_ptr(), tuple(cos.shape), cos.dtype)
+    return ul.once_per_forward(key, lambda: (ul.gather_tokens(cos, 1), ul.gather_tokens(sin, 1)))
 
 
 class ShotAttnProcessor:
@@ -797,7 +790,6 @@ class ShotAttentionHandle:
         self._saved.clear()
         self.processors.clear()
         _PER_SHOT_ROPE.clear()
-        _FULL_ROPE.clear()
 
     @contextlib.contextmanager
     def negative(self, flag: bool = True) -> Iterator[None]:

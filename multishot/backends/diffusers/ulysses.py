@@ -24,14 +24,40 @@ machine without an accelerator; `enable_ulysses` then does the same steps itself
 `init_device_mesh("cpu", ...)`, `config.setup`, the processors' `_parallel_config`,
 `apply_context_parallel` with the model's `_cp_plan`), which is what lets the tests check this
 on two gloo processes.
+
+`render --gpus ... --cp N` (graph/executors/local.py) starts every worker as N processes of one
+torch.distributed group with MULTISHOT_CONTEXT_PARALLEL=N; `shard_loaded` then shards each Wan
+transformer as it is loaded, and every rank runs every call. A forward whose token count N does
+not divide (a size whose latent grid has an odd number of tokens, say) runs unsharded on every
+rank instead (`_gate`): the same maths, no speed-up, never a wrong split.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 from dataclasses import dataclass
 from typing import Any
 
 import torch
+
+log = logging.getLogger("multishot.backends.diffusers")
+
+#: Set by the local-GPU executor on each rank of a worker that spans N GPUs (`render --cp N`).
+CP_ENV = "MULTISHOT_CONTEXT_PARALLEL"
+
+
+def degree() -> int:
+    """The Ulysses degree this process runs its transformers with (1: not context parallel)."""
+    try:
+        return max(1, int(os.environ.get(CP_ENV, "1") or 1))
+    except ValueError:
+        return 1
+
+
+#: What the processors of the current sharded forward computed once for all blocks (the RoPE
+#: tables gathered from their shards); emptied when a forward starts (`_gate`).
+_PER_FORWARD: dict[Any, Any] = {}
 
 
 @dataclass(frozen=True)
@@ -60,6 +86,13 @@ class Ulysses:
         h = x.shape[2] // self.degree
         rank = torch.distributed.get_rank(self.group)
         return x[:, :, rank * h:(rank + 1) * h]
+
+    def once_per_forward(self, key: Any, make: Any) -> Any:
+        """`make()` the first time `key` is asked for in the current forward of the sharded
+        transformer (the cache is emptied as each forward starts, on every rank alike)."""
+        if key not in _PER_FORWARD:
+            _PER_FORWARD[key] = make()
+        return _PER_FORWARD[key]
 
     def gather_tokens(self, x: torch.Tensor, dim: int = 1) -> torch.Tensor:
         """The full tensor from the token shards (the RoPE tables), as diffusers' gather hook does."""
@@ -98,8 +131,11 @@ def enable_ulysses(transformer: Any, degree: int) -> Any:
     cp = ContextParallelConfig(ulysses_degree=degree)
     if torch.accelerator.device_count() > 0:
         transformer.enable_parallelism(config=cp)
-        return transformer._parallel_config
-    return _enable_on_cpu(transformer, cp)
+        config = transformer._parallel_config
+    else:
+        config = _enable_on_cpu(transformer, cp)
+    _gate(transformer, config, degree)
+    return config
 
 
 def _enable_on_cpu(transformer: Any, cp: Any) -> Any:
@@ -121,3 +157,69 @@ def _enable_on_cpu(transformer: Any, cp: Any) -> Any:
             processor._parallel_config = config
     apply_context_parallel(transformer, cp, transformer._cp_plan)
     return config
+
+
+def shard_loaded(transformer: Any) -> bool:
+    """Shard a freshly loaded transformer over this process's group when it runs context
+    parallel (`degree()` > 1) and the model class has a context-parallel plan; True if it did.
+    A model without a plan (or none run here) runs whole on every rank: correct, no speed-up."""
+    n = degree()
+    if n <= 1 or getattr(transformer, "_cp_plan", None) is None or getattr(transformer, "_multishot_ulysses", None):
+        return False
+    enable_ulysses(transformer, n)
+    transformer._multishot_ulysses = n
+    log.info("%s sharded over %d ranks (Ulysses)", type(transformer).__name__, n)
+    return True
+
+
+def _cp_hooks(transformer: Any) -> list[Any]:
+    """diffusers' split and gather hooks that `apply_context_parallel` put on the model."""
+    from diffusers.hooks.context_parallel import (_CONTEXT_PARALLEL_INPUT_HOOK_TEMPLATE,
+                                                  _CONTEXT_PARALLEL_OUTPUT_HOOK_TEMPLATE)
+
+    prefixes = (_CONTEXT_PARALLEL_INPUT_HOOK_TEMPLATE.format(""), _CONTEXT_PARALLEL_OUTPUT_HOOK_TEMPLATE.format(""))
+    hooks = []
+    for module in transformer.modules():
+        registry = getattr(module, "_diffusers_hook", None)
+        if registry is not None:
+            hooks += [hook for name, hook in registry.hooks.items() if name.startswith(prefixes)]
+    return hooks
+
+
+def _gate(transformer: Any, config: Any, n: int) -> None:
+    """Per forward, shard only when the token count divides by `n` (diffusers' equal shards
+    demand it); otherwise every rank runs that forward whole. Also empties the per-forward cache. The split/gather hooks read
+    their functions through mutable references at call time, so one flag, set by a forward
+    pre-hook of the transformer (which runs before diffusers' hooks), switches them and the
+    attention processors' parallel config for that call, whichever processors are installed."""
+    state = {"on": True}
+    for hook in _cp_hooks(transformer):
+        ref = hook.fn_ref
+        pre, post = ref.pre_forward, ref.post_forward
+        ref.pre_forward = (lambda module, *args, _pre=pre, **kwargs:
+                           _pre(module, *args, **kwargs) if state["on"] else (args, kwargs))
+        ref.post_forward = lambda module, output, _post=post: _post(module, output) if state["on"] else output
+    attention = [m for m in transformer.modules() if hasattr(m, "processor") and hasattr(m, "set_processor")]
+    p_t, p_h, p_w = transformer.config.patch_size
+    seen: set[tuple[int, ...]] = set()
+
+    def decide(_module: Any, args: tuple, kwargs: dict[str, Any]) -> None:
+        _PER_FORWARD.clear()
+        hidden = kwargs.get("hidden_states", args[0] if args else None)
+        shape = tuple(hidden.shape)
+        tokens = (shape[2] // p_t) * (shape[3] // p_h) * (shape[4] // p_w)
+        state["on"] = tokens % n == 0
+        if shape not in seen:  # once per shape, in the worker's log
+            seen.add(shape)
+            if state["on"]:
+                log.info("sharded forward: %d tokens, %d on each of %d ranks", tokens, tokens // n, n)
+            else:
+                log.warning("a forward of %d tokens does not split into %d equal shards: it runs whole on every "
+                            "rank", tokens, n)
+        for module in attention:
+            processor = module.processor
+            if processor is not None and hasattr(processor, "_parallel_config"):
+                processor._parallel_config = config if state["on"] else None
+
+    transformer.register_forward_pre_hook(decide, with_kwargs=True)
+    transformer._multishot_ulysses_state = state

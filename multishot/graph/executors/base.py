@@ -103,6 +103,12 @@ class ShotFailed(RuntimeError):
     """A piece of work failed on every worker it was tried on (bounded retries)."""
 
 
+class RankLost(RuntimeError):
+    """Rank 0 of a worker spanning several GPUs did its part of a task, but another rank did not
+    finish it (local.py reads it as a lost worker). Defined here, not in worker.py, which runs as
+    `__main__`: an exception must unpickle in the driver under the name it was raised with."""
+
+
 def take_idle(idle: "queue.Queue[Any]", closed: Callable[[], bool], what: str) -> Any:
     """The next idle worker (or actor), waiting for one; ShotFailed once the executor closes,
     so a dispatching thread never waits forever on a stopped pool."""

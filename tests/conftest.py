@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -12,6 +13,14 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 MULTISHOT = [sys.executable, "-m", "multishot.cli.main"]
+
+# The Ctrl-C tests send SIGINT the way a terminal does, to a process whose SIGINT is at its default.
+# A suite started as a background job of a non-interactive shell (`make test &` in a script)
+# inherits SIGINT *ignored*, every child would too, and Python then never raises
+# KeyboardInterrupt: the tests would fail for the way they were launched, not for the code. A
+# caught signal is reset to its default at exec, so the children start as from a terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def small_film(**format_overrides: object) -> dict:

@@ -1,6 +1,6 @@
 """The rule screenwriter reads a logline: people vs places vs objects (issue 18 item 5).
 
-Twenty varied loglines, each with the cast and the places a reader would name. The failure that
+Twenty-three varied loglines, each with the cast and the places a reader would name. The failure that
 prompted this: "Two rival street musicians in a rainy Tokyo alley…" gave a character `tokyo`
 "in an orange long cloak" and a location "two rival street".
 """
@@ -42,6 +42,15 @@ CASES = [
     ("A shepherd in the Scottish highlands finds a wounded eagle.", ["shepherd", "eagle"], ["highlands"]),
     ("Aiko, a violinist, plays for her dying teacher in a Kyoto temple.", ["aiko", "teacher"], ["temple"]),
     ("A pirate captain and her parrot search a jungle island for a buried map.", ["captain", "parrot"], ["island"]),
+    # The issue's own logline, whose verb the reading once took for part of the place ("the rainy
+    # tokyo alley share" became the prop and the film was set in a default kitchen) …
+    ("Two rival street musicians in a rainy Tokyo alley share one umbrella.",
+     ["first_musician", "second_musician"], ["alley"]),
+    # … and a verb no word list holds: the word between a noun and its object is the verb.
+    ("Two rival street musicians in a rainy Tokyo alley split one umbrella.",
+     ["first_musician", "second_musician"], ["alley"]),
+    # A place named only inside the person's noun is still the film's place (not a default kitchen).
+    ("A lighthouse keeper finds a message in a bottle.", ["keeper"], ["lighthouse"]),
 ]
 CITIES = {"tokyo", "paris", "mumbai", "brooklyn", "lisbon", "maine", "berlin", "rome", "seoul", "oslo",
           "madrid", "kyoto", "scottish"}

@@ -211,7 +211,11 @@ VERBS = set((
     "discover discovers inherit find race chase search become fight meet fall fly run return "
     "must choose try learn lose win steal save escape hide wait build plan dream sing dance play "
     "travel walk leave come go get make take give bring carry help teach watch hear see face "
-    "follow guard lead deliver cook wake sail drive ride climb cross open fix care love").split())
+    "follow guard lead deliver cook wake sail drive ride climb cross open fix care love share "
+    "uncover rescue protect confront repair restore hunt survive smuggle paint write read rebuild "
+    "trade swap sell buy miss remember forget keep bury dig mend feed chase track stalk visit "
+    "ask tell answer hold lift push pull break catch throw send receive count sew wash"
+    ).split())
 PERSON_NOUNS |= set((
     "surgeon porter violinist cellist pianist guitarist drummer grandson granddaughter parrot "
     "eagle forger critic patient owner boss actor actress poet priestess monk sculptor tailor "
@@ -252,8 +256,10 @@ def _name(tok: str) -> bool:
     return len(tok) > 1 and tok[0].isupper() and tok[1:].islower() and tok.lower() not in CAPITAL_STOP
 
 
-def _verbish(tokens: list[str], k: int) -> bool:
-    """Whether tokens[k] is the verb after the noun before it ("keeper finds", "Moon records")."""
+def _verbish(tokens: list[str], k: int, object_next: bool = False) -> bool:
+    """Whether tokens[k] is the verb after the noun before it ("keeper finds", "Moon records").
+    `object_next`: tokens[k] ends the run and a determiner follows it ("alley share one
+    umbrella"): a word no list knows, between a noun and its object, reads as the verb."""
     low = tokens[k].lower()
     prev = tokens[k - 1]
     after_noun = _kind(prev) is not None or _name(prev)
@@ -263,7 +269,13 @@ def _verbish(tokens: list[str], k: int) -> bool:
         return True   # "two sisters inherit", "a flooded city guards"
     if not after_noun or _kind(low) is not None or _name(tokens[k]):
         return False
+    if object_next and k == len(tokens) - 1 and _kind(prev) is not None:
+        return True
     return low.endswith("ed") or (low.endswith("s") and not low.endswith(("ss", "us", "is")))
+
+
+#: Words that open a verb's object ("share *their* umbrella", "hide *him*").
+OBJECTS = {"him", "them", "it", "her", "us", "me", "some", "every", "each", "another"}
 
 
 @dataclass
@@ -288,7 +300,8 @@ def _runs(tokens: list[str]) -> list[_Run]:
         while j < len(tokens) and tokens[j][0].isalpha() and tokens[j].lower() not in STOP | ARTICLES:
             j += 1
         words = tokens[i:j]
-        cut = next((k for k in range(1, len(words)) if _verbish(words, k)), len(words))
+        object_next = j < len(tokens) and tokens[j].lower() in ARTICLES | OBJECTS
+        cut = next((k for k in range(1, len(words)) if _verbish(words, k, object_next)), len(words))
         before = tokens[i - 1].lower() if i > 0 else ""
         out.append(_Run(i, words[:cut], before, before if before in ARTICLES else None))
         i = j
@@ -322,6 +335,7 @@ def read_logline(logline: str) -> _Reading:
 
     runs = _runs(tokens)
     skip: set[int] = set()
+    implied: list[tuple[str, str]] = []
     for n, run in enumerate(runs):
         if n in skip or not run.words:
             continue
@@ -333,6 +347,9 @@ def read_logline(logline: str) -> _Reading:
         kind = _kind(head)
         end = run.start + len(run.words)
         if kind == "person":
+            # "a lighthouse keeper": the place the person's noun names, if the logline names no other
+            implied.extend((singular(w), f"the {w.lower()}, {_pick(PLACE_LOOKS, 'place', w.lower())}")
+                           for w in run.words[:-1] if _kind(w) == "place")
             # "Detective Ruiz": a title and a name; the name is the character
             names = [w for w in run.words if _name(w) and _kind(w) is None]
             if names and _kind(run.words[0]) == "person":
@@ -386,6 +403,8 @@ def read_logline(logline: str) -> _Reading:
             prop = f"the {' '.join(low_words)}"
         elif after_place_prep and run.article and head.lower() not in time_words | ATTIRE:
             add_place(head.lower(), f"{phrase}, {_pick(PLACE_LOOKS, 'place', phrase)}")
+    if not places and implied:
+        add_place(*implied[0])
     time = next((t for t, keys in TIMES if any(k in lows for k in keys)), None)
     weather = next((w for w, keys in WEATHERS if any(k in lows for k in keys)), None)
     return _Reading(people, places, prop, time, weather)

@@ -8,7 +8,8 @@ with the default local model (`--llm local`). CPU only; constrained ≈ 1 min a 
 `--loglines` picks loglines by their 1-based number in LOGLINES (the machine is shared: a subset
 can be run one at a time and the rows put together afterwards). Per run: which planner wrote each
 role, tokens (prompt + completion, per role and in all), seconds, `check` findings of the written
-film, and the machine's load average before and after (the numbers are only comparable with it).
+film, the model's texts the film uses (kept of written, per role: the rest failed
+`model_text.junk` and the rules' words stand in), and the machine's load average before and after (the numbers are only comparable with it).
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ def main(argv: list[str] | None = None) -> None:
                 usage = result.usage
                 rows.append({"mode": mode, "logline": logline, "seconds": seconds,
                              "provenance": {r: result.provenance.get(r) for r in ROLES},
+                             "texts": result.replaced(),
                              "tokens": sum(u.get("total_tokens", 0) for u in usage.values()),
                              "usage": usage,
                              "errors": sum(f.severity == "error" for f in findings),

@@ -118,6 +118,16 @@ def direct(
         err.print(f"[bold yellow]warning:[/] the model's answer was not used for {clean(', '.join(fell_back))}: "
                   f"the rule planner wrote {'it' if len(fell_back) == 1 else 'them'} "
                   f"(see --transcript for the model's replies)", highlight=False)
+    replaced = result.replaced()
+    if replaced:
+        n = sum(t["model"] + t["rules"] for t in replaced.values())
+        asked = sum(t["model"] for t in replaced.values())
+        rules = n - asked
+        counts = ", ".join(f"{role} {t['model'] + t['rules']} of {t['written']}" for role, t in replaced.items())
+        err.print(f"[bold yellow]warning:[/] {n} of the model's texts could not go into the film as written "
+                  f"({clean(counts)}; e.g. {clean('; '.join(result.replaced_examples()))}): "
+                  f"{asked} written again by the model asked for each alone, {rules} by the rule planner; "
+                  f"the model's structure is kept (see --transcript)", highlight=False)
     for note in result.notes:
         err.print(f"[bold yellow]note:[/] {clean(note)}", highlight=False)
     _print_usage(result.usage)
@@ -163,6 +173,10 @@ def _say_choices(planner: object, rounds: int, *, critic_flag: Optional[bool], r
     from multishot.cli.output import clean
 
     choice = getattr(planner, "choice", None)
+    if choice is not None and not choice.rewrite and choice.rewrite_why:
+        err.print(f"texts of the model's answers the film cannot use: the rule planner's words stand in "
+                  f"(default for {clean(str(planner.model))}: {clean(choice.rewrite_why)})",  # type: ignore[attr-defined]
+                  highlight=False)
     if choice is None or rounds == 0:
         return
     revise = "the model" if planner.model_revise else "the gates' own fixes (the rule planner's reviser)"  # type: ignore[attr-defined]

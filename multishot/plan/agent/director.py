@@ -19,7 +19,7 @@ from typing import Literal, get_args
 from pydantic import Field
 
 from multishot.plan.agent.base import Contract
-from multishot.plan.agent.screenwriter import Brief, Treatment, names_of
+from multishot.plan.agent.screenwriter import Brief, SceneBeat, Treatment, names_of
 from multishot.shotlist.schema import Film, Id, Scene, Shot
 
 Purpose = Literal["establish", "introduce", "action", "detail", "reaction", "dialogue", "reverse",
@@ -100,6 +100,11 @@ def _pick(options: tuple[str, ...], *key: object) -> str:
     return options[int.from_bytes(digest[:4], "big") % len(options)]
 
 
+def a_line(*key: object) -> str:
+    """A line of dialogue the rules can put in anyone's mouth (deterministic in `key`)."""
+    return _pick(LINES_A + LINES_B, *key)
+
+
 def purposes(k: int, duo: bool) -> list[str]:
     """The purposes of a k-shot scene: establish first, resolve last (k ≥ 4), the body between."""
     if k == 1:
@@ -117,50 +122,62 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] if text else text
 
 
+def shot_text(treatment: Treatment, scene: SceneBeat, i: int, purpose: str,
+              cast: list[str]) -> tuple[list[str], str, dict[str, str]]:
+    """Who is in shot `i` of `scene`, what happens and who says what, for a purpose: the rule
+    director's words. Also what stands in for a model's action or line the film cannot use
+    (`text_fallback`), so it must work for any purpose and cast a model chose."""
+    names = names_of(treatment)
+    cast = [c for c in cast if c in treatment.characters]
+    duo = len(cast) >= 2
+    p = names[cast[0]] if cast else "the place"
+    q = names[cast[1]] if duo else p
+    place = treatment.locations[scene.location].split(",")[0] if scene.location in treatment.locations else "the place"
+    who: list[str] = []
+    dialogue: dict[str, str] = {}
+    key = (treatment.title, scene.id, i)
+    if purpose in ("dialogue", "reverse", "two-shot") and not duo:
+        purpose = "action" if cast else "establish"   # a conversation needs two
+    if purpose == "establish":
+        who = cast
+        action = (f"{place}; {scene.beat}" if scene.shots == 1 else
+                  f"{place}, {' and '.join(names[c] for c in cast)} in view" if cast else place)
+    elif purpose == "introduce":
+        who, action = cast[:1], scene.beat
+    elif purpose == "action":
+        who, action = cast[:1], _pick(ACTIONS, *key).format(p=p)
+    elif purpose == "detail":
+        action = f"insert: {treatment.prop}" if treatment.prop else f"insert: a detail of {place}"
+    elif purpose == "reaction":
+        who, action = cast[:1], f"{p} takes it in"
+    elif purpose == "dialogue":
+        who, action = [cast[0], cast[1]], f"{p} speaks to {q}"
+        dialogue = {cast[0]: _pick(LINES_A, *key)}
+    elif purpose == "reverse":
+        who, action = [cast[1], cast[0]], f"{q} answers {p}"
+        dialogue = {cast[1]: _pick(LINES_B, *key)}
+    elif purpose == "two-shot":
+        who, action = cast[:2], f"{p} and {q} side by side"
+    elif purpose == "reveal":
+        who, action = cast[:1], f"{p} sees what has changed"
+    else:  # resolve
+        who = cast
+        action = f"{' and '.join(names[c] for c in cast) or place} as the scene settles"
+    if i == 1 and purpose not in ("introduce", "action", "reveal"):
+        action = f"{scene.beat}; {action}"   # the beat is told in the scene's first shot in
+    return who, _sentence(action), dialogue
+
+
 def break_down(treatment: Treatment) -> Breakdown:
     """The rule-based director (deterministic)."""
-    names = names_of(treatment)
     scenes = []
     for scene in treatment.scenes:
         cast = [c for c in scene.characters if c in treatment.characters]
-        duo = len(cast) >= 2
-        p = names[cast[0]] if cast else "the place"
-        q = names[cast[1]] if duo else p
-        place = treatment.locations[scene.location].split(",")[0]
         shots = []
-        for i, purpose in enumerate(purposes(scene.shots, duo)):
-            who: list[str] = []
-            dialogue: dict[str, str] = {}
-            key = (treatment.title, scene.id, i)
-            if purpose == "establish":
-                who = cast
-                action = (f"{place}; {scene.beat}" if scene.shots == 1 else
-                          f"{place}, {' and '.join(names[c] for c in cast)} in view" if cast else place)
-            elif purpose == "introduce":
-                who, action = cast[:1], scene.beat
-            elif purpose == "action":
-                who, action = cast[:1], _pick(ACTIONS, *key).format(p=p)
-            elif purpose == "detail":
-                action = f"insert: {treatment.prop}" if treatment.prop else f"insert: a detail of {place}"
-            elif purpose == "reaction":
-                who, action = cast[:1], f"{p} takes it in"
-            elif purpose == "dialogue":
-                who, action = [cast[0], cast[1]], f"{p} speaks to {q}"
-                dialogue = {cast[0]: _pick(LINES_A, *key)}
-            elif purpose == "reverse":
-                who, action = [cast[1], cast[0]], f"{q} answers {p}"
-                dialogue = {cast[1]: _pick(LINES_B, *key)}
-            elif purpose == "two-shot":
-                who, action = cast[:2], f"{p} and {q} side by side"
-            elif purpose == "reveal":
-                who, action = cast[:1], f"{p} sees what has changed"
-            else:  # resolve
-                who = cast
-                action = f"{' and '.join(names[c] for c in cast) or place} as the scene settles"
-            if i == 1 and purpose not in ("introduce", "action", "reveal"):
-                action = f"{scene.beat}; {action}"   # the beat is told in the scene's first shot in
+        for i, purpose in enumerate(purposes(scene.shots, len(cast) >= 2)):
+            who, action, dialogue = shot_text(treatment, scene, i, purpose, cast)
             shots.append(ShotIntent(id=f"{scene.id[:24]}-{i + 1:02d}-{purpose}", purpose=purpose,  # type: ignore[arg-type]
-                                    characters=who, action=_sentence(action), dialogue=dialogue,
+                                    characters=who, action=action, dialogue=dialogue,
                                     duration=WEIGHT[purpose]))
         scenes.append(SceneShots(scene=scene.id, shots=shots))
     return Breakdown(scenes=scenes)

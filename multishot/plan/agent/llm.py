@@ -26,12 +26,13 @@ from multishot.plan.agent.base import Contract, Transcript, Usage, validate_film
 from multishot.plan.agent.cinematographer import CameraPlan, Direction, camera_problems
 from multishot.plan.agent.critic import RULES, Finding, GateOptions
 from multishot.plan.agent.director import PURPOSE_INFO, Breakdown, breakdown_problems
-from multishot.plan.agent.model_text import loop_problems
+from multishot.plan.agent.model_text import Replaced, loop_problems
 from multishot.plan.agent.revision import merge_revision
 from multishot.plan.agent.rules import RulePlanner
 from multishot.plan.agent.schemas import (bounded, camera_schema, critic_schema, director_schema, max_tokens,
                                           revise_scenes, revise_schema, screenwriter_schema)
 from multishot.plan.agent.screenwriter import Brief, Treatment, character_id, treatment_problems
+from multishot.plan.agent.text_fallback import breakdown_text, camera_text, treatment_text
 from multishot.shotlist.schema import ANGLES, MOVEMENTS, SIZES, Film
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 #: Bump when the prompts change: it enters the agent artifact's key, so cached plans made with
 #: older prompts are redone.
-PROMPT_VERSION = 4
+PROMPT_VERSION = 5
 DEFAULT_MODEL = "gpt-4o-mini"
 REPLY_LIMIT = 6000  # characters of each reply kept in the transcript
 MAX_NOTES = 5       # the model critic's notes a round (each one costs a revision's attention)
@@ -113,6 +114,30 @@ class ModelNote(Contract):
 
 class ModelNotes(Contract):
     notes: list[ModelNote] = Field(default_factory=list)
+
+
+#: The plain question that writes one text again (text_fallback), and its answer's length.
+SENTENCE_SYSTEM = ("You write one sentence of a film's shot list, in plain words: no list, no "
+                   "heading, no quotes, no JSON.")
+SENTENCE_TOKENS = 48
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s")
+
+
+def first_sentence(text: str, *, quoted: bool = False) -> str | None:
+    """The answer's first sentence (a reply cut off by max_tokens ends at its last comma), without
+    a leading label or surrounding quotes; None when nothing of a sentence is left."""
+    text = " ".join(text.replace("*", " ").split())
+    inner = re.match(r'^["“]([^"”]{6,})["”]', text)
+    if quoted and inner:   # "We can't stay here," she whispers.
+        return inner.group(1).strip().rstrip(",")
+    text = re.sub(r"^(?:[A-Za-z0-9 ]{1,20}:\s+)", "", text) if quoted or text[:20].count(":") else text
+    match = _SENTENCE_END.search(text + " ")
+    if match:
+        text = text[:match.start()]
+    elif "," in text:
+        text = text[:text.rindex(",")]
+    text = text.strip().strip("\"'“”‘’").strip()
+    return text if len(text) >= 6 else None
 
 
 def extract_json(text: str) -> Any:
@@ -205,6 +230,10 @@ class ModelChoice:
     revise: bool
     critic: bool
     why: str = ""
+    #: Whether a text of its answers that the film cannot use is asked for again, alone
+    #: (text_fallback), before the rules' words stand in.
+    rewrite: bool = True
+    rewrite_why: str = ""
 
 
 #: Defaults measured per named model (docs/notes/issue-18c.md). SmolLM2-135M writes a usable
@@ -218,7 +247,11 @@ class ModelChoice:
 SMALL_MODELS: dict[str, ModelChoice] = {
     "smollm2-135m": ModelChoice(revise=False, critic=False, why=(
         "in the measured runs SmolLM2-135M's revisions changed nothing the gates' fixes did not "
-        "(or ran to max_tokens), and its critic notes restated the logline or looped")),
+        "(or ran to max_tokens), and its critic notes restated the logline or looped"),
+        rewrite=False, rewrite_why=(
+            "asked for one text alone, SmolLM2-135M answers in words but not in pictures (\"The "
+            "girl's face is a mix of a child's and a dog's\", a line of dialogue that describes "
+            "the speaker): the rules' words are used instead, at no cost")),
 }
 
 
@@ -254,6 +287,8 @@ class LLMPlanner:
         #: reviser, by choice, not as a fallback).
         self.model_revise = self.choice.revise if model_revise is None else model_revise
         self.critic_stopped = False
+        #: Whether unusable texts are asked for again one at a time (else the rules' words).
+        self.model_rewrite = self.choice.rewrite
         self._api_key = api_key or api_key_from_env()
         self.client = client if client is not None or server is not None else self._client(base_url)
         self.usage = Usage()
@@ -298,7 +333,7 @@ class LLMPlanner:
     def identity(self) -> dict[str, Any]:
         out = {"planner": "llm", "base_url": self.base_url, "model": self.model,
                "prompts": PROMPT_VERSION, "repairs": self.repairs, "model_critic": self.model_critic,
-               "model_revise": self.model_revise}
+               "model_revise": self.model_revise, "model_rewrite": self.model_rewrite}
         if self.server is not None:
             out["server"] = self.server.identity()
         return out
@@ -434,6 +469,50 @@ class LLMPlanner:
         self.last_source = "rules"
         return make()
 
+    def _usable(self, role: str, answer: T, replaced: list[Replaced], checked: int) -> T:
+        """The role's answer as text_fallback left it; each replacement in the transcript, and
+        counted in the provenance (`texts`: {role: {written, model, rules}})."""
+        if replaced:
+            by_model = sum(r.by == "model" for r in replaced)
+            self.provenance.setdefault("texts", {})[role] = {
+                "written": checked, "model": by_model, "rules": len(replaced) - by_model}
+            self.transcript.add(role, "text-replaced", count=len(replaced),
+                                fields=[r.to_json() for r in replaced[:40]])
+        return answer
+
+    @property
+    def _ask(self) -> "Callable[[str, str, str], str | None] | None":
+        return self.sentence if self.model_rewrite else None
+
+    def sentence(self, role: str, kind: str, question: str) -> str | None:
+        """One text asked for alone, in plain words (no schema: the one-sentence answers of a
+        small model are better without one), cut to its first sentence. Counted in the role's
+        usage; a failed request is None (the rules' text then stands in)."""
+        usage = self.usage.role(role)
+        if self.unreachable or self.client is None:
+            return None
+        messages = [{"role": "system", "content": SENTENCE_SYSTEM}, {"role": "user", "content": question}]
+        started = time.monotonic()
+        try:
+            response = self.client.chat.completions.create(
+                model=self.model, messages=messages, temperature=0, max_tokens=SENTENCE_TOKENS,
+                timeout=self._timeout(SENTENCE_TOKENS))
+            content = response.choices[0].message.content or ""
+        except Exception as error:  # the endpoint's problem: this text falls back, nothing else
+            usage.errors += 1
+            self.transcript.add(role, "error", attempt=0, error=f"{type(error).__name__}: {error}"[:500])
+            return None
+        seconds = round(time.monotonic() - started, 3)
+        usage.calls += 1
+        usage.seconds += seconds
+        tokens = getattr(response, "usage", None)
+        usage.prompt_tokens += int(getattr(tokens, "prompt_tokens", 0) or 0)
+        usage.completion_tokens += int(getattr(tokens, "completion_tokens", 0) or 0)
+        text = first_sentence(content, quoted=kind == "line")
+        self.transcript.add(role, "sentence", kind=kind, question=question[:400], reply=content[:400],
+                            text=text, seconds=seconds)
+        return text
+
     def _from_model(self, role: str) -> None:
         self.provenance[role] = "model"
         self.last_source = "model"
@@ -458,6 +537,8 @@ class LLMPlanner:
         if treatment is None:
             return self._fallback("screenwriter", lambda: self.rules.screenwriter(brief))
         self._from_model("screenwriter")
+        treatment = self._usable("screenwriter", *treatment_text(treatment, reading, brief.logline, self._ask,
+                                                                 brief.title or ""))
         # Given characters are canon: their descriptions stay verbatim whatever the model wrote.
         given = {character_id(n): d for n, d in brief.characters if d.strip()}
         updates: dict[str, Any] = {"characters": {**treatment.characters, **given}}
@@ -482,7 +563,7 @@ class LLMPlanner:
         if breakdown is None:
             return self._fallback("director", lambda: self.rules.director(brief, treatment))
         self._from_model("director")
-        return breakdown
+        return self._usable("director", *breakdown_text(breakdown, treatment, brief.logline, self._ask))
 
     def cinematographer(self, treatment: Treatment, breakdown: Breakdown,
                         recorded: dict[str, dict[str, Direction]] | None = None) -> CameraPlan:
@@ -500,7 +581,7 @@ class LLMPlanner:
         if plan is None:
             return self._fallback("cinematographer", lambda: self.rules.cinematographer(treatment, breakdown, recorded))
         self._from_model("cinematographer")
-        return plan
+        return self._usable("cinematographer", *camera_text(plan, treatment, breakdown, (treatment.title,)))
 
     def revise(self, film: Film, findings: Sequence[Finding], gates: GateOptions) -> Film:
         rounds = self.provenance.setdefault("revise", [])

@@ -30,7 +30,9 @@ class AgentResult:
     planner: dict[str, Any] = field(default_factory=dict)
     #: Which planner answered each role: {"screenwriter": "model" | "rules", …, "revise": [per
     #: round: "model", "rules" (the model's answer was unusable) or "fixes" (the gates' own fixes,
-    #: chosen: no model asked)]}, plus the response format the endpoint took (`provenance_of`).
+    #: chosen: no model asked)]}, plus the response format the endpoint took (`provenance_of`)
+    #: and, for a role some of whose texts the film could not use, "texts": {role: {"written": n,
+    #: "model": written again by the model asked alone, "rules": the rules' words}}.
     provenance: dict[str, Any] = field(default_factory=dict)
     #: What the user should know about the result (a shot count that changed, kept fields).
     notes: list[str] = field(default_factory=list)
@@ -47,8 +49,17 @@ class AgentResult:
             return "rule planner"
         p = self.provenance
 
+        texts = p.get("texts") or {}
+
         def who(role: str) -> str:
-            return "model" if p.get(role) == "model" else "rules (fallback)" if p.get(role) == "rules" else "-"
+            if p.get(role) == "model":
+                t = texts.get(role)
+                if not t:
+                    return "model"
+                parts = [f"{t['model']} asked again" if t.get("model") else "",
+                         f"{t['rules']} from the rules" if t.get("rules") else ""]
+                return f"model ({' and '.join(x for x in parts if x)} of its {t['written']} texts)"
+            return "rules (fallback)" if p.get(role) == "rules" else "-"
 
         rounds = p.get("revise") or []
         parts = [f"{role}: {who(role)}" for role in ("screenwriter", "director", "cinematographer")
@@ -60,6 +71,20 @@ class AgentResult:
             parts.append("revise: " + "/".join(rounds))
         fmt = f", {p['response_format']} output" if p.get("response_format") else ""
         return f"llm planner `{self.planner.get('model')}`{fmt}; " + (", ".join(parts) or "no model answer")
+
+    def replaced(self) -> dict[str, dict[str, int]]:
+        """Per role, how many texts of the model's answer the film does not use, and who wrote
+        their stand-ins: {role: {"written": n, "model": asked again, "rules": the rules'}}."""
+        return dict(self.provenance.get("texts") or {})
+
+    def replaced_examples(self) -> list[str]:
+        """One refused text per role, as `director: 'a' (too few words …)`, for the CLI."""
+        out: dict[str, str] = {}
+        for event in self.transcript:
+            if event.get("event") == "text-replaced" and event.get("fields") and event.get("role") not in out:
+                first = event["fields"][0]
+                out[str(event.get("role"))] = f"{event.get('role')}: {first.get('text', '')!r} ({first.get('reason', '')})"
+        return list(out.values())
 
     def fallbacks(self) -> list[str]:
         """The roles a model planner was asked for but the rule planner answered."""

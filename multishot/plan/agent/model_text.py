@@ -139,3 +139,84 @@ def judge(notes: Iterable[tuple[str, str]], film: Film, brief: Sequence[str] = (
             said.add(normal)
         out.append(Verdict(shot_id, message, reason))
     return out
+
+
+# -- text a film cannot use ---------------------------------------------------------------------
+#
+# A schema-valid answer can still carry text no image prompt can use. Measured with SmolLM2-135M
+# (docs/notes/issue-18c.md): every action "a" (or "acti"), a keeper described as "A lighthouse
+# keeper finds a message in a" (the logline, cut mid-phrase), descriptions `A_SURGEENEBLAKER`,
+# "{{surgeon}}", "<img src=". These go verbatim into every frame's prompt. The structure the model
+# chose (scenes, purposes, cast, sizes, angles) is kept; such a text is replaced by the rule
+# planner's text for the same field, and the replacement is recorded (`Replaced`), so the plan
+# says which words came from the model and which from the rules.
+
+#: A token no sentence of a shot list has: markup, template braces, snake_case, a run of capitals
+#: or letters glued to a long number.
+_ODD = re.compile(r"[_<>{}\\|]|[A-Z]{5,}|[A-Za-z][0-9]{3,}|[0-9]{3,}[A-Za-z]{3,}")
+#: Content words a field needs at least (an action names who and what: "the keeper reads").
+MIN_WORDS = {"action": 2, "beat": 2, "description": 2, "lighting": 1, "line": 1, "weather": 1}
+#: Share of the logline's content words a text must repeat (besides being made of them) to be
+#: the logline again: "a lighthouse keeper" in a description is a subject, the whole sentence is not.
+ECHO_COVER = 0.6
+#: An action written on more than this share of a film's shots (and on at least three) says
+#: nothing about any of them.
+SAME_SHARE = 0.5
+
+
+def junk(text: str, kind: str, brief: Sequence[str] = ()) -> str | None:
+    """Why `text` cannot go into the film as a `kind` field (None: it can). `brief`: the
+    logline (and title), which a text must not merely be a cut-off copy of."""
+    stripped = text.strip()
+    if not stripped:
+        return "empty"
+    if degenerate(stripped):
+        return "the text loops"
+    odd = _ODD.search(stripped)
+    if odd:
+        return f"not words ({stripped[max(0, odd.start() - 8):odd.end() + 8]!r})"
+    content = _content(stripped)
+    need = MIN_WORDS.get(kind, 1)
+    # a line of dialogue may be all small words ("Why not?"); it must still be words
+    if len(content if kind != "line" else _words(stripped)) < need:
+        return f"too few words ({len(content)} of at least {need})"
+    said = _words(stripped)
+    for source in brief:
+        whole, theirs = _words(source), set(_content(source))
+        if kind == "beat" or not theirs:
+            continue   # a one-scene film's beat may well be its logline
+        if 3 <= len(said) < len(whole) and whole[:len(said)] == said:
+            return "the logline, cut off"
+        if (len(content) >= 3 and sum(w in theirs for w in content) >= ECHO_SHARE * len(content)
+                and len(theirs & set(content)) >= ECHO_COVER * len(theirs)):
+            return f"the logline again, not {'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+    return None
+
+
+def normal(text: str) -> str:
+    """A text's words, lower case, single-spaced: what two texts share when they say the same."""
+    return " ".join(_words(text))
+
+
+def repeated(texts: Sequence[str]) -> set[str]:
+    """The texts (`normal`) that fill more than SAME_SHARE of `texts`, when there are ≥ 3."""
+    said = [normal(t) for t in texts]
+    if len(said) < 3:
+        return set()
+    return {n for n in set(said) if n and said.count(n) > SAME_SHARE * len(said) and said.count(n) >= 3}
+
+
+@dataclass(frozen=True)
+class Replaced:
+    """One model text the film does not use, and what stands in its place."""
+
+    role: str
+    field: str      # `characters.keeper`, `scenes[0].shots[1].action`, `shots[3].lighting`
+    text: str       # the model's, as its role's answer had it
+    reason: str
+    used: str       # what the film has instead
+    by: str = "rules"   # who wrote `used`: "model" (asked for this text alone) or "rules"
+
+    def to_json(self) -> dict[str, str]:
+        return {"role": self.role, "field": self.field, "text": self.text[:120], "reason": self.reason,
+                "used": self.used[:200], "by": self.by}

@@ -430,9 +430,21 @@ def split_evenly(total: int, parts: int) -> list[int]:
     return [base + (1 if i >= parts - extra else 0) for i in range(parts)]
 
 
-def _title(logline: str) -> str:
+TITLE_WORDS = 7
+
+
+def _title(logline: str, reading: _Reading | None = None) -> str:
+    """The logline's first clause when it is short; else the story's object ("The Message"), else
+    its place ("A Rainy Tokyo Alley") — never a clause cut off after seven words ("A Lighthouse
+    Keeper Finds a Message in")."""
     clause = re.split(r"[,;:.!?—–]| (?:that|who|which|when|while|until|because) ", logline.strip())[0]
-    words = clause.split()[:7]
+    words = clause.split()
+    if len(words) > TITLE_WORDS and reading is not None:
+        if reading.prop:
+            words = reading.prop.split()
+        elif reading.places:
+            words = reading.places[0][1].split(",")[0].split()
+    words = words[:TITLE_WORDS]
     small = {"a", "an", "the", "of", "to", "in", "on", "at", "and", "or", "for", "with", "by"}
     title = " ".join(w if (i and w.lower() in small) else w[:1].upper() + w[1:] for i, w in enumerate(words))
     return title.strip() or "Untitled"
@@ -497,10 +509,19 @@ def write(brief: Brief) -> Treatment:
             weather=reading.weather, beat=beat_text(act, protagonist, brief.logline, place.split(",")[0]),
             characters=in_scene, shots=shot_counts[i],
             duration=round(brief.seconds * shot_counts[i] / brief.shots, 3)))
-    return Treatment(title=brief.title or _title(brief.logline),
+    return Treatment(title=brief.title or _title(brief.logline, reading),
                      style=brief.style or _pick(STYLES, "style", brief.logline),
                      characters=characters, locations=locations, scenes=scenes, prop=reading.prop,
                      names=names)
+
+
+def stand_in(kind: str, ident: str) -> str:
+    """A plain description the rules can give any character or location id (when a model's
+    text for an id the rules did not read is unusable)."""
+    words = ident.replace("_", " ").replace("-", " ")
+    if kind == "location":
+        return f"the {words}, {_pick(PLACE_LOOKS, 'place', words)}"
+    return f"{display_name(ident)}, {_wardrobe(ident)}"
 
 
 def names_of(treatment: Treatment) -> dict[str, str]:

@@ -52,7 +52,7 @@ def direct(
         None, "--llm",
         help="`local`: start a local GGUF model server (needs multishot[llm]; --llm-model PATH.gguf or a named model, default smollm2-135m), stopped afterwards. Or an OpenAI-compatible URL (as --llm-base-url)."),
     llm_base_url: Optional[str] = typer.Option(None, "--llm-base-url", help="An OpenAI-compatible endpoint; default is the offline rule-based planner."),
-    llm_model: Optional[str] = typer.Option(None, "--llm-model", help="The model name at that endpoint (with --llm local: a .gguf path or a named model). Key: MULTISHOT_LLM_API_KEY or OPENAI_API_KEY."),
+    llm_model: Optional[str] = typer.Option(None, "--llm-model", help="The model name at that endpoint (with --llm local: a .gguf path, a named model, or hf:OWNER/REPO/FILE.gguf@COMMIT from the Hugging Face Hub). Key: MULTISHOT_LLM_API_KEY or OPENAI_API_KEY."),
     llm_threads: Optional[int] = typer.Option(None, "--llm-threads", min=1, max=256, help="--llm local: CPU threads (default: the usable cores, at most 4)."),
     llm_ctx: Optional[int] = typer.Option(None, "--llm-ctx", min=512, max=131072, help="--llm local: context tokens (default 8192)."),
     llm_timeout: Optional[float] = typer.Option(

@@ -18,7 +18,8 @@ It runs in a child process (`python -m multishot.plan.agent.local_server`) so th
 The child binds 127.0.0.1 on a free port, prints one JSON line (`{"url": …}`) when the model is
 loaded, then serves until stdin closes or it gets SIGTERM/SIGINT.
 
-Models: a path to a .gguf file, or a named model that a package on the index ships (NAMED).
+Models: a path to a .gguf file, a named model that a package on the index ships (NAMED), or a
+.gguf file on the Hugging Face Hub (`hf:OWNER/REPO/FILE.gguf@COMMIT`, hub_models.py).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from multishot.plan.agent import hub_models
 from multishot.plan.agent.model_files import NAMED, ModelFileError, Report, model_path
 
 
@@ -60,8 +62,15 @@ def engine_available() -> bool:
 
 def resolve_model(spec: str | None, *, report: Report | None = None) -> tuple[str, Path]:
     """(name, path) of a local model: a named model (default `smollm2-135m`: installed, cached or
-    fetched once, always hash-checked) or a .gguf path."""
+    fetched once, always hash-checked), a Hub file (`hf:OWNER/REPO/FILE.gguf@COMMIT`, through the
+    HF cache: hub_models.py) or a .gguf path."""
     spec = spec or DEFAULT_MODEL
+    if spec.startswith(hub_models.PREFIX):
+        try:
+            model = hub_models.parse(spec)
+            return model.name, hub_models.hub_path(model, report=report)
+        except hub_models.HubModelError as error:
+            raise LocalModelError(str(error)) from None
     if spec in NAMED:
         try:
             return spec, model_path(NAMED[spec], report=report)
@@ -69,7 +78,8 @@ def resolve_model(spec: str | None, *, report: Report | None = None) -> tuple[st
             raise LocalModelError(str(error)) from None
     path = Path(spec).expanduser()
     if path.suffix.lower() != ".gguf":
-        raise LocalModelError(f"--llm-model with --llm local: a .gguf file or one of {', '.join(NAMED)}; got {spec!r}")
+        raise LocalModelError(f"--llm-model with --llm local: a .gguf file, hf:OWNER/REPO/FILE.gguf@COMMIT or "
+                              f"one of {', '.join(NAMED)}; got {spec!r}")
     if not path.is_file():
         raise LocalModelError(f"no such model file: {path}")
     return path.stem, path.resolve()

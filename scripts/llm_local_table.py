@@ -3,7 +3,7 @@ with the default local model (`--llm local`). CPU only; constrained ≈ 1 min a 
 ≈ 4-5 min a film on 2 cores (every plain answer runs to max_tokens).
 
     .venv/bin/python scripts/llm_local_table.py [OUT.json [constrained,plain]] [--loglines 2,3,4,5]
-                                                [--transcripts DIR]
+                                                [--transcripts DIR] [--rewrite]
 
 `--loglines` picks loglines by their 1-based number in LOGLINES (the machine is shared: a subset
 can be run one at a time and the rows put together afterwards). Per run: which planner wrote each
@@ -44,6 +44,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                         "(MODE-N.json: the model's replies, repairs and fallbacks)")
     parser.add_argument("--loglines", default=",".join(str(i + 1) for i in range(len(LOGLINES))),
                         help="1-based numbers of the loglines to run, e.g. 2,3,4,5")
+    parser.add_argument("--rewrite", action="store_true", help="ask the model again, one text at a time, for "
+                        "the texts the film cannot use (off by default for smollm2-135m; text_fallback.py)")
     args = parser.parse_args(argv)
     args.modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     unknown = [m for m in args.modes if m not in MODES]
@@ -70,6 +72,7 @@ def main(argv: list[str] | None = None) -> None:
                 DETECTED.clear()
                 planner = LLMPlanner("local", server=server, formats=MODES[mode])
                 planner.endpoint, planner.client = server.url, planner._client(server.url)
+                planner.model_rewrite = planner.model_rewrite or args.rewrite
                 load_before = os.getloadavg()[0]
                 started = time.monotonic()
                 result = direct(Brief(logline=logline, shots=4), planner, rounds=0, fallback=RulePlanner())
@@ -84,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
                              "errors": sum(f.severity == "error" for f in findings),
                              "warnings": sum(f.severity == "warning" for f in findings),
                              "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2),
-                             "threads": server.threads, "ctx": server.ctx, "model": server.name})
+                             "rewrite": planner.model_rewrite, "threads": server.threads, "ctx": server.ctx, "model": server.name})
                 print(json.dumps(rows[-1]), flush=True)
                 if args.transcripts:
                     os.makedirs(args.transcripts, exist_ok=True)

@@ -24,7 +24,7 @@ from typing import Callable, Sequence
 from multishot.plan.agent.cinematographer import CameraPlan, lighting
 from multishot.plan.agent.director import PURPOSE_INFO, Breakdown, a_line, shot_text
 from multishot.plan.agent.model_text import Replaced, junk, normal, repeated
-from multishot.plan.agent.screenwriter import Treatment, names_of, stand_in
+from multishot.plan.agent.screenwriter import WEATHERS, Treatment, names_of, stand_in
 from multishot.plan.agent.vocabulary import mentions
 
 #: (role, kind, question) → the model's one-sentence answer, or None.
@@ -32,6 +32,10 @@ Ask = Callable[[str, str, str], "str | None"]
 #: A lighting phrase repeated on most shots is kept when it says this many words or more
 #: ("moonlight and warm practical lamps" on every shot of a night scene is a choice).
 SAME_LIGHT_WORDS = 3
+#: A weather names one of these ("light rain", "a clear sky"); the rule screenwriter's own first.
+WEATHER_WORDS = frozenset({k for _, keys in WEATHERS for k in keys} | set((
+    "clear sunny sun cloudy clouds overcast grey drizzly showers hail sleet frost frosty icy humid "
+    "heat hot cold dry breeze breezy calm still muggy thundery lightning").split()))
 #: At most this many questions a role: a 60-shot film falls back to the rules' words after that.
 MAX_ASKED = 24
 
@@ -91,9 +95,10 @@ def treatment_text(model: Treatment, rules: Treatment, logline: str, ask: Ask | 
             f"scenes[{i}].beat", s.beat, "beat", theirs.beat if theirs else logline,
             f"{lead}The film has {n} scene{'s' if n != 1 else ''}. What happens in scene {i + 1}"
             f"{' (the ending)' if i == n - 1 and n > 1 else ''}? One sentence.")}
-        if s.weather and junk(s.weather, "weather", w.brief):   # "2018-01-01"; no weather is a weather
-            w.out.append(Replaced("screenwriter", f"scenes[{i}].weather", s.weather,
-                                  junk(s.weather, "weather", w.brief) or "",
+        why = s.weather and (junk(s.weather, "weather", w.brief) or (
+            None if set(normal(s.weather).split()) & WEATHER_WORDS else "names no weather"))
+        if why:   # "2018-01-01", "Theme Park", "night": no weather is a weather
+            w.out.append(Replaced("screenwriter", f"scenes[{i}].weather", s.weather or "", why,
                                   (theirs.weather if theirs else None) or "(no weather)"))
             update["weather"] = theirs.weather if theirs else None
         if s.weather:

@@ -182,8 +182,9 @@ RUNS = [("A lighthouse keeper finds a message in a bottle.", []),
 @pytest.mark.parametrize("logline, flags", RUNS, ids=["defaults", "model-revise"])
 def test_direct_with_the_local_model_writes_a_valid_model_plan(tmp_path: Path, logline: str, flags: list[str]) -> None:
     """The issue's promise: `multishot direct "…" --llm local` writes a shot list the model
-    wrote (no role fell back to the rules), that loads, and that `check` passes — with the
-    defaults, in a few minutes on 2 cores (24.6 minutes before the defaults depended on the model)."""
+    wrote (no role fell back to the rules), that loads, that `check` passes, and whose every text
+    is usable — with the defaults, in a few minutes on 2 cores (24.6 minutes before the defaults
+    depended on the model)."""
     _require_local_model()
     from typer.testing import CliRunner
 
@@ -226,6 +227,19 @@ def test_direct_with_the_local_model_writes_a_valid_model_plan(tmp_path: Path, l
         assert not usage.get("revise", {}).get("calls") and not usage.get("critic", {}).get("calls")
     else:
         assert "findings answered by the model" in result.stderr
+    # worth rendering: every text the film carries passes the check the model's texts are held to
+    # (what the model wrote unusably was written again and is counted and said, never kept)
+    from multishot.plan.agent.model_text import junk
+
+    texts = [(c.description, "description") for c in film.characters.values()] + \
+            [(p.description, "description") for p in film.locations.values()] + \
+            [(t, k) for _, shot in film.shots() for t, k in ((shot.action, "action"), (shot.lighting, "lighting"))
+             if t] + [(line, "line") for _, shot in film.shots() for line in shot.dialogue.values()]
+    refused = [(t, k, junk(t, k, [logline])) for t, k in texts if junk(t, k, [logline])]
+    assert not refused, refused
+    if provenance.get("texts"):
+        assert "could not go into the film as written" in result.stderr
+        assert all(t["model"] + t["rules"] <= t["written"] for t in provenance["texts"].values())
     checked = CliRunner().invoke(app, ["check", str(out)])
     assert checked.exit_code == 0, checked.output
     print(f"{logline!r} {flags}: {seconds:.0f} s, {shots} shots, revise {provenance.get('revise')}, "

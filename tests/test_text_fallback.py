@@ -115,7 +115,7 @@ def test_unusable_texts_are_asked_again_alone_then_taken_from_the_rules() -> Non
     assert {r: result.provenance[r] for r in ("screenwriter", "director", "cinematographer")} == {
         "screenwriter": "model", "director": "model", "cinematographer": "model"}
     assert result.provenance["texts"] == {
-        "screenwriter": {"written": 9, "model": 1, "rules": 2},   # 2 characters, 2 places, 2 beats, a weather, title, prop
+        "screenwriter": {"written": 8, "model": 1, "rules": 2},   # tomas (mara is given), 2 places, 2 beats, a weather, title, prop
         "director": {"written": 4, "model": 3, "rules": 1},
         "cinematographer": {"written": 4, "model": 0, "rules": 4}}
     assert "director: model (3 asked again and 1 from the rules of its 4 texts)" in result.describe()
@@ -187,3 +187,47 @@ def test_a_weather_must_name_a_weather() -> None:
     assert [s.weather for s in fixed.scenes][:2] == [rules.scenes[0].weather, rules.scenes[1].weather] == ["rain", "rain"]
     assert {r.field: r.reason for r in replaced} == {"scenes[0].weather": "names no weather",
                                                      "scenes[1].weather": "names no weather"}
+
+
+def test_an_asked_answer_is_checked_like_the_text_it_replaces() -> None:
+    # With the ask pass on, SmolLM2-135M gave one sentence for four shots and, asked for a line,
+    # described the speaker ("The surgeon's mind is racing…"): neither may stand in.
+    from multishot.plan.agent import Brief
+    from multishot.plan.agent.text_fallback import breakdown_text
+
+    brief = Brief("Mara and Tomas meet on the cliffs.", shots=4)
+    rules = RulePlanner()
+    treatment = rules.screenwriter(brief)
+    breakdown = rules.director(brief, treatment)
+    junked = breakdown.model_copy(update={"scenes": [sc.model_copy(update={"shots": [
+        i.model_copy(update={"action": "a", "dialogue": {c: "a_b" for c in i.dialogue}}) for i in sc.shots]})
+        for sc in breakdown.scenes]})
+    asked: list[tuple[str, str]] = []
+
+    def ask(role: str, kind: str, question: str) -> str:
+        asked.append((kind, question))
+        return "Mara looks out over the grey sea." if kind == "action" else "Mara is tired and cold."
+
+    fixed, replaced, _ = breakdown_text(junked, treatment, brief.logline, ask)
+    by_model = [r for r in replaced if r.by == "model"]
+    assert [r.used for r in by_model] == ["Mara looks out over the grey sea."]   # once, not on every shot
+    maras = [r for r in replaced if r.field.endswith(".dialogue.mara")]
+    assert maras and all(r.by == "rules" for r in maras)   # "Mara is tired…" tells of her: not her line
+    assert all(line != "Mara is tired and cold." for i in fixed.intents() for line in i.dialogue.values())
+
+
+def test_a_revision_never_makes_a_text_unusable() -> None:
+    # SmolLM2-135M, asked to revise, once rewrote every action to "acti" and was accepted.
+    from multishot.plan.agent import Brief
+    from multishot.plan.agent.text_fallback import revision_text
+
+    before = direct(Brief("Mara and Tomas meet on the cliffs.", shots=4), RulePlanner(), rounds=0).film
+    first = before.scenes[0].shots[0].id
+    after = before.model_copy(update={"scenes": [sc.model_copy(update={"shots": [
+        s.model_copy(update={"action": "Mara turns to face the wind" if s.id == first else "acti"})
+        for s in sc.shots]}) for sc in before.scenes]})
+    fixed, replaced, checked = revision_text(before, after, before.logline or "")
+    got = {s.id: s.action for _, s in fixed.shots()}
+    assert got[first] == "Mara turns to face the wind"                       # a usable change stays
+    assert all(got[s.id] == s.action for _, s in before.shots() if s.id != first)   # "acti" undone
+    assert checked == len(got) and len(replaced) == len(got) - 1 and all(r.reason.startswith("too few") for r in replaced)

@@ -26,13 +26,13 @@ from multishot.plan.agent.base import Contract, Transcript, Usage, validate_film
 from multishot.plan.agent.cinematographer import CameraPlan, Direction, camera_problems
 from multishot.plan.agent.critic import RULES, Finding, GateOptions
 from multishot.plan.agent.director import PURPOSE_INFO, Breakdown, breakdown_problems
-from multishot.plan.agent.model_text import Replaced, loop_problems
+from multishot.plan.agent.model_text import Replaced
 from multishot.plan.agent.revision import merge_revision
 from multishot.plan.agent.rules import RulePlanner
 from multishot.plan.agent.schemas import (bounded, camera_schema, critic_schema, director_schema, max_tokens,
                                           revise_scenes, revise_schema, screenwriter_schema)
 from multishot.plan.agent.screenwriter import Brief, Treatment, character_id, treatment_problems
-from multishot.plan.agent.text_fallback import breakdown_text, camera_text, treatment_text
+from multishot.plan.agent.text_fallback import breakdown_text, camera_text, revision_text, treatment_text
 from multishot.shotlist.schema import ANGLES, MOVEMENTS, SIZES, Film
 
 if TYPE_CHECKING:
@@ -393,7 +393,7 @@ class LLMPlanner:
 
     def ask(self, role: str, system: str, payload: dict[str, Any],
             parse: Callable[[Any], tuple[T | None, list[str]]], *, schema: dict[str, Any],
-            max_tokens: int, usage_role: str | None = None, loops_are_problems: bool = True) -> T | None:
+            max_tokens: int, usage_role: str | None = None) -> T | None:
         """One role's answer, or None when the model could not give a valid one. Each failed
         request (a timeout, an HTTP error) is one failed attempt of this role; only an endpoint
         nobody listens on is given up for the run."""
@@ -437,9 +437,10 @@ class LLMPlanner:
             finish = getattr(response.choices[0], "finish_reason", None)
             try:
                 data = extract_json(content)
+                # A schema-valid answer whose strings loop (`A.J.A.A.…`) keeps its structure: the
+                # looping texts are written again one by one (text_fallback), not by a repair of the
+                # whole answer — three attempts of SmolLM2-135M looped alike and lost the structure.
                 result, problems = parse(data)
-                # a schema-valid answer whose strings loop (`A.J.A.A.…`) is no answer
-                problems = problems or (loop_problems(data) if loops_are_problems else [])
             except json.JSONDecodeError as error:
                 result, problems = None, [f"the reply is not valid JSON: {error.msg} "
                                           f"(line {error.lineno}, column {error.colno})"]
@@ -537,10 +538,10 @@ class LLMPlanner:
         if treatment is None:
             return self._fallback("screenwriter", lambda: self.rules.screenwriter(brief))
         self._from_model("screenwriter")
-        treatment = self._usable("screenwriter", *treatment_text(treatment, reading, brief.logline, self._ask,
-                                                                 brief.title or ""))
         # Given characters are canon: their descriptions stay verbatim whatever the model wrote.
         given = {character_id(n): d for n, d in brief.characters if d.strip()}
+        treatment = self._usable("screenwriter", *treatment_text(treatment, reading, brief.logline, self._ask,
+                                                                 brief.title or "", given=list(given)))
         updates: dict[str, Any] = {"characters": {**treatment.characters, **given}}
         if brief.title:
             updates["title"] = brief.title
@@ -621,7 +622,7 @@ class LLMPlanner:
         rounds.append("model")
         if kept:
             self.transcript.add("revise", "kept", notes=kept)
-        return revised
+        return self._usable("revise", *revision_text(film, revised, film.logline or ""))
 
     def critic(self, film: Film, findings: Sequence[Finding]) -> list[Finding]:
         """The model's notes beyond the gates, as warnings (`model-note`): the gates stay the
@@ -649,7 +650,7 @@ class LLMPlanner:
             return parse_contract(ModelNotes, data, check)
 
         notes = self.ask("critic", SYSTEM["critic"], payload, parse, schema=critic_schema(shot_ids, count),
-                         max_tokens=max_tokens("critic", count), loops_are_problems=False)  # judged below
+                         max_tokens=max_tokens("critic", count))  # its notes are judged below
         if notes is None:
             self.transcript.add("critic", "model-notes", ok=False)
             return []

@@ -5,7 +5,7 @@ Why: a small model at temperature 0 falls into loops inside a schema-constrained
 surgeon logline's treatment came back with every description `A.J.A.A.A.A.…` to the length bound
 — and a schema cannot say "not the same two characters fifty times". A string whose bytes
 compress to under DEGENERATE_RATIO of their length is a loop (prose compresses to ~1.0 at these
-lengths, a loop to 0.15–0.6): it is a problem of the answer, repaired like any other.
+lengths, a loop to 0.15–0.6): such a text is written again (`junk`, below, and text_fallback.py).
 
 And the model critic's notes: asked for notes beyond the gates, SmolLM2-135M answered every round
 with notes that restate the logline ("A lighthouse keeper finds a message in a bottle", on five
@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 import zlib
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Iterable, Sequence
 
 from multishot.shotlist.schema import ANGLES, MOVEMENTS, SIZES, Film
 
@@ -62,24 +62,6 @@ def degenerate(text: str) -> bool:
     """Is the string a loop: one short pattern, or one sentence, repeated?"""
     data = text.encode("utf-8")
     return len(data) >= DEGENERATE_MIN and len(zlib.compress(data, 9)) < DEGENERATE_RATIO * len(data)
-
-
-def strings(data: Any, path: str = "") -> Iterator[tuple[str, str]]:
-    """(path, text) of every string value in a JSON answer (`scenes[0].beat`)."""
-    if isinstance(data, str):
-        yield path or "(top level)", data
-    elif isinstance(data, dict):
-        for key, value in data.items():
-            yield from strings(value, f"{path}.{key}" if path else str(key))
-    elif isinstance(data, list):
-        for i, value in enumerate(data):
-            yield from strings(value, f"{path}[{i}]")
-
-
-def loop_problems(data: Any) -> list[str]:
-    """An answer's looping strings, as problems a repair can act on."""
-    return [f"{where}: the text loops ({text[:24]!r}…): write it once, in plain words"
-            for where, text in strings(data) if degenerate(text)]
 
 
 def _words(text: str) -> list[str]:

@@ -26,6 +26,7 @@ from multishot.plan.agent.director import PURPOSE_INFO, Breakdown, a_line, shot_
 from multishot.plan.agent.model_text import Replaced, junk, normal, repeated
 from multishot.plan.agent.screenwriter import WEATHERS, Treatment, names_of, stand_in
 from multishot.plan.agent.vocabulary import mentions
+from multishot.shotlist.schema import Film
 
 #: (role, kind, question) → the model's one-sentence answer, or None.
 Ask = Callable[[str, str, str], "str | None"]
@@ -48,18 +49,22 @@ class _Writer:
         self.out: list[Replaced] = []
         self.checked = 0
         self.asked = 0
+        self.answers: set[str] = set()   # what the asked answers said: one sentence is not two texts
 
     def use(self, field: str, text: str, kind: str, theirs: str | None, question: str | None,
-            reason: str | None = None) -> str:
-        """`text`, or what stands in for it when it is unusable (`reason` given, or found)."""
+            reason: str | None = None, check: Callable[[str], str | None] | None = None) -> str:
+        """`text`, or what stands in for it when it is unusable (`reason` given, or found by
+        `junk` or `check`, which an asked answer must pass too)."""
         self.checked += 1
-        reason = junk(text, kind, self.brief) or reason
+        reason = junk(text, kind, self.brief) or reason or (check(text) if check else None)
         if reason is None:
             return text
         if question and self.ask is not None and self.asked < MAX_ASKED:
             self.asked += 1
             answer = self.ask(self.role, kind, question)
-            if answer and junk(answer, kind, self.brief) is None and normal(answer) != normal(text):
+            if (answer and junk(answer, kind, self.brief) is None and not (check and check(answer))
+                    and normal(answer) not in self.answers | {normal(text)}):
+                self.answers.add(normal(answer))
                 self.out.append(Replaced(self.role, field, text, reason, answer, by="model"))
                 return answer
         if theirs is None:
@@ -69,18 +74,18 @@ class _Writer:
 
 
 def treatment_text(model: Treatment, rules: Treatment, logline: str, ask: Ask | None = None,
-                   title: str = "") -> tuple[Treatment, list[Replaced], int]:
+                   title: str = "", given: Sequence[str] = ()) -> tuple[Treatment, list[Replaced], int]:
     """The model's treatment with each unusable description or beat written again (asked, else
     the rule screenwriter's for the same id: the request closed the ids to the rules' own), and an
-    unusable title or prop replaced by the rules'."""
+    unusable title or prop replaced by the rules'. `given`: character ids whose descriptions the
+    user gave (canon: they replace the model's whatever it wrote, so they are not checked)."""
     w = _Writer("screenwriter", (logline, title), ask)
     lead = f"Logline: {logline}\n"
     names = {**names_of(model), **rules.names}   # the rules' names read the logline ("the old keeper")
-    characters = {cid: w.use(f"characters.{cid}", d, "description",
-                             rules.characters.get(cid) or stand_in("character", cid),
-                             f"{lead}Describe {names.get(cid, cid)}'s face, hair and clothes "
-                             f"(with colours) in one sentence.")
-                  for cid, d in model.characters.items()}
+    characters = {cid: d if cid in given else w.use(
+        f"characters.{cid}", d, "description", rules.characters.get(cid) or stand_in("character", cid),
+        f"{lead}Describe {names.get(cid, cid)}'s face, hair and clothes (with colours) in one sentence.")
+        for cid, d in model.characters.items()}
     locations = {lid: w.use(f"locations.{lid}", d, "description",
                             rules.locations.get(lid) or stand_in("location", lid),
                             f"{lead}Describe the {lid.replace('_', ' ')} (the place) in one sentence: "
@@ -145,12 +150,15 @@ def breakdown_text(model: Breakdown, treatment: Treatment, logline: str,
             dialogue = dict(intent.dialogue)
             for cid, line in intent.dialogue.items():
                 other = next((names.get(c, c) for c in intent.characters if c != cid), None)
-                narrated = mentions(line, cid) and "the speaker told about, not speaking"
+
+                def narrated(said: str, cid: str = cid) -> str | None:
+                    return "the speaker told about, not speaking" if mentions(said, cid) else None
+
                 dialogue[cid] = w.use(
                     f"{where}.dialogue.{cid}", line, "line", lines.get(cid) or a_line(treatment.title, scene.scene, hi, cid),
                     f"{lead} {names.get(cid, cid)} speaks{f' to {other}' if other else ''}. "
                     f"Write what {names.get(cid, cid)} says, in under ten words.",
-                    "the same line as most other lines" if normal(line) in said_same else narrated or None)
+                    "the same line as most other lines" if normal(line) in said_same else None, narrated)
             if dialogue != intent.dialogue:
                 update["dialogue"] = dialogue
             shots.append(intent.model_copy(update=update) if update else intent)
@@ -178,3 +186,37 @@ def camera_text(model: CameraPlan, treatment: Treatment, breakdown: Breakdown,
                     "the same short phrase on most shots" if normal(camera.lighting) in same else None)
         shots.append(camera.model_copy(update={"lighting": new}) if new != camera.lighting else camera)
     return model.model_copy(update={"shots": shots}), w.out, w.checked
+
+
+def revision_text(before: Film, after: Film, logline: str) -> tuple[Film, list[Replaced], int]:
+    """A revision's changed actions, lines and lighting, each kept only if the film can use it;
+    else the text it replaced comes back (a revision may fix a shot, never make its words
+    unusable: SmolLM2-135M once "revised" every action to "acti")."""
+    w = _Writer("revise", (logline, *(c.description for c in after.characters.values())), None)
+    old = {shot.id: shot for _, shot in before.shots()}
+    scenes = []
+    for si, scene in enumerate(after.scenes):
+        shots = []
+        for hi, shot in enumerate(scene.shots):
+            was = old.get(shot.id)
+            if was is None:
+                shots.append(shot)
+                continue
+            update: dict[str, object] = {}
+            where = f"scenes[{si}].shots[{hi}]"
+            if shot.action != was.action and shot.action:
+                if w.use(f"{where}.action", shot.action, "action", was.action, None) != shot.action:
+                    update["action"] = was.action
+            if shot.lighting != was.lighting and shot.lighting:
+                if w.use(f"{where}.lighting", shot.lighting, "lighting", was.lighting, None) != shot.lighting:
+                    update["lighting"] = was.lighting
+            lines = dict(shot.dialogue)
+            for cid, line in shot.dialogue.items():
+                if line != was.dialogue.get(cid) and w.use(f"{where}.dialogue.{cid}", line, "line",
+                                                            was.dialogue.get(cid), None) != line:
+                    lines[cid] = was.dialogue[cid]
+            if lines != shot.dialogue:
+                update["dialogue"] = lines
+            shots.append(shot.model_copy(update=update) if update else shot)
+        scenes.append(scene.model_copy(update={"shots": shots}))
+    return after.model_copy(update={"scenes": scenes}), w.out, w.checked

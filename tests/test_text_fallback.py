@@ -231,3 +231,41 @@ def test_a_revision_never_makes_a_text_unusable() -> None:
     assert got[first] == "Mara turns to face the wind"                       # a usable change stays
     assert all(got[s.id] == s.action for _, s in before.shots() if s.id != first)   # "acti" undone
     assert checked == len(got) and len(replaced) == len(got) - 1 and all(r.reason.startswith("too few") for r in replaced)
+
+
+def test_a_line_may_not_repeat_a_description_an_establishing_action_may() -> None:
+    from multishot.plan.agent import Brief
+    from multishot.plan.agent.text_fallback import breakdown_text
+
+    brief = Brief("Mara and Tomas meet on the cliffs.", shots=4)
+    rules = RulePlanner()
+    treatment = rules.screenwriter(brief)
+    breakdown = rules.director(brief, treatment)
+    place = treatment.locations[treatment.scenes[0].location]
+    talker = next(i for i in breakdown.intents() if i.dialogue)
+    speaker = next(iter(talker.dialogue))
+    other = next(c for c in treatment.characters if c != speaker)
+    model = breakdown.model_copy(update={"scenes": [sc.model_copy(update={"shots": [
+        i.model_copy(update={"action": place} if n == 0 and k == 0 else
+                     {"dialogue": {speaker: treatment.characters[other]}} if i.id == talker.id else {})
+        for k, i in enumerate(sc.shots)]}) for n, sc in enumerate(breakdown.scenes)]})
+    fixed, replaced, _ = breakdown_text(model, treatment, brief.logline)
+    assert fixed.scenes[0].shots[0].action == place     # the place as described: an establishing shot
+    assert [(r.field.rsplit(".", 1)[-1], r.reason) for r in replaced] == [(speaker, "a description, not a line")]
+
+
+def test_the_rule_planners_own_words_always_pass() -> None:
+    # The check must not refuse ordinary shot-list prose: every text the rule planner writes for
+    # the logline test's 23 loglines passes it (as an action, a description, a line, a light).
+    from multishot.plan.agent import Brief
+
+    from test_logline_reading import CASES
+
+    for logline, _, _ in CASES:
+        film = direct(Brief(logline, shots=8), RulePlanner(), rounds=0).film
+        texts = [(c.description, "description") for c in film.characters.values()] + \
+                [(p.description, "description") for p in film.locations.values()] + \
+                [(t, k) for _, s in film.shots() for t, k in ((s.action, "action"), (s.lighting, "lighting")) if t] + \
+                [(line, "line") for _, s in film.shots() for line in s.dialogue.values()]
+        refused = [(t, k, junk(t, k, [logline])) for t, k in texts if junk(t, k, [logline])]
+        assert not refused, (logline, refused)

@@ -121,8 +121,11 @@ def breakdown_text(model: Breakdown, treatment: Treatment, logline: str,
     """The model's breakdown with each unusable action or line written again (asked, else the
     rule director's words for the model's own purpose and cast). An action on most shots (the
     same words on six of eight) is unusable on all of them; so is one that only repeats the
-    logline or a character's description."""
-    w = _Writer("director", (logline, *treatment.characters.values(), *treatment.locations.values()), ask)
+    logline, and a line that repeats a description."""
+    w = _Writer("director", (logline,), ask)
+    # An establishing action may well name the place as described; a *line* that repeats a
+    # description is no line ("a lighthouse keeper, in a yellow work jacket, blon…" as dialogue).
+    descriptions = (*treatment.characters.values(), *treatment.locations.values())
     names = names_of(treatment)
     beats = {s.id: s for s in treatment.scenes}
     same = repeated([i.action for i in model.intents()])
@@ -152,7 +155,9 @@ def breakdown_text(model: Breakdown, treatment: Treatment, logline: str,
                 other = next((names.get(c, c) for c in intent.characters if c != cid), None)
 
                 def narrated(said: str, cid: str = cid) -> str | None:
-                    return "the speaker told about, not speaking" if mentions(said, cid) else None
+                    if mentions(said, cid):
+                        return "the speaker told about, not speaking"
+                    return "a description, not a line" if junk(said, "line", descriptions) else None
 
                 dialogue[cid] = w.use(
                     f"{where}.dialogue.{cid}", line, "line", lines.get(cid) or a_line(treatment.title, scene.scene, hi, cid),

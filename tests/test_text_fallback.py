@@ -29,6 +29,7 @@ LOGLINE = "A lighthouse keeper finds a message in a bottle."
     ("acti", "action", "too few words"),
     ("twee-shot", "action", "too few words"),
     ("A lighthouse keeper finds a message in a", "description", "the logline, cut off"),
+    ("A lighthouse keeper finds a mess", "title", "the logline, cut off"),   # mid-word
     ("A lighthouse keeper finds a message in a bottle.", "description", "the logline again"),
     ("A_SURGEENEBLAKER", "description", "not words"),
     ("{{surgeon}}", "description", "not words"),

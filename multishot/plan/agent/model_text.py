@@ -169,7 +169,8 @@ def junk(text: str, kind: str, brief: Sequence[str] = ()) -> str | None:
         whole, theirs = _words(source), set(_content(source))
         if kind == "beat" or not theirs:
             continue   # a one-scene film's beat may well be its logline
-        if 3 <= len(said) < len(whole) and whole[:len(said)] == said:
+        if 3 <= len(said) <= len(whole) and said != whole and whole[:len(said) - 1] == said[:-1] \
+                and whole[len(said) - 1].startswith(said[-1]):   # "… hears a kn": cut mid-word too
             return "the logline, cut off"
         # an action may tell the logline's event (the rule director's own "… is pulled in: <the
         # logline>"); a description or a line that is the logline describes or says nothing

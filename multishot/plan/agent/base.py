@@ -43,6 +43,14 @@ class RoleUsage:
     #: Seconds spent waiting for the model's answers.
     seconds: float = 0.0
 
+    def answered(self, response: Any, seconds: float) -> None:
+        """Count one answered request (an OpenAI chat.completion: its `usage`, if any)."""
+        tokens = getattr(response, "usage", None)
+        self.calls += 1
+        self.seconds += seconds
+        self.prompt_tokens += int(getattr(tokens, "prompt_tokens", 0) or 0)
+        self.completion_tokens += int(getattr(tokens, "completion_tokens", 0) or 0)
+
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens

@@ -13,17 +13,17 @@ resolved commit is said, so the user can pin it.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from multishot.plan.agent.model_files import downloads_off   # MULTISHOT_OFFLINE / HF_HUB_OFFLINE
+
 PREFIX = "hf:"
 _REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
 _FILE = re.compile(r"^(?:[A-Za-z0-9_.-]+/)*[A-Za-z0-9_.-]+\.gguf$", re.IGNORECASE)
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
-OFFLINE_ENVS = ("MULTISHOT_OFFLINE", "HF_HUB_OFFLINE")
 
 
 class HubModelError(ValueError):
@@ -60,13 +60,6 @@ def parse(spec: str) -> HubModel:
     if revision and not re.match(r"^[A-Za-z0-9_.-]{1,100}$", revision):
         raise HubModelError(f"--llm-model {spec!r}: revision {revision!r} is not a commit hash or branch name")
     return HubModel(repo, filename, revision or None)
-
-
-def downloads_off() -> str | None:
-    for name in OFFLINE_ENVS:
-        if os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on"):
-            return name
-    return None
 
 
 def hub_path(model: HubModel, *, report: Callable[[str], None] | None = None) -> Path:

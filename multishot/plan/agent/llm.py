@@ -429,11 +429,8 @@ class LLMPlanner:
                     self.unreachable = text   # nothing listens there: no later role waits on it
                     return None
                 continue
-            usage.calls += 1
-            usage.seconds += self.last_seconds
+            usage.answered(response, self.last_seconds)
             tokens = getattr(response, "usage", None)
-            usage.prompt_tokens += int(getattr(tokens, "prompt_tokens", 0) or 0)
-            usage.completion_tokens += int(getattr(tokens, "completion_tokens", 0) or 0)
             finish = getattr(response.choices[0], "finish_reason", None)
             try:
                 data = extract_json(content)
@@ -504,11 +501,7 @@ class LLMPlanner:
             self.transcript.add(role, "error", attempt=0, error=f"{type(error).__name__}: {error}"[:500])
             return None
         seconds = round(time.monotonic() - started, 3)
-        usage.calls += 1
-        usage.seconds += seconds
-        tokens = getattr(response, "usage", None)
-        usage.prompt_tokens += int(getattr(tokens, "prompt_tokens", 0) or 0)
-        usage.completion_tokens += int(getattr(tokens, "completion_tokens", 0) or 0)
+        usage.answered(response, seconds)
         text = first_sentence(content, quoted=kind == "line")
         self.transcript.add(role, "sentence", kind=kind, question=question[:400], reply=content[:400],
                             text=text, seconds=seconds)

@@ -73,6 +73,16 @@ class _Writer:
         return theirs
 
 
+def line_check(speaker: str, descriptions: Sequence[str]) -> Callable[[str], str | None]:
+    """What a line of dialogue must not be besides `junk`: about its own speaker ("The surgeon's
+    mind is racing…" as the surgeon's line) or a description again."""
+    def check(said: str) -> str | None:
+        if mentions(said, speaker):
+            return "the speaker told about, not speaking"
+        return "a description, not a line" if junk(said, "line", descriptions) else None
+    return check
+
+
 def treatment_text(model: Treatment, rules: Treatment, logline: str, ask: Ask | None = None,
                    title: str = "", given: Sequence[str] = ()) -> tuple[Treatment, list[Replaced], int]:
     """The model's treatment with each unusable description or beat written again (asked, else
@@ -154,16 +164,13 @@ def breakdown_text(model: Breakdown, treatment: Treatment, logline: str,
             for cid, line in intent.dialogue.items():
                 other = next((names.get(c, c) for c in intent.characters if c != cid), None)
 
-                def narrated(said: str, cid: str = cid) -> str | None:
-                    if mentions(said, cid):
-                        return "the speaker told about, not speaking"
-                    return "a description, not a line" if junk(said, "line", descriptions) else None
 
                 dialogue[cid] = w.use(
                     f"{where}.dialogue.{cid}", line, "line", lines.get(cid) or a_line(treatment.title, scene.scene, hi, cid),
                     f"{lead} {names.get(cid, cid)} speaks{f' to {other}' if other else ''}. "
                     f"Write what {names.get(cid, cid)} says, in under ten words.",
-                    "the same line as most other lines" if normal(line) in said_same else None, narrated)
+                    "the same line as most other lines" if normal(line) in said_same else None,
+                    line_check(cid, descriptions))
             if dialogue != intent.dialogue:
                 update["dialogue"] = dialogue
             shots.append(intent.model_copy(update=update) if update else intent)
@@ -197,7 +204,9 @@ def revision_text(before: Film, after: Film, logline: str) -> tuple[Film, list[R
     """A revision's changed actions, lines and lighting, each kept only if the film can use it;
     else the text it replaced comes back (a revision may fix a shot, never make its words
     unusable: SmolLM2-135M once "revised" every action to "acti")."""
-    w = _Writer("revise", (logline, *(c.description for c in after.characters.values())), None)
+    w = _Writer("revise", (logline,), None)
+    descriptions = (*(c.description for c in after.characters.values()),
+                    *(p.description for p in after.locations.values()))
     old = {shot.id: shot for _, shot in before.shots()}
     scenes = []
     for si, scene in enumerate(after.scenes):
@@ -217,8 +226,8 @@ def revision_text(before: Film, after: Film, logline: str) -> tuple[Film, list[R
                     update["lighting"] = was.lighting
             lines = dict(shot.dialogue)
             for cid, line in shot.dialogue.items():
-                if line != was.dialogue.get(cid) and w.use(f"{where}.dialogue.{cid}", line, "line",
-                                                            was.dialogue.get(cid), None) != line:
+                if line != was.dialogue.get(cid) and w.use(f"{where}.dialogue.{cid}", line, "line", was.dialogue.get(cid),
+                                                            None, check=line_check(cid, descriptions)) != line:
                     lines[cid] = was.dialogue[cid]
             if lines != shot.dialogue:
                 update["dialogue"] = lines
